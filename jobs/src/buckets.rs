@@ -1,0 +1,265 @@
+//! Named buckets, each backed by an `object_store` store: a folder under the data dir (the
+//! embedded default), an S3-compatible service, or memory.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::{Path, PathPart};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::config::{BucketConfig, Config};
+use crate::error::StoreError;
+use crate::etag::qiniu_etag;
+
+/// An object read from a bucket.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub bytes: Bytes,
+    pub etag: String,
+}
+
+/// What a write produced.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub size: u64,
+    /// The content hash, computed as Qiniu's `etag` (what Qiniu SDK users compare against).
+    pub hash: String,
+}
+
+/// Checks a bucket name: letters, digits, `-`, `_`, `.`; 1 to 63 characters; no leading dot.
+/// Bucket names become folder names, so nothing that could leave the data dir passes.
+pub fn validate_bucket(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidBucket(name.to_string()))
+    }
+}
+
+/// Checks an object key: 1 to 1023 bytes, `/`-separated segments that are neither empty nor
+/// `.`/`..`, no control characters. Keys are paths below the bucket, so traversal is refused
+/// here rather than trusted to the backend.
+pub fn validate_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 1023
+        && !key.chars().any(char::is_control)
+        && key
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey(key.to_string()))
+    }
+}
+
+fn object_path(key: &str) -> Result<Path, StoreError> {
+    validate_key(key)?;
+    Ok(Path::from_iter(key.split('/').map(PathPart::from)))
+}
+
+/// The configured buckets, and the folders of the data dir for all others.
+pub struct Buckets {
+    data_dir: PathBuf,
+    configured: HashMap<String, Arc<dyn ObjectStore>>,
+    local: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl Buckets {
+    pub fn from_config(config: &Config) -> Result<Buckets, StoreError> {
+        let mut configured: HashMap<String, Arc<dyn ObjectStore>> = HashMap::new();
+        for (name, bucket) in &config.buckets {
+            validate_bucket(name)?;
+            let backend = |message: String| StoreError::Backend {
+                bucket: name.clone(),
+                message,
+            };
+            let store: Arc<dyn ObjectStore> = match bucket {
+                BucketConfig::Memory => Arc::new(InMemory::new()),
+                BucketConfig::Local { path } => {
+                    let path = path.clone().unwrap_or_else(|| config.data_dir.join(name));
+                    std::fs::create_dir_all(&path).map_err(|e| backend(e.to_string()))?;
+                    Arc::new(
+                        LocalFileSystem::new_with_prefix(&path)
+                            .map_err(|e| backend(e.to_string()))?,
+                    )
+                }
+                BucketConfig::S3 {
+                    endpoint,
+                    region,
+                    bucket,
+                    access_key_id,
+                    secret_access_key,
+                    virtual_hosted_style,
+                    allow_http,
+                } => {
+                    let mut builder = AmazonS3Builder::new()
+                        .with_bucket_name(bucket)
+                        .with_virtual_hosted_style_request(*virtual_hosted_style)
+                        .with_allow_http(*allow_http)
+                        .with_region(region.clone().unwrap_or_else(|| "us-east-1".into()));
+                    if let Some(endpoint) = endpoint {
+                        builder = builder.with_endpoint(endpoint);
+                    }
+                    if let Some(id) = access_key_id {
+                        builder = builder.with_access_key_id(id);
+                    }
+                    if let Some(secret) = secret_access_key {
+                        builder = builder.with_secret_access_key(secret);
+                    }
+                    Arc::new(builder.build().map_err(|e| backend(e.to_string()))?)
+                }
+            };
+            configured.insert(name.clone(), store);
+        }
+        Ok(Buckets {
+            data_dir: config.data_dir.clone(),
+            configured,
+            local: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The data dir is usable: it exists (or can be made) and is a directory.
+    pub fn check_data_dir(&self) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| StoreError::Backend {
+            bucket: self.data_dir.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The store behind `bucket`. A folder bucket that does not exist yet is created only
+    /// when `create` is set (writes), so reads of unknown buckets leave no trace.
+    fn store(&self, bucket: &str, create: bool) -> Result<Arc<dyn ObjectStore>, StoreError> {
+        validate_bucket(bucket)?;
+        if let Some(store) = self.configured.get(bucket) {
+            return Ok(store.clone());
+        }
+        if let Some(store) = self.local.read().ok().and_then(|m| m.get(bucket).cloned()) {
+            return Ok(store);
+        }
+        let folder = self.data_dir.join(bucket);
+        if !folder.is_dir() {
+            if !create {
+                return Err(StoreError::NoSuchBucket(bucket.to_string()));
+            }
+            std::fs::create_dir_all(&folder).map_err(|e| StoreError::Backend {
+                bucket: bucket.to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(&folder).map_err(|e| {
+                StoreError::Backend {
+                    bucket: bucket.to_string(),
+                    message: e.to_string(),
+                }
+            })?);
+        if let Ok(mut map) = self.local.write() {
+            map.insert(bucket.to_string(), store.clone());
+        }
+        Ok(store)
+    }
+
+    /// Reads a whole object, refusing (before reading the body when the size is known, and
+    /// while streaming otherwise) anything over `limit` bytes.
+    pub async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Object, StoreError> {
+        let path = object_path(key)?;
+        let store = match self.store(bucket, false) {
+            Err(StoreError::NoSuchBucket(_)) => {
+                return Err(StoreError::NoSuchKey {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                })
+            }
+            other => other?,
+        };
+        let io = |source: object_store::Error| match source {
+            object_store::Error::NotFound { .. } => StoreError::NoSuchKey {
+                bucket: bucket.into(),
+                key: key.into(),
+            },
+            source => StoreError::Io {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            },
+        };
+        let too_large = |size: u64| StoreError::TooLarge {
+            bucket: bucket.into(),
+            key: key.into(),
+            size,
+            limit,
+        };
+        let result = store.get(&path).await.map_err(io)?;
+        if result.meta.size > limit {
+            return Err(too_large(result.meta.size));
+        }
+        let mut body = Vec::with_capacity(result.meta.size as usize);
+        let mut stream = result.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(io)?;
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(too_large((body.len() + chunk.len()) as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let etag = qiniu_etag(&body);
+        Ok(Object {
+            bytes: Bytes::from(body),
+            etag,
+        })
+    }
+
+    /// Whether the object exists (a missing bucket holds nothing).
+    pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.size(bucket, key).await?.is_some())
+    }
+
+    /// The object's size in bytes, or `None` when it does not exist. Reads only metadata.
+    pub async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>, StoreError> {
+        let path = object_path(key)?;
+        let store = match self.store(bucket, false) {
+            Err(StoreError::NoSuchBucket(_)) => return Ok(None),
+            other => other?,
+        };
+        match store.head(&path).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes an object whole. The backends write atomically (a temporary file renamed into
+    /// place, or a single PUT), so a reader never sees a half-written target.
+    pub async fn put(&self, bucket: &str, key: &str, bytes: Bytes) -> Result<Stored, StoreError> {
+        let path = object_path(key)?;
+        let store = self.store(bucket, true)?;
+        let size = bytes.len() as u64;
+        let hash = qiniu_etag(&bytes);
+        store
+            .put(&path, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|source| StoreError::Io {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            })?;
+        Ok(Stored { size, hash })
+    }
+}

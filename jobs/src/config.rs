@@ -1,0 +1,332 @@
+//! Configuration: defaults that work on a developer machine, a TOML file named by
+//! `FERROTYPE_CONFIG`, then environment variables on top (the operator's last word).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+
+/// Everything a Ferrotype process needs to know about its surroundings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    pub database_url: String,
+    pub amqp_url: String,
+    /// Buckets without their own configuration are folders below this directory.
+    pub data_dir: PathBuf,
+    /// Every exchange and queue name starts with it, so instances sharing a broker stay apart.
+    pub queue_prefix: String,
+    /// Worker slots: jobs processed at once, and the RabbitMQ prefetch.
+    pub workers: usize,
+    /// Named pipelines (queues) this deployment serves; jobs naming another one are refused.
+    pub pipelines: Vec<String>,
+    /// Largest source object a worker reads, in bytes.
+    pub max_source_bytes: u64,
+    /// Largest upload the API accepts, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long a worker holds a job before another may take it over.
+    pub lease_seconds: u64,
+    /// Attempts (claims) after which a job that keeps failing on I/O is failed for good.
+    pub max_attempts: i32,
+    /// How often the sweeper looks for unpublished jobs and expired leases.
+    pub sweep_interval_ms: u64,
+    /// How long a freshly inserted job waits for its publisher confirm before the sweeper
+    /// considers the publish lost.
+    pub publish_grace_ms: u64,
+    /// Notify callback: attempts, and the first backoff (doubles each time, with jitter).
+    pub notify_attempts: i32,
+    pub notify_backoff_ms: u64,
+    pub notify_timeout_ms: u64,
+    /// Processing deadline for one item.
+    pub item_timeout_ms: u64,
+    /// How long a synchronous OSS `POST ?x-oss-process` waits for its job before answering.
+    pub oss_process_timeout_ms: u64,
+    /// Buckets that are not local folders (S3-compatible stores), by name.
+    pub buckets: BTreeMap<String, BucketConfig>,
+}
+
+/// How one bucket is stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BucketConfig {
+    /// A folder on the local filesystem (`path` defaults to `<data_dir>/<bucket>`).
+    Local { path: Option<PathBuf> },
+    /// An S3-compatible store: AWS, MinIO, Aliyun OSS, Tencent COS.
+    S3 {
+        endpoint: Option<String>,
+        region: Option<String>,
+        bucket: String,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        #[serde(default)]
+        virtual_hosted_style: bool,
+        #[serde(default)]
+        allow_http: bool,
+    },
+    /// Kept in memory: gone when the process ends. For tests and experiments.
+    Memory,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/ferrotype".into(),
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            data_dir: PathBuf::from("./data"),
+            queue_prefix: "ferrotype".into(),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            pipelines: vec!["default".into()],
+            max_source_bytes: 20 * 1024 * 1024,
+            max_upload_bytes: 100 * 1024 * 1024,
+            lease_seconds: 300,
+            max_attempts: 5,
+            sweep_interval_ms: 5_000,
+            publish_grace_ms: 10_000,
+            notify_attempts: 5,
+            notify_backoff_ms: 1_000,
+            notify_timeout_ms: 10_000,
+            item_timeout_ms: 120_000,
+            oss_process_timeout_ms: 60_000,
+            buckets: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `FERROTYPE_CONFIG` (if set) and the environment variables on top of the defaults.
+    pub fn load() -> Result<Config, ConfigError> {
+        Self::load_from(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`], with the environment given as a lookup function, so tests can
+    /// build configurations without touching the process environment.
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = match env("FERROTYPE_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path,
+                    message: source.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parsed<T: std::str::FromStr>(name: &str, value: String) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: name.to_string(),
+                value,
+            })
+        }
+        if let Some(v) = env("FERROTYPE_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = env("DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("AMQP_URL") {
+            self.amqp_url = v;
+        }
+        if let Some(v) = env("FERROTYPE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("FERROTYPE_QUEUE_PREFIX") {
+            self.queue_prefix = v;
+        }
+        if let Some(v) = env("FERROTYPE_WORKERS") {
+            self.workers = parsed("FERROTYPE_WORKERS", v)?;
+        }
+        if let Some(v) = env("FERROTYPE_PIPELINES") {
+            self.pipelines = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        let numbers: [(&str, &mut u64); 9] = [
+            ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
+            ("FERROTYPE_MAX_UPLOAD_BYTES", &mut self.max_upload_bytes),
+            ("FERROTYPE_LEASE_SECONDS", &mut self.lease_seconds),
+            ("FERROTYPE_SWEEP_INTERVAL_MS", &mut self.sweep_interval_ms),
+            ("FERROTYPE_PUBLISH_GRACE_MS", &mut self.publish_grace_ms),
+            ("FERROTYPE_NOTIFY_BACKOFF_MS", &mut self.notify_backoff_ms),
+            ("FERROTYPE_NOTIFY_TIMEOUT_MS", &mut self.notify_timeout_ms),
+            ("FERROTYPE_ITEM_TIMEOUT_MS", &mut self.item_timeout_ms),
+            (
+                "FERROTYPE_OSS_PROCESS_TIMEOUT_MS",
+                &mut self.oss_process_timeout_ms,
+            ),
+        ];
+        for (name, slot) in numbers {
+            if let Some(v) = env(name) {
+                *slot = parsed(name, v)?;
+            }
+        }
+        if let Some(v) = env("FERROTYPE_NOTIFY_ATTEMPTS") {
+            self.notify_attempts = parsed("FERROTYPE_NOTIFY_ATTEMPTS", v)?;
+        }
+        if let Some(v) = env("FERROTYPE_MAX_ATTEMPTS") {
+            self.max_attempts = parsed("FERROTYPE_MAX_ATTEMPTS", v)?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &str, value: String| ConfigError::Invalid {
+            name: name.into(),
+            value,
+        };
+        if self.workers == 0 {
+            return Err(invalid("workers", "0".into()));
+        }
+        if self.pipelines.is_empty() {
+            return Err(invalid("pipelines", "(empty)".into()));
+        }
+        if let Some(bad) = self.pipelines.iter().find(|p| !valid_pipeline_name(p)) {
+            return Err(invalid("pipelines", bad.clone()));
+        }
+        if self.queue_prefix.is_empty() || !self.queue_prefix.is_ascii() {
+            return Err(invalid("queue_prefix", self.queue_prefix.clone()));
+        }
+        if self.notify_attempts < 1 {
+            return Err(invalid("notify_attempts", self.notify_attempts.to_string()));
+        }
+        if self.max_attempts < 1 {
+            return Err(invalid("max_attempts", self.max_attempts.to_string()));
+        }
+        Ok(())
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn publish_grace(&self) -> Duration {
+        Duration::from_millis(self.publish_grace_ms)
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_millis(self.sweep_interval_ms)
+    }
+
+    pub fn notify_backoff(&self) -> Duration {
+        Duration::from_millis(self.notify_backoff_ms)
+    }
+
+    pub fn notify_timeout(&self) -> Duration {
+        Duration::from_millis(self.notify_timeout_ms)
+    }
+
+    pub fn item_timeout(&self) -> Duration {
+        Duration::from_millis(self.item_timeout_ms)
+    }
+
+    pub fn oss_process_timeout(&self) -> Duration {
+        Duration::from_millis(self.oss_process_timeout_ms)
+    }
+}
+
+/// Pipeline names become queue names: keep them to a safe alphabet.
+pub fn valid_pipeline_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let config = Config::load_from(env_of(&[])).expect("defaults are valid");
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(
+            config.database_url,
+            "postgres://postgres@127.0.0.1:5432/ferrotype"
+        );
+        assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.queue_prefix, "ferrotype");
+        assert!(config.workers >= 1);
+        assert_eq!(config.max_source_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let config = Config::load_from(env_of(&[
+            ("FERROTYPE_LISTEN", "0.0.0.0:9000"),
+            ("FERROTYPE_WORKERS", "3"),
+            ("FERROTYPE_QUEUE_PREFIX", "t1"),
+            ("FERROTYPE_PIPELINES", "default, fast"),
+        ]))
+        .expect("valid");
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.queue_prefix, "t1");
+        assert_eq!(config.pipelines, vec!["default", "fast"]);
+    }
+
+    #[test]
+    fn bad_numbers_are_named() {
+        let err = Config::load_from(env_of(&[("FERROTYPE_WORKERS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("FERROTYPE_WORKERS"), "{err}");
+    }
+
+    #[test]
+    fn toml_describes_s3_buckets() {
+        let text = r#"
+            listen = "127.0.0.1:1"
+            [buckets.photos]
+            kind = "s3"
+            endpoint = "http://127.0.0.1:9000"
+            region = "us-east-1"
+            bucket = "photos"
+            access_key_id = "minio"
+            secret_access_key = "minio123"
+            allow_http = true
+            [buckets.scratch]
+            kind = "memory"
+        "#;
+        let config: Config = toml::from_str(text).expect("parses");
+        assert!(matches!(
+            config.buckets.get("photos"),
+            Some(BucketConfig::S3 {
+                allow_http: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            config.buckets.get("scratch"),
+            Some(BucketConfig::Memory)
+        ));
+    }
+}

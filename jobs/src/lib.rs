@@ -1,0 +1,72 @@
+//! What both sides of the queue share.
+//!
+//! - [`config`]: defaults, TOML file, environment.
+//! - [`model`]: job states and codes, items, the status documents (native and Qiniu prefop),
+//!   the queue message.
+//! - [`ledger`]: Postgres, the truth about every job (claims, leases, outcomes, callbacks,
+//!   access keys).
+//! - [`queue`]: RabbitMQ, which only distributes job ids.
+//! - [`buckets`]: named object stores (folders, S3-compatible, memory) with read limits.
+//! - [`catalog`]: per-bucket styles and upload rules, in the ledger.
+//! - [`credentials`]: access keys, grants, permission checks.
+//! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
+//! - [`etag`]: Qiniu's content hash.
+//! - [`telemetry`]: logging setup.
+//! - [`error`]: one error enum per concern, with stable codes.
+
+pub mod buckets;
+pub mod catalog;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod etag;
+pub mod ledger;
+pub mod model;
+pub mod queue;
+pub mod submit;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+pub use config::Config;
+pub use ledger::Ledger;
+pub use queue::Queue;
+
+/// The connections a process holds: one set, shared by the API and the worker.
+pub struct Services {
+    pub config: Config,
+    pub ledger: Ledger,
+    pub queue: Queue,
+    pub buckets: buckets::Buckets,
+}
+
+impl Services {
+    /// Connects to Postgres (creating and migrating the database as needed) and RabbitMQ
+    /// (declaring the exchange and queues), and opens the buckets.
+    pub async fn connect(config: Config) -> Result<Arc<Services>, StartError> {
+        let buckets = buckets::Buckets::from_config(&config)?;
+        buckets.check_data_dir()?;
+        let ledger = Ledger::connect(&config.database_url).await?;
+        let queue =
+            Queue::connect(&config.amqp_url, &config.queue_prefix, &config.pipelines).await?;
+        Ok(Arc::new(Services {
+            config,
+            ledger,
+            queue,
+            buckets,
+        }))
+    }
+}
+
+/// Why a process could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] error::ConfigError),
+    #[error(transparent)]
+    Ledger(#[from] error::LedgerError),
+    #[error(transparent)]
+    Queue(#[from] error::QueueError),
+    #[error(transparent)]
+    Store(#[from] error::StoreError),
+}

@@ -1,0 +1,444 @@
+//! The typed pipeline every dialect parses into, and its canonical rendering.
+//!
+//! A [`Pipeline`] is a list of [`Step`]s that run in the order the user wrote them (both vendors
+//! say so), plus the [`OutputSettings`] for the final encode. Output settings (format,
+//! quality, interlace) are collected from wherever they appear in the processing string:
+//! `image/format,png/resize,w_100` and `image/resize,w_100/format,png` are the same pipeline.
+//! When a setting appears twice, the last one wins.
+//!
+//! # Canonical form
+//!
+//! `Display` renders a pipeline in one canonical text, and [`Pipeline::from_str`] reads it
+//! back: `parse(render(ast)) == ast`. Together with the source's ETag, the canonical text is the
+//! key for reusing an earlier result, so two spellings of the same request must render the
+//! same (the parsers normalise: parameter order, defaults, ignored parameters).
+//!
+//! The canonical text is the OSS `image/...` syntax: steps first, then `format`, `quality` and
+//! `interlace`, each action's parameters in a fixed order and only when not at their default.
+//! Where OSS cannot express a pipeline, documented extensions are used:
+//!
+//! | extension | meaning |
+//! |---|---|
+//! | `resize` with `w`/`h`/`l`/`s` above 4096 | Qiniu thumbnail sizes (OSS caps at 4096) |
+//! | `format,gif-from-any` | convert to GIF whatever the source (Qiniu); plain `format,gif` keeps the OSS rule |
+//! | `quality,adaptive_N` | Qiniu `quality/N` (see [`crate::ops::quality`]) |
+//! | `quality,forced_N` | Qiniu `quality/N!` |
+//! | `image` alone | the empty pipeline (re-encode only) |
+//! | `scale,wp_N` / `hp_N` / `ew_W,eh_H` / `area_N` | Qiniu `!Npx`, `!xNp`, `WxH<`, `N@` ([`crate::ops::scale`]) |
+//! | `crop,w_,h_,g_,dx_,dy_` | a crop whose box sits at gravity `g` moved by signed `dx`/`dy`, clipped ([`crate::ops::crop`]) |
+//! | `rotate,N`, `auto-orient,1`, `blur,r_R,s_S` | OSS syntax; `s` may be a decimal (Qiniu sigma) |
+//! | `view,m_M[,w_W][,h_H]` | Qiniu `imageView2/M` ([`crate::ops::image_view`]) |
+//! | `document,qiniu-imageinfo`, `document,qiniu-exif` | a JSON document instead of an image ([`crate::ops::info`]) |
+//! | `watermark,ref_<b64>,dissolve_N,g_G,dx_N,dy_N[,ws_N]` | one image watermark ([`crate::ops::watermark`]) |
+//! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
+//! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
+//!
+//! The vendor parsers reject these extensions, so a user of one vendor's language cannot write
+//! another vendor's semantics by accident.
+
+use crate::error::PipelineError;
+use crate::ops::blur::Blur;
+use crate::ops::crop::Crop;
+use crate::ops::format::OutputFormat;
+use crate::ops::image_view::ImageView;
+use crate::ops::info::Document;
+use crate::ops::quality::Quality;
+use crate::ops::resize::Resize;
+use crate::ops::rotate::Rotate;
+use crate::ops::scale::Scale;
+use crate::ops::size_limit::SizeLimit;
+use crate::ops::watermark::ImageMark;
+use std::fmt;
+use std::str::FromStr;
+
+/// A processing pipeline: steps in order, then how to encode the result.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pipeline {
+    /// The operations, run in order on the decoded source.
+    pub steps: Vec<Step>,
+    /// How the result is encoded.
+    pub output: OutputSettings,
+}
+
+/// One operation of a pipeline. Each variant's arguments live in the operation's own module
+/// under [`crate::ops`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Scale, fit, fill or pad the image (OSS `resize`, Qiniu `thumbnail`).
+    Resize(Resize),
+    /// Qiniu's other thumbnail geometries (`!Npx`, `!xNp`, `WxH<`, `Area@`).
+    Scale(Scale),
+    /// Qiniu `imageView2/<mode>` thumbnails.
+    View(ImageView),
+    /// Cut a region (Qiniu `crop`, OSS `crop`).
+    Crop(Crop),
+    /// Turn clockwise by any angle (Qiniu and OSS `rotate`).
+    Rotate(Rotate),
+    /// Make the image upright from its EXIF orientation (Qiniu and OSS `auto-orient`).
+    AutoOrient,
+    /// Gaussian blur (Qiniu and OSS `blur`).
+    Blur(Blur),
+    /// An image watermark (Qiniu `watermark/1`, each image of `watermark/3`).
+    Watermark(ImageMark),
+}
+
+impl Step {
+    /// The action's name as the canonical form writes it; error messages start with it.
+    pub fn action_name(&self) -> &'static str {
+        match self {
+            Step::Resize(_) => "resize",
+            Step::Scale(_) => "scale",
+            Step::View(_) => "view",
+            Step::Crop(_) => "crop",
+            Step::Rotate(_) => "rotate",
+            Step::AutoOrient => "auto-orient",
+            Step::Blur(_) => "blur",
+            Step::Watermark(_) => "watermark",
+        }
+    }
+}
+
+/// Encoding settings, gathered from wherever they appear in the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputSettings {
+    /// The result's format; `None` keeps the source's format.
+    pub format: Option<OutputFormat>,
+    /// The requested quality (JPEG only); `None` means
+    /// [`crate::ops::quality::DEFAULT_QUALITY`].
+    pub quality: Option<Quality>,
+    /// Progressive JPEG when `Some(true)`. Other formats ignore it (OSS: "此参数只有当效果图是
+    /// jpg 格式时才有意义").
+    pub interlace: Option<bool>,
+    /// OSS's GIF rule: `format,gif` converts only GIF sources, any other source keeps its
+    /// format. Set by the OSS parser (only together with `format: Some(Gif)`); Qiniu converts
+    /// anything to GIF and leaves it unset.
+    pub gif_requires_gif_source: bool,
+    /// A ceiling on the result's bytes (Qiniu `size-limit`), see
+    /// [`crate::ops::size_limit`].
+    pub size_limit: Option<SizeLimit>,
+    /// Qiniu `ignore-error/1`: when processing fails, the result is the source unchanged.
+    pub ignore_error: bool,
+    /// The result is a JSON document about the source instead of an image (Qiniu
+    /// `imageInfo`, `exif`); such a pipeline has no steps.
+    pub document: Option<Document>,
+}
+
+impl OutputSettings {
+    /// Whether no setting was given: the result is re-encoded in the source format.
+    pub fn is_default(&self) -> bool {
+        *self == OutputSettings::default()
+    }
+}
+
+/// An RGB colour, written as six hex digits (`FF0000`) in both vendors' languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rgb {
+    /// Red, 0-255.
+    pub r: u8,
+    /// Green, 0-255.
+    pub g: u8,
+    /// Blue, 0-255.
+    pub b: u8,
+}
+
+impl Rgb {
+    /// White, the vendors' default fill colour.
+    pub const WHITE: Rgb = Rgb {
+        r: 255,
+        g: 255,
+        b: 255,
+    };
+
+    /// Reads `RRGGBB` (either letter case); `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Rgb> {
+        if text.len() != 6 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        let channel = |range| u8::from_str_radix(text.get(range)?, 16).ok();
+        Some(Rgb {
+            r: channel(0..2)?,
+            g: channel(2..4)?,
+            b: channel(4..6)?,
+        })
+    }
+
+    /// The pixel as `[r, g, b]`.
+    pub fn to_array(self) -> [u8; 3] {
+        [self.r, self.g, self.b]
+    }
+}
+
+impl fmt::Display for Rgb {
+    /// Upper-case `RRGGBB`, as the OSS documentation writes colours.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02X}{:02X}{:02X}", self.r, self.g, self.b)
+    }
+}
+
+/// Where a command's result goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SaveAs {
+    /// Target bucket; `None` means the source's bucket (OSS saveas without `b_`).
+    pub bucket: Option<String>,
+    /// Target key; `None` means the caller generates one (Qiniu EncodedEntryURI holding only a
+    /// bucket).
+    pub key: Option<String>,
+}
+
+/// One unit of work from a processing string: a pipeline and where its result is saved.
+/// A Qiniu `fops` string holds several, separated by `;`; an OSS process string holds one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Command {
+    /// What to do to the source.
+    pub pipeline: Pipeline,
+    /// Where to save the result; `None` when the command has no saveas.
+    pub save_as: Option<SaveAs>,
+}
+
+impl Pipeline {
+    /// The references of the watermark images the pipeline needs, in order, without
+    /// duplicates: what the caller's [`crate::ops::watermark::AssetLookup`] must provide.
+    pub fn asset_references(&self) -> Vec<&str> {
+        let mut references: Vec<&str> = Vec::new();
+        for step in &self.steps {
+            if let Step::Watermark(mark) = step {
+                if !references.contains(&mark.reference.as_str()) {
+                    references.push(&mark.reference);
+                }
+            }
+        }
+        references
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Resize(resize) => resize.fmt(f),
+            Step::Scale(scale) => scale.fmt(f),
+            Step::View(view) => view.fmt(f),
+            Step::Crop(crop) => crop.fmt(f),
+            Step::Rotate(rotate) => rotate.fmt(f),
+            Step::AutoOrient => f.write_str("auto-orient,1"),
+            Step::Blur(blur) => blur.fmt(f),
+            Step::Watermark(mark) => mark.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for Pipeline {
+    /// The canonical form described in the module documentation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("image")?;
+        for step in &self.steps {
+            write!(f, "/{step}")?;
+        }
+        let output = &self.output;
+        if let Some(format) = output.format {
+            let gif_from_any =
+                format == crate::ops::format::ImageFormat::Gif && !output.gif_requires_gif_source;
+            if gif_from_any {
+                f.write_str("/format,gif-from-any")?;
+            } else {
+                write!(f, "/format,{}", format.extension())?;
+            }
+        }
+        if let Some(quality) = output.quality {
+            write!(f, "/{quality}")?;
+        }
+        if let Some(interlace) = output.interlace {
+            write!(f, "/interlace,{}", u8::from(interlace))?;
+        }
+        if let Some(size_limit) = output.size_limit {
+            write!(f, "/{size_limit}")?;
+        }
+        if output.ignore_error {
+            f.write_str("/ignore-error,1")?;
+        }
+        if let Some(document) = output.document {
+            write!(f, "/{document}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Pipeline {
+    type Err = PipelineError;
+
+    /// Reads the canonical form (the OSS syntax plus the documented extensions).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::parse::parse_canonical(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_read_and_render_as_six_hex_digits() {
+        assert_eq!(Rgb::from_hex("FF0000"), Some(Rgb { r: 255, g: 0, b: 0 }));
+        assert_eq!(
+            Rgb::from_hex("00ff7f"),
+            Some(Rgb {
+                r: 0,
+                g: 255,
+                b: 127
+            })
+        );
+        for bad in ["", "FFF", "FF00000", "GG0000", "+F0000", "ＦＦ00"] {
+            assert_eq!(Rgb::from_hex(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Rgb {
+                r: 0,
+                g: 255,
+                b: 127
+            }
+            .to_string(),
+            "00FF7F"
+        );
+    }
+
+    /// Pipelines from both dialects, covering every step, setting and extension.
+    fn dialect_cases() -> Vec<(String, Pipeline)> {
+        use crate::parse::{oss, qiniu, NoStyles};
+        let oss_cases = [
+            "image/resize,w_100",
+            "image/resize,h_100,w_100,m_lfit",
+            "image/resize,m_mfit,h_100,w_100",
+            "image/resize,m_fill,w_300,h_300/format,png/quality,Q_80/interlace,1",
+            "image/resize,m_pad,w_100,h_100,color_ff0000",
+            "image/resize,m_fixed,w_100,limit_0",
+            "image/resize,l_100,s_50",
+            "image/resize,p_50/resize,w_10",
+            "image/format,gif",
+            "image/quality,q_90/format,webp",
+            "image/interlace,0/format,jpg",
+            "image/format,tiff/format,bmp",
+        ];
+        let qiniu_cases = [
+            "imageMogr2/thumbnail/700x",
+            "imageMogr2/thumbnail/x467/format/gif",
+            "imageMogr2/thumbnail/300x300/quality/75",
+            "imageMogr2/thumbnail/!75p/quality/100!",
+            "imageMogr2/thumbnail/!200x200r/interlace/1",
+            "imageMogr2/thumbnail/200x300!",
+            "imageMogr2/thumbnail/200x300>",
+            "imageMogr2/thumbnail/20000x10001",
+            "imageMogr2/thumbnail/0x0/format/png",
+            "imageMogr2/thumbnail/100x|imageMogr2/thumbnail/x10",
+            "imageMogr2/thumbnail/!75px/thumbnail/!x75p",
+            "imageMogr2/thumbnail/700x600<",
+            "imageMogr2/thumbnail/x600<",
+            "imageMogr2/thumbnail/350000@",
+            "imageMogr2/auto-orient/strip/gravity/SouthEast/crop/!300x300-30a100",
+            "imageMogr2/gravity/Center/crop/300x/crop/x200/crop/!1x1a0-5",
+            "imageMogr2/rotate/45/blur/3x5/blur/1x0.25",
+            "imageMogr2/size-limit/15k!",
+            "imageMogr2/size-limit/$(fsize)/quality/90",
+            "imageView2/0/w/200/h/100",
+            "imageView2/1/w/200/format/png/interlace/1/q/80!",
+            "imageView2/5/h/100/ignore-error/1",
+            "imageMogr2/auto-orient|imageView2/2/w/10",
+            "imageInfo",
+            "exif",
+            "watermark/1/image/Yjpsb2dvLnBuZw/dissolve/50/gravity/North/dx/20/dy/5/ws/0.25",
+            "watermark/3/image/bG9nby5wbmc/image/bG9nby5wbmc/gravity/West",
+        ];
+        let mut cases = Vec::new();
+        for text in oss_cases {
+            let command = oss::parse_process(text, &NoStyles).unwrap();
+            cases.push((text.to_string(), command.pipeline));
+        }
+        for text in qiniu_cases {
+            for command in qiniu::parse_fops(text).unwrap() {
+                cases.push((text.to_string(), command.pipeline));
+            }
+        }
+        cases
+    }
+
+    #[test]
+    fn parsing_the_canonical_rendering_gives_the_same_pipeline() {
+        for (text, pipeline) in dialect_cases() {
+            let rendered = pipeline.to_string();
+            let reparsed: Pipeline = rendered
+                .parse()
+                .unwrap_or_else(|error| panic!("{text} -> {rendered}: {error}"));
+            assert_eq!(reparsed, pipeline, "{text} -> {rendered}");
+            assert_eq!(
+                reparsed.to_string(),
+                rendered,
+                "{text}: rendering is stable"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_requests_render_equal_and_dialect_semantics_stay_apart() {
+        let table = [
+            (
+                "image/resize,h_100,w_100,m_lfit",
+                "image/resize,w_100,h_100",
+            ),
+            (
+                "image/format,png/resize,w_100",
+                "image/resize,w_100/format,png",
+            ),
+            (
+                "image/resize,m_pad,w_100,h_100,color_ff0000",
+                "image/resize,m_pad,w_100,h_100,color_FF0000",
+            ),
+            ("image/format,gif", "image/format,gif"),
+        ];
+        for (text, canonical) in table {
+            let command = crate::parse::oss::parse_process(text, &crate::parse::NoStyles).unwrap();
+            assert_eq!(command.pipeline.to_string(), canonical, "{text}");
+        }
+        let table = [
+            (
+                "imageMogr2/thumbnail/700x",
+                "image/resize,w_700,limit_0/quality,adaptive_75",
+            ),
+            (
+                "imageMogr2/thumbnail/200x300>",
+                "image/resize,w_200,h_300/quality,adaptive_75",
+            ),
+            (
+                "imageMogr2/format/gif",
+                "image/format,gif-from-any/quality,adaptive_75",
+            ),
+            ("imageMogr2/quality/75", "image/quality,adaptive_75"),
+            ("imageMogr2/quality/75!", "image/quality,forced_75"),
+            ("imageMogr2/thumbnail/0x0", "image/quality,adaptive_75"),
+            // strip is always in effect (no metadata is ever written), so it renders as nothing.
+            (
+                "imageMogr2/strip/thumbnail/0x0",
+                "image/quality,adaptive_75",
+            ),
+            (
+                "imageMogr2/thumbnail/50%25",
+                "image/resize,p_50,limit_0/quality,adaptive_75",
+            ),
+            (
+                "imageMogr2/thumbnail/50x50%5E",
+                "image/resize,m_mfit,w_50,h_50,limit_0/quality,adaptive_75",
+            ),
+            (
+                "imageMogr2/crop/300x300+30+100",
+                "image/crop,w_300,h_300,dx_30,dy_100/quality,adaptive_75",
+            ),
+        ];
+        for (text, canonical) in table {
+            let commands = crate::parse::qiniu::parse_fops(text).unwrap();
+            assert_eq!(commands[0].pipeline.to_string(), canonical, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_empty_pipeline_renders_as_image_alone() {
+        assert_eq!(Pipeline::default().to_string(), "image");
+        assert_eq!("image".parse::<Pipeline>(), Ok(Pipeline::default()));
+    }
+}

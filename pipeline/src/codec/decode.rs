@@ -1,0 +1,697 @@
+//! Decoding with limits: sniff the format from the content, read the header, check the
+//! dimensions, and only then decode the pixels.
+//!
+//! The order matters. A small file can claim a 100,000 x 100,000 canvas; reading the header
+//! first and refusing before the decoder allocates is what keeps such a file from exhausting
+//! a worker's memory. The `image` crate's own limits (side and allocation budget) are set as
+//! well, as a second line of defence.
+//!
+//! Errors: bytes that are no image we recognise, and recognised images that turn out corrupt
+//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (AVIF, HEIC, ICO,
+//! PSD...) is `UnsupportedFormat`; anything over a limit is `ImageTooLarge`.
+//!
+//! GIF: only the first frame is decoded for now (animated GIFs are a later step).
+
+use super::{PixelLayout, Raster};
+use crate::ast::Rgb;
+use crate::error::{ErrorCode, PipelineError};
+use crate::limits::Limits;
+use crate::ops::format::ImageFormat;
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use std::io::Cursor;
+
+/// What the header says about a source, without decoding pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceInfo {
+    /// The format, sniffed from the content.
+    pub format: ImageFormat,
+    /// Width in pixels, from the header.
+    pub width: u32,
+    /// Height in pixels, from the header.
+    pub height: u32,
+    /// The EXIF orientation (1-8; 1 when there is none), for `auto-orient`. Pixels are never
+    /// turned on decode.
+    pub orientation: u8,
+}
+
+/// A decoded source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The pixels, RGB8 when the source is opaque and RGBA8 when it has transparency.
+    pub raster: Raster,
+    /// The source's format: the default output format.
+    pub format: ImageFormat,
+    /// The JPEG quality the source was written with, estimated from its quantization table
+    /// (`None` for other formats or when there is no standard-looking table). Feeds the
+    /// relative and adaptive quality rules in [`crate::ops::quality`].
+    pub source_quality: Option<u8>,
+    /// The EXIF orientation (1-8; 1 when there is none).
+    pub orientation: u8,
+}
+
+/// Sniffs the format from the first bytes. Never looks at a name or key.
+pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
+    if source.is_empty() {
+        return Err(PipelineError::decode_failed("the source is empty"));
+    }
+    if let Some(name) = recognised_but_unsupported(source) {
+        return Err(unsupported(name));
+    }
+    let format = image::guess_format(source).map_err(|_| {
+        PipelineError::decode_failed(
+            "the source is not an image (no JPEG, PNG, GIF, WebP, BMP or TIFF signature)",
+        )
+    })?;
+    match format {
+        image::ImageFormat::Jpeg => Ok(ImageFormat::Jpeg),
+        image::ImageFormat::Png => Ok(ImageFormat::Png),
+        image::ImageFormat::Gif => Ok(ImageFormat::Gif),
+        image::ImageFormat::WebP => Ok(ImageFormat::Webp),
+        image::ImageFormat::Bmp => Ok(ImageFormat::Bmp),
+        image::ImageFormat::Tiff => Ok(ImageFormat::Tiff),
+        other => Err(unsupported(&format!("{other:?}").to_uppercase())),
+    }
+}
+
+fn unsupported(name: &str) -> PipelineError {
+    PipelineError::new(
+        ErrorCode::UnsupportedFormat,
+        format!(
+            "the source is {name}, which is not supported (supported: JPEG, PNG, GIF, WebP, BMP, \
+             TIFF)"
+        ),
+    )
+}
+
+/// Formats the `image` crate does not sniff but users upload: name them rather than calling
+/// them garbage.
+fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
+    let brand = source.get(4..12)?;
+    if brand.starts_with(b"ftyp") {
+        let heif_brands: [&[u8; 4]; 6] = [b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"];
+        if heif_brands.iter().any(|b| brand.get(4..) == Some(&b[..])) {
+            return Some("HEIC");
+        }
+    }
+    if source.starts_with(b"8BPS") {
+        return Some("PSD");
+    }
+    None
+}
+
+/// Reads format and dimensions from the header only.
+pub fn probe(source: &[u8]) -> Result<SourceInfo, PipelineError> {
+    let format = sniff(source)?;
+    let mut decoder = open_decoder(source, format)?;
+    let (width, height) = decoder.dimensions();
+    Ok(SourceInfo {
+        format,
+        width,
+        height,
+        orientation: read_orientation(&mut decoder),
+    })
+}
+
+/// Decodes `source` after checking its byte length and header dimensions against `limits`.
+pub fn decode(source: &[u8], limits: &Limits) -> Result<Decoded, PipelineError> {
+    decode_to_fit(source, limits, None)
+}
+
+/// [`decode`], allowed to return a smaller picture than the source when the caller only needs
+/// `needed` pixels (the size the first geometric step resamples to): JPEGs are then decoded
+/// at 1/2, 1/4 or 1/8 scale in the DCT domain ([`super::jpeg`]), never below `needed`.
+/// Other formats, and `None`, decode at full size.
+pub fn decode_to_fit(
+    source: &[u8],
+    limits: &Limits,
+    needed: Option<(u32, u32)>,
+) -> Result<Decoded, PipelineError> {
+    limits.check_source_len(source.len())?;
+    let format = sniff(source)?;
+    let mut decoder = open_decoder(source, format)?;
+    let (width, height) = decoder.dimensions();
+    limits.check_source_dimensions(width, height)?;
+    let orientation = read_orientation(&mut decoder);
+
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
+    decoder
+        .set_limits(decoder_limits)
+        .map_err(|error| image_error(format, error))?;
+    if decoder.total_bytes() > limits.decoder_alloc_budget() {
+        return Err(PipelineError::image_too_large(format!(
+            "the source needs {} bytes to decode, over the budget of {} bytes",
+            decoder.total_bytes(),
+            limits.decoder_alloc_budget()
+        )));
+    }
+
+    if format == ImageFormat::Jpeg && !jpeg_has_end_of_image(source) {
+        return Err(PipelineError::decode_failed(
+            "the JPG source is truncated (no end-of-image marker after the image data)",
+        ));
+    }
+    let source_quality = match format {
+        ImageFormat::Jpeg => estimate_jpeg_quality(source),
+        _ => None,
+    };
+    if format == ImageFormat::Jpeg {
+        let factor = needed.map_or(1, |needed| {
+            let rotated =
+                super::jpeg::orientation_swaps_axes(super::jpeg::exif_orientation(source));
+            super::jpeg::shrink_factor((width, height), needed, rotated)
+        });
+        if let Some(raster) = super::jpeg::decode_scaled(source, factor) {
+            return Ok(Decoded {
+                raster,
+                format,
+                source_quality,
+                orientation,
+            });
+        }
+    }
+    // The decoders are third-party code fed untrusted bytes; should one of them panic, that is
+    // a corrupt image to the caller, not a dead worker.
+    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        DynamicImage::from_decoder(decoder)
+    }))
+    .map_err(|_| {
+        PipelineError::decode_failed(format!(
+            "the {} source could not be decoded (the decoder failed)",
+            format.extension().to_uppercase()
+        ))
+    })?
+    .map_err(|error| image_error(format, error))?;
+    let raster = into_raster(image)?;
+    Ok(Decoded {
+        raster,
+        format,
+        source_quality,
+        orientation,
+    })
+}
+
+/// The EXIF orientation tag (1-8), 1 when absent or unreadable (a bad EXIF block must not fail
+/// an image that decodes).
+fn read_orientation(decoder: &mut impl ImageDecoder) -> u8 {
+    decoder
+        .orientation()
+        .map_or(1, |orientation| orientation.to_exif())
+}
+
+/// Builds the format's decoder, which reads the header. Only the default allocation budget of
+/// the `image` crate applies here; the caller checks the dimensions before decoding.
+fn open_decoder(
+    source: &[u8],
+    format: ImageFormat,
+) -> Result<impl ImageDecoder + '_, PipelineError> {
+    let image_format = match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+    };
+    // Header parsing is third-party code too: a panic in it is a corrupt header.
+    std::panic::catch_unwind(|| {
+        ImageReader::with_format(Cursor::new(source), image_format).into_decoder()
+    })
+    .map_err(|_| {
+        PipelineError::decode_failed(format!(
+            "the {} source has an unreadable header",
+            format.extension().to_uppercase()
+        ))
+    })?
+    .map_err(|error| image_error(format, error))
+}
+
+/// Maps the `image` crate's errors onto our codes.
+fn image_error(format: ImageFormat, error: image::ImageError) -> PipelineError {
+    let name = format.extension().to_uppercase();
+    match error {
+        image::ImageError::Limits(limit) => {
+            PipelineError::image_too_large(format!("the {name} source is over a limit: {limit}"))
+        }
+        image::ImageError::Unsupported(detail) => PipelineError::new(
+            ErrorCode::UnsupportedFormat,
+            format!("the {name} source uses a feature that is not supported: {detail}"),
+        ),
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PipelineError::decode_failed(format!("the {name} source is truncated"))
+        }
+        other => PipelineError::decode_failed(format!(
+            "the {name} source is corrupt or truncated: {other}"
+        )),
+    }
+}
+
+/// Converts to the engine's 8-bit layouts: RGBA8 only when some pixel is not opaque, so that
+/// opaque images (the vast majority) are resized and encoded with three channels.
+fn into_raster(image: DynamicImage) -> Result<Raster, PipelineError> {
+    let (width, height) = (image.width(), image.height());
+    if image.color().has_alpha() {
+        let rgba = Raster::new(
+            width,
+            height,
+            PixelLayout::Rgba8,
+            image.into_rgba8().into_raw(),
+        )?;
+        if rgba.has_transparency() {
+            return Ok(rgba);
+        }
+        // Fully opaque: blending onto any colour leaves the pixels unchanged.
+        return Ok(rgba.flatten(Rgb::WHITE));
+    }
+    Raster::new(
+        width,
+        height,
+        PixelLayout::Rgb8,
+        image.into_rgb8().into_raw(),
+    )
+}
+
+/// The IJG (libjpeg) luminance quantization table, the base almost every encoder scales.
+/// Order does not matter here (only the sum is used), so the file's zig-zag order is fine.
+const IJG_LUMINANCE: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+
+/// Estimates the quality (1-100) a JPEG was saved with, from its luminance quantization table.
+///
+/// libjpeg-style encoders scale the IJG table by `s = 5000 / q` (q < 50) or `s = 200 - 2q`
+/// (q >= 50) percent. The ratio of the file's table to the IJG table gives `s` back, and `s`
+/// gives `q`. Encoders with their own tables get the quality of the IJG table closest in
+/// overall strength, which is what the vendors' "source quality" means in practice.
+/// Returns `None` when there is no luminance table before the first scan.
+pub fn estimate_jpeg_quality(source: &[u8]) -> Option<u8> {
+    let table = find_luminance_table(source)?;
+    let sum: u32 = table.iter().map(|&value| u32::from(value)).sum();
+    let reference: u32 = IJG_LUMINANCE.iter().map(|&value| u32::from(value)).sum();
+    let scale = 100.0 * f64::from(sum) / f64::from(reference);
+    let quality = if scale <= 100.0 {
+        (200.0 - scale) / 2.0
+    } else {
+        5000.0 / scale
+    };
+    Some(quality.round().clamp(1.0, 100.0) as u8)
+}
+
+/// The 64 entries of quantization table 0 from the first DQT segment that defines it.
+fn find_luminance_table(source: &[u8]) -> Option<[u16; 64]> {
+    const DQT: u8 = 0xDB;
+    find_in_jpeg_header(source, |marker, segment| {
+        (marker == DQT)
+            .then(|| luminance_table_in_dqt(segment))
+            .flatten()
+    })
+}
+
+/// The start-of-frame marker of a JPEG: 0xC0 baseline, 0xC1 extended, 0xC2 progressive...
+/// Lets tests and callers tell a progressive JPEG without decoding it.
+pub fn jpeg_frame_marker(source: &[u8]) -> Option<u8> {
+    const DHT: u8 = 0xC4;
+    const JPG: u8 = 0xC8;
+    const DAC: u8 = 0xCC;
+    find_in_jpeg_header(source, |marker, _| {
+        let start_of_frame = (0xC0..=0xCF).contains(&marker) && ![DHT, JPG, DAC].contains(&marker);
+        start_of_frame.then_some(marker)
+    })
+}
+
+/// The (marker, payload) segments of a JPEG header, up to the first scan.
+pub(crate) fn jpeg_header_segments(source: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    JpegHeaderSegments::new(source).map(|segment| (segment.marker, segment.payload))
+}
+
+/// Returns the first `Some` that `visit` gives for a (marker, payload) of the JPEG header.
+fn find_in_jpeg_header<T>(
+    source: &[u8],
+    mut visit: impl FnMut(u8, &[u8]) -> Option<T>,
+) -> Option<T> {
+    JpegHeaderSegments::new(source).find_map(|segment| visit(segment.marker, segment.payload))
+}
+
+/// Whether a JPEG's entropy-coded data is followed by an end-of-image marker. The `image`
+/// crate's decoder pads a truncated scan with grey instead of failing; this tells the
+/// difference. Entropy-coded data never holds `FF D9` (a data byte 0xFF is always followed by
+/// 0x00 or a restart marker), so the first `FF D9` after the first scan starts is the EOI,
+/// and an embedded EXIF thumbnail (whose own EOI sits in APP1, before the scan) cannot fool it.
+fn jpeg_has_end_of_image(source: &[u8]) -> bool {
+    const SOS: u8 = 0xDA;
+    JpegHeaderSegments::new(source)
+        .find(|segment| segment.marker == SOS)
+        .and_then(|segment| source.get(segment.offset..))
+        .is_some_and(|scans| scans.windows(2).any(|pair| pair == [0xFF, 0xD9]))
+}
+
+/// One marker segment of a JPEG header.
+struct JpegSegment<'a> {
+    marker: u8,
+    /// The bytes after the length field (empty for SOS, where the walk stops).
+    payload: &'a [u8],
+    /// Offset of the byte after the marker.
+    offset: usize,
+}
+
+/// Iterates over the marker segments of a JPEG header, from SOI up to and including the first
+/// SOS. Every offset is bounds-checked: this runs on untrusted bytes.
+struct JpegHeaderSegments<'a> {
+    source: &'a [u8],
+    position: Option<usize>,
+}
+
+impl<'a> JpegHeaderSegments<'a> {
+    fn new(source: &'a [u8]) -> Self {
+        const SOI: u8 = 0xD8;
+        let position = (source.get(0..2) == Some(&[0xFF, SOI][..])).then_some(2);
+        JpegHeaderSegments { source, position }
+    }
+
+    fn step(&mut self, mut position: usize) -> Option<JpegSegment<'a>> {
+        const SOS: u8 = 0xDA;
+        const EOI: u8 = 0xD9;
+        loop {
+            if *self.source.get(position)? != 0xFF {
+                return None;
+            }
+            // Markers may be preceded by any number of 0xFF fill bytes.
+            while *self.source.get(position + 1)? == 0xFF {
+                position += 1;
+            }
+            let marker = *self.source.get(position + 1)?;
+            position += 2;
+            match marker {
+                EOI => return None,
+                SOS => {
+                    return Some(JpegSegment {
+                        marker,
+                        payload: &[],
+                        offset: position,
+                    })
+                }
+                // Standalone markers carry no length.
+                0x01 | 0xD0..=0xD7 => continue,
+                _ => {}
+            }
+            let length = usize::from(u16::from_be_bytes([
+                *self.source.get(position)?,
+                *self.source.get(position + 1)?,
+            ]));
+            if length < 2 {
+                return None;
+            }
+            let payload = self.source.get(position + 2..position + length)?;
+            self.position = Some(position + length);
+            return Some(JpegSegment {
+                marker,
+                payload,
+                offset: position,
+            });
+        }
+    }
+}
+
+impl<'a> Iterator for JpegHeaderSegments<'a> {
+    type Item = JpegSegment<'a>;
+
+    fn next(&mut self) -> Option<JpegSegment<'a>> {
+        // Stop unless `step` sets the next position: at SOS, EOI, or anything malformed.
+        let position = self.position.take()?;
+        self.step(position)
+    }
+}
+
+/// Walks the tables of one DQT segment (each: a precision/id byte, then 64 entries of one or
+/// two bytes) and returns table 0 if the segment defines it.
+fn luminance_table_in_dqt(mut segment: &[u8]) -> Option<[u16; 64]> {
+    while let Some((&precision_and_id, rest)) = segment.split_first() {
+        let sixteen_bit = precision_and_id >> 4 == 1;
+        let id = precision_and_id & 0x0F;
+        let entry_size = if sixteen_bit { 2 } else { 1 };
+        let entries = rest.get(..64 * entry_size)?;
+        if id == 0 {
+            let mut table = [0u16; 64];
+            for (slot, bytes) in table.iter_mut().zip(entries.chunks_exact(entry_size)) {
+                *slot = match bytes {
+                    [high, low] => u16::from_be_bytes([*high, *low]),
+                    [value] => u16::from(*value),
+                    _ => return None,
+                };
+            }
+            return Some(table);
+        }
+        segment = rest.get(64 * entry_size..)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    #[test]
+    fn every_fixture_decodes_with_its_format_size_and_layout() {
+        let table = [
+            (
+                "gopher-640x427.jpg",
+                ImageFormat::Jpeg,
+                (640, 427),
+                PixelLayout::Rgb8,
+            ),
+            (
+                "alpha-300x200.png",
+                ImageFormat::Png,
+                (300, 200),
+                PixelLayout::Rgba8,
+            ),
+            (
+                "small-400x300.png",
+                ImageFormat::Png,
+                (400, 300),
+                PixelLayout::Rgb8,
+            ),
+            (
+                "anim-100x80.gif",
+                ImageFormat::Gif,
+                (100, 80),
+                PixelLayout::Rgb8,
+            ),
+            ("tiny.webp", ImageFormat::Webp, (32, 24), PixelLayout::Rgb8),
+            ("tiny.bmp", ImageFormat::Bmp, (32, 24), PixelLayout::Rgb8),
+            ("tiny.tiff", ImageFormat::Tiff, (32, 24), PixelLayout::Rgb8),
+        ];
+        for (name, format, size, layout) in table {
+            let bytes = fixture(name);
+            let decoded = decode(&bytes, &Limits::default())
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert_eq!(decoded.format, format, "{name}");
+            assert_eq!(decoded.raster.dimensions(), size, "{name}");
+            assert_eq!(decoded.raster.layout(), layout, "{name}");
+            let info = probe(&bytes).unwrap();
+            assert_eq!(
+                (info.format, info.width, info.height),
+                (format, size.0, size.1)
+            );
+        }
+    }
+
+    #[test]
+    fn the_format_comes_from_the_content_not_the_name() {
+        // A PNG named .jpg is still a PNG.
+        let png = fixture("small-400x300.png");
+        assert_eq!(sniff(&png), Ok(ImageFormat::Png));
+        assert_eq!(sniff(&fixture("gopher-640x427.jpg")), Ok(ImageFormat::Jpeg));
+    }
+
+    #[test]
+    fn truncated_garbage_and_empty_sources_are_decode_failures() {
+        for name in ["truncated.jpg", "garbage.jpg"] {
+            let error = decode(&fixture(name), &Limits::default()).unwrap_err();
+            assert_eq!(error.code, ErrorCode::DecodeFailed, "{name}: {error}");
+        }
+        assert_eq!(
+            decode(&[], &Limits::default()).unwrap_err().code,
+            ErrorCode::DecodeFailed
+        );
+        // Every prefix of a real JPEG and PNG fails cleanly (or decodes), never panics.
+        for name in [
+            "gopher-640x427.jpg",
+            "alpha-300x200.png",
+            "anim-100x80.gif",
+            "tiny.webp",
+        ] {
+            let bytes = fixture(name);
+            for cut in (0..bytes.len()).step_by((bytes.len() / 97).max(1)) {
+                if let Err(error) = decode(&bytes[..cut], &Limits::default()) {
+                    assert!(
+                        matches!(
+                            error.code,
+                            ErrorCode::DecodeFailed | ErrorCode::UnsupportedFormat
+                        ),
+                        "{name}[..{cut}]: {error:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// CRC-32 (ISO-HDLC), as PNG chunks need it; bitwise, fine for a test.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        let mut crc_input = kind.to_vec();
+        crc_input.extend_from_slice(data);
+        chunk.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+        chunk
+    }
+
+    /// A PNG whose header claims `width` x `height` but that carries almost no pixel data.
+    fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut header = width.to_be_bytes().to_vec();
+        header.extend_from_slice(&height.to_be_bytes());
+        header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, no interlace
+        png.extend(png_chunk(b"IHDR", &header));
+        png.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00]));
+        png.extend(png_chunk(b"IEND", &[]));
+        png
+    }
+
+    #[test]
+    fn header_dimensions_over_the_limits_are_refused_before_decoding() {
+        let wide = png_claiming(40_000, 10);
+        assert_eq!(
+            probe(&wide).map(|info| (info.width, info.height)),
+            Ok((40_000, 10))
+        );
+        let error = decode(&wide, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ImageTooLarge);
+        assert!(error.message.contains("40000x10"), "{error}");
+
+        // 20000 x 20000 = 400 MP: each side is allowed, the area is not.
+        let error = decode(&png_claiming(20_000, 20_000), &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ImageTooLarge);
+
+        let tight = Limits {
+            max_source_bytes: 10,
+            ..Limits::default()
+        };
+        let error = decode(&fixture("tiny.bmp"), &tight).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ImageTooLarge);
+    }
+
+    #[test]
+    fn recognised_formats_we_do_not_decode_are_unsupported() {
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic");
+        heic.extend_from_slice(&[0; 16]);
+        let error = decode(&heic, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::UnsupportedFormat);
+        assert!(error.message.contains("HEIC"));
+
+        // An ICO header: image recognises it, we do not decode it.
+        let ico = [0u8, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0];
+        assert_eq!(sniff(&ico).unwrap_err().code, ErrorCode::UnsupportedFormat);
+    }
+
+    #[test]
+    fn jpeg_quality_is_estimated_from_the_quantization_table() {
+        // The fixture was written by libjpeg at quality 85.
+        assert_eq!(
+            estimate_jpeg_quality(&fixture("gopher-640x427.jpg")),
+            Some(85)
+        );
+        assert_eq!(estimate_jpeg_quality(&fixture("small-400x300.png")), None);
+        assert_eq!(estimate_jpeg_quality(&fixture("truncated.jpg")), Some(85));
+        assert_eq!(estimate_jpeg_quality(&[0xFF, 0xD8, 0xFF]), None);
+        assert_eq!(estimate_jpeg_quality(&[0xFF, 0xD8, 0xFF, 0xDB, 0x00]), None);
+
+        // Our own encoder's output reads back close to the quality it was written with.
+        let decoded = decode(&fixture("small-400x300.png"), &Limits::default()).unwrap();
+        for quality in [30, 60, 75, 90] {
+            let jpeg = crate::codec::encode::encode(
+                &decoded.raster,
+                ImageFormat::Jpeg,
+                &crate::codec::encode::EncodeOptions {
+                    quality,
+                    progressive: false,
+                },
+            )
+            .unwrap();
+            let estimate = estimate_jpeg_quality(&jpeg).unwrap();
+            assert!(
+                estimate.abs_diff(quality) <= 2,
+                "{quality} read as {estimate}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod mutation_tests {
+    use super::*;
+
+    #[test]
+    fn mutated_fixtures_never_panic() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for name in [
+            "gopher-640x427.jpg",
+            "alpha-300x200.png",
+            "anim-100x80.gif",
+            "tiny.webp",
+            "tiny.bmp",
+            "tiny.tiff",
+        ] {
+            let original =
+                std::fs::read(format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap();
+            for round in 0..300 {
+                let mut bytes = original.clone();
+                let flips = 1 + (next() % 8) as usize;
+                for _ in 0..flips {
+                    // Bias towards the header, where the interesting fields are.
+                    let limit = if round % 2 == 0 {
+                        bytes.len().min(200)
+                    } else {
+                        bytes.len()
+                    };
+                    let at = (next() as usize) % limit;
+                    bytes[at] = next() as u8;
+                }
+                let _ = decode(&bytes, &Limits::default());
+            }
+        }
+    }
+}

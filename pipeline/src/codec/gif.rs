@@ -1,0 +1,160 @@
+//! Animated GIF, frame by frame: decode one frame (composited onto the full canvas, as it is
+//! shown), hand it to the pipeline's steps, quantise and write it, and drop it before the next.
+//! Memory stays at one canvas and one result whatever the frame count; the count itself is
+//! bounded by [`Limits::max_gif_frames`].
+
+use super::{PixelLayout, Raster};
+use crate::error::PipelineError;
+use crate::limits::Limits;
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::{AnimationDecoder, ImageDecoder, RgbaImage};
+use std::io::Cursor;
+
+/// Colour quantisation speed per frame (1 = best and slowest, 30 = fastest). 10 is the `gif`
+/// crate's recommended balance; a bounded speed keeps a 200-frame animation affordable.
+pub const QUANTIZATION_SPEED: i32 = 10;
+
+/// An animation written by [`transcode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Animation {
+    /// The encoded GIF.
+    pub bytes: Vec<u8>,
+    /// Width of the frames written.
+    pub width: u32,
+    /// Height of the frames written.
+    pub height: u32,
+    /// Number of frames written.
+    pub frames: usize,
+}
+
+/// Decodes every frame of the GIF `source`, passes each (as RGBA8, full canvas) through
+/// `process` with its index, and writes the results as a looping animation with the source's
+/// frame delays. Every result must have the same size.
+pub fn transcode(
+    source: &[u8],
+    limits: &Limits,
+    mut process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
+) -> Result<Animation, PipelineError> {
+    let corrupt = |error: image::ImageError| {
+        PipelineError::decode_failed(format!("the GIF source is corrupt or truncated: {error}"))
+    };
+    let mut decoder = GifDecoder::new(Cursor::new(source)).map_err(corrupt)?;
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
+    decoder.set_limits(decoder_limits).map_err(corrupt)?;
+
+    let mut bytes = Vec::new();
+    let mut size = None;
+    let mut count = 0;
+    {
+        let mut encoder = GifEncoder::new_with_speed(&mut bytes, QUANTIZATION_SPEED);
+        encoder
+            .set_repeat(Repeat::Infinite)
+            .map_err(|error| encode_failed(&error))?;
+        for (index, frame) in decoder.into_frames().enumerate() {
+            if index >= limits.max_gif_frames as usize {
+                return Err(PipelineError::image_too_large(format!(
+                    "the GIF source has more than {} frames",
+                    limits.max_gif_frames
+                )));
+            }
+            let frame = frame.map_err(corrupt)?;
+            let delay = frame.delay();
+            let canvas = frame.into_buffer();
+            let (width, height) = canvas.dimensions();
+            let raster = Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())?;
+            let result = process(index, raster)?;
+            let dimensions = result.dimensions();
+            if *size.get_or_insert(dimensions) != dimensions {
+                return Err(PipelineError::internal(format!(
+                    "GIF frame {index} came out {dimensions:?}, unlike the frames before it"
+                )));
+            }
+            let rgba = into_rgba(result)?;
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .map_err(|error| encode_failed(&error))?;
+            count = index + 1;
+        }
+    }
+    let (width, height) =
+        size.ok_or_else(|| PipelineError::decode_failed("the GIF source has no frame"))?;
+    Ok(Animation {
+        bytes,
+        width,
+        height,
+        frames: count,
+    })
+}
+
+fn encode_failed(error: &image::ImageError) -> PipelineError {
+    PipelineError::encode_failed(format!("encode: gif: {error}"))
+}
+
+fn into_rgba(raster: Raster) -> Result<RgbaImage, PipelineError> {
+    let (width, height) = raster.dimensions();
+    let data = match raster.layout() {
+        PixelLayout::Rgba8 => raster.into_data(),
+        PixelLayout::Rgb8 => raster
+            .data()
+            .chunks_exact(3)
+            .flat_map(|pixel| [pixel[0], pixel[1], pixel[2], 255])
+            .collect(),
+    };
+    RgbaImage::from_raw(width, height, data)
+        .ok_or_else(|| PipelineError::internal("a GIF frame has the wrong buffer length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::resize;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    fn frame_count(bytes: &[u8]) -> usize {
+        GifDecoder::new(Cursor::new(bytes))
+            .unwrap()
+            .into_frames()
+            .count()
+    }
+
+    #[test]
+    fn every_frame_is_processed_and_written() {
+        let source = fixture("anim-100x80.gif");
+        let frames = frame_count(&source);
+        assert!(frames > 1, "the fixture is animated");
+        let plan = resize::ResizePlan::Scale {
+            width: 50,
+            height: 40,
+        };
+        let mut seen = Vec::new();
+        let animation = transcode(&source, &Limits::default(), |index, raster| {
+            seen.push(index);
+            resize::apply(raster, &plan)
+        })
+        .unwrap();
+        assert_eq!(seen, (0..frames).collect::<Vec<_>>());
+        assert_eq!(
+            (animation.width, animation.height, animation.frames),
+            (50, 40, frames)
+        );
+        assert_eq!(frame_count(&animation.bytes), frames);
+    }
+
+    #[test]
+    fn too_many_frames_is_image_too_large() {
+        let limits = Limits {
+            max_gif_frames: 1,
+            ..Limits::default()
+        };
+        let error =
+            transcode(&fixture("anim-100x80.gif"), &limits, |_, raster| Ok(raster)).unwrap_err();
+        assert_eq!(error.code, crate::error::ErrorCode::ImageTooLarge);
+    }
+}

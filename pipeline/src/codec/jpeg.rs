@@ -1,0 +1,239 @@
+//! The JPEG fast path, through libjpeg-turbo (the `turbojpeg` crate, built from its bundled
+//! sources with cmake and nasm, so SIMD is always on).
+//!
+//! * Shrink-on-load: a JPEG is made of 8x8 DCT blocks, and an inverse DCT that keeps only the
+//!   low frequencies of each block yields the image at 1/2, 1/4 or 1/8 of its size for a
+//!   fraction of the work and memory of a full decode. When the first geometric step shrinks by
+//!   2x or more, [`shrink_factor`] picks the largest such factor that still leaves at least the
+//!   step's target size, and the step's convolution finishes to the exact size. (Measured
+//!   against `jpeg-decoder`'s `scale`, which is pure Rust: see `benches/stages.rs` and the
+//!   README's Performance section.)
+//! * Encoding: libjpeg-turbo's SIMD DCT and Huffman coder with the standard tables (the same
+//!   bytes libvips and ImageMagick write at a given quality), baseline or progressive.
+//!
+//! Anything libjpeg-turbo refuses, including files with recoverable corruption that it reports
+//! as warnings, CMYK and 12-bit JPEGs, goes back to the general decoder, which is more lenient.
+
+use super::{PixelLayout, Raster};
+use crate::error::PipelineError;
+
+/// Scale denominators libjpeg-turbo decodes at without leaving the DCT domain, largest first.
+const SHRINK_FACTORS: [u32; 3] = [8, 4, 2];
+
+/// The largest DCT shrink (8, 4, 2, or 1 for none) that decodes a `stored` (header size, before
+/// any EXIF rotation) image to at least `needed` on both axes.
+///
+/// `rotated` says whether the EXIF orientation turns the picture by 90 or 270 degrees. The plan
+/// may be made on the picture either as stored or as displayed (once auto-orient has turned
+/// it), so for a rotated source the factor must satisfy both readings of `needed`; it is then
+/// never too large, whichever order the steps run in.
+pub fn shrink_factor(stored: (u32, u32), needed: (u32, u32), rotated: bool) -> u32 {
+    let fits = |factor: u32, (width, height): (u32, u32)| {
+        stored.0 / factor >= width.max(1) && stored.1 / factor >= height.max(1)
+    };
+    SHRINK_FACTORS
+        .into_iter()
+        .find(|&factor| fits(factor, needed) && (!rotated || fits(factor, (needed.1, needed.0))))
+        .unwrap_or(1)
+}
+
+/// The EXIF orientation (1-8) of a JPEG, from its APP1 segment; `None` without one.
+pub fn exif_orientation(source: &[u8]) -> Option<u16> {
+    const APP1: u8 = 0xE1;
+    const ORIENTATION_TAG: u16 = 0x0112;
+    let exif = super::decode::jpeg_header_segments(source)
+        .find(|(marker, payload)| *marker == APP1 && payload.starts_with(b"Exif\0\0"))
+        .and_then(|(_, payload)| payload.get(6..))?;
+    let little_endian = match exif.get(0..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let read_u16 = |offset: usize| -> Option<u16> {
+        let bytes = [*exif.get(offset)?, *exif.get(offset + 1)?];
+        Some(if little_endian {
+            u16::from_le_bytes(bytes)
+        } else {
+            u16::from_be_bytes(bytes)
+        })
+    };
+    let read_u32 = |offset: usize| -> Option<u32> {
+        let bytes = [
+            *exif.get(offset)?,
+            *exif.get(offset + 1)?,
+            *exif.get(offset + 2)?,
+            *exif.get(offset + 3)?,
+        ];
+        Some(if little_endian {
+            u32::from_le_bytes(bytes)
+        } else {
+            u32::from_be_bytes(bytes)
+        })
+    };
+    let first_directory = usize::try_from(read_u32(4)?).ok()?;
+    let entries = read_u16(first_directory)?;
+    (0..usize::from(entries))
+        .map(|index| first_directory + 2 + index * 12)
+        .find(|&entry| read_u16(entry) == Some(ORIENTATION_TAG))
+        .and_then(|entry| read_u16(entry + 8))
+        .filter(|orientation| (1..=8).contains(orientation))
+}
+
+/// Whether an EXIF orientation turns the picture by 90 or 270 degrees (5 to 8).
+pub fn orientation_swaps_axes(orientation: Option<u16>) -> bool {
+    matches!(orientation, Some(5..=8))
+}
+
+/// Decodes a JPEG with libjpeg-turbo at 1/`factor` scale (1, 2, 4 or 8) into RGB8.
+/// `None` when libjpeg-turbo will not decode it (the caller falls back to the general decoder).
+pub fn decode_scaled(source: &[u8], factor: u32) -> Option<Raster> {
+    // Third-party code fed untrusted bytes: a panic is a failed fast path, not a dead worker.
+    std::panic::catch_unwind(|| decode_scaled_inner(source, factor))
+        .ok()
+        .flatten()
+}
+
+fn decode_scaled_inner(source: &[u8], factor: u32) -> Option<Raster> {
+    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
+    let header = decompressor.read_header(source).ok()?;
+    let factor = if header.is_lossless { 1 } else { factor };
+    let scaling = turbojpeg::ScalingFactor::new(1, usize::try_from(factor).ok()?);
+    decompressor.set_scaling_factor(scaling).ok()?;
+    let scaled = header.scaled(scaling);
+    let stride = scaled.width.checked_mul(3)?;
+    let mut pixels = vec![0u8; stride.checked_mul(scaled.height)?];
+    let image = turbojpeg::Image {
+        pixels: pixels.as_mut_slice(),
+        width: scaled.width,
+        pitch: stride,
+        height: scaled.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor.decompress(source, image).ok()?;
+    Raster::new(
+        u32::try_from(scaled.width).ok()?,
+        u32::try_from(scaled.height).ok()?,
+        PixelLayout::Rgb8,
+        pixels,
+    )
+    .ok()
+}
+
+/// Encodes an opaque RGB8 raster as a JPEG: 4:2:0 chroma below quality 90 (as libvips and
+/// ImageMagick do; chroma detail is what the eye misses least) and 4:4:4 from 90 up, standard
+/// Huffman tables, progressive when asked.
+pub fn encode(raster: &Raster, quality: u8, progressive: bool) -> Result<Vec<u8>, PipelineError> {
+    let failed =
+        |error: turbojpeg::Error| PipelineError::encode_failed(format!("encode: jpeg: {error}"));
+    let mut compressor = turbojpeg::Compressor::new().map_err(failed)?;
+    compressor
+        .set_quality(i32::from(quality.clamp(1, 100)))
+        .map_err(failed)?;
+    let subsampling = if quality < 90 {
+        turbojpeg::Subsamp::Sub2x2
+    } else {
+        turbojpeg::Subsamp::None
+    };
+    compressor.set_subsamp(subsampling).map_err(failed)?;
+    compressor.set_progressive(progressive).map_err(failed)?;
+    let image = turbojpeg::Image {
+        pixels: raster.data(),
+        width: raster.width() as usize,
+        pitch: raster.stride(),
+        height: raster.height() as usize,
+        format: match raster.layout() {
+            PixelLayout::Rgb8 => turbojpeg::PixelFormat::RGB,
+            PixelLayout::Rgba8 => turbojpeg::PixelFormat::RGBX,
+        },
+    };
+    compressor.compress_to_vec(image).map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    #[test]
+    fn the_shrink_leaves_at_least_the_needed_size() {
+        let table = [
+            // 5120x2880 -> 800 wide: 1/8 would be 640, too small; 1/4 is 1280.
+            ((5120, 2880), (800, 450), false, 4),
+            ((5120, 2880), (640, 360), false, 8),
+            ((5120, 2880), (1280, 720), false, 4),
+            ((5120, 2880), (1281, 720), false, 2),
+            ((5120, 2880), (2561, 1441), false, 1),
+            ((640, 427), (100, 67), false, 4),
+            ((640, 427), (640, 427), false, 1),
+            // A picture stored landscape with orientation 6, resized to 450x800 as displayed:
+            // read as displayed, the stored height (2880) must stay >= 800, so 1/2 at most;
+            // read as stored, 1/4 would do. Both readings must hold: 1/2.
+            ((5120, 2880), (450, 800), true, 2),
+            ((5120, 2880), (450, 800), false, 2),
+            ((5120, 2880), (800, 450), true, 2),
+            ((4000, 1000), (400, 100), false, 8),
+            ((4000, 1000), (400, 100), true, 2),
+            // Degenerate needs never divide by zero or shrink to nothing.
+            ((16, 16), (0, 0), false, 8),
+        ];
+        for (stored, needed, rotated, factor) in table {
+            assert_eq!(
+                shrink_factor(stored, needed, rotated),
+                factor,
+                "{stored:?} -> {needed:?} rotated {rotated}"
+            );
+        }
+    }
+
+    #[test]
+    fn exif_orientation_is_read_from_app1() {
+        // SOI, APP1 "Exif\0\0" + little-endian TIFF header + IFD with one entry: orientation 6.
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&6u16.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+        jpeg.extend_from_slice(&app1);
+        jpeg.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(exif_orientation(&jpeg), Some(6));
+        assert!(orientation_swaps_axes(exif_orientation(&jpeg)));
+        assert_eq!(exif_orientation(&fixture("gopher-640x427.jpg")), None);
+        assert!(!orientation_swaps_axes(None));
+        // Cut anywhere, the parser answers without panicking.
+        for end in 0..jpeg.len() {
+            let _ = exif_orientation(&jpeg[..end]);
+        }
+    }
+
+    #[test]
+    fn scaled_decodes_have_the_scaled_size_and_the_same_picture() {
+        let source = fixture("gopher-640x427.jpg");
+        let full = decode_scaled(&source, 1).unwrap();
+        assert_eq!(full.dimensions(), (640, 427));
+        for (factor, size) in [(2, (320, 214)), (4, (160, 107)), (8, (80, 54))] {
+            let scaled = decode_scaled(&source, factor).unwrap();
+            assert_eq!(scaled.dimensions(), size, "1/{factor}");
+            // The centre pixel of the scaled picture is close to the full one's centre.
+            let (x, y) = (size.0 / 2, size.1 / 2);
+            let small = scaled.pixel(x, y).unwrap();
+            let large = full.pixel(x * factor, y * factor).unwrap();
+            let distance: i32 = small
+                .iter()
+                .zip(large)
+                .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+                .sum();
+            assert!(distance < 90, "1/{factor}: {small:?} vs {large:?}");
+        }
+        assert!(decode_scaled(b"not a jpeg", 2).is_none());
+    }
+}

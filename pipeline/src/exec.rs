@@ -1,0 +1,708 @@
+//! Running a [`Pipeline`] over a source image.
+//!
+//! The order of work is chosen so that a request that cannot succeed fails before it costs
+//! anything: read the header, plan every step on the header's dimensions (each plan checks the
+//! output limits), and only then decode the pixels, apply the steps, and encode.
+
+use crate::ast::Pipeline;
+use crate::codec::decode::{self, SourceInfo};
+use crate::codec::encode::{self, EncodeOptions};
+use crate::codec::gif;
+use crate::error::{ErrorCode, PipelineError};
+use crate::limits::Limits;
+use crate::ops::format::{self, ImageFormat, OutputFormat};
+use crate::ops::quality::{self, QualityContext};
+use crate::ops::size_limit::Limited;
+use crate::ops::{self, StepPlan};
+use std::time::Instant;
+
+/// The encoded result of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The encoded image.
+    pub bytes: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The image format `bytes` are in (its `mime()` is the `Content-Type`); for a JSON
+    /// document, the source's format.
+    pub format: OutputFormat,
+    /// What `bytes` hold: an image, or a JSON document about the source (`imageInfo`).
+    pub content: Content,
+}
+
+/// What a [`Rendered`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Content {
+    /// An image in [`Rendered::format`].
+    #[default]
+    Image,
+    /// A JSON document (`width`/`height`/`format` then describe the source).
+    Json,
+}
+
+impl Rendered {
+    /// The `Content-Type` of `bytes`.
+    pub fn mime(&self) -> &'static str {
+        match self.content {
+            Content::Image => self.format.mime(),
+            Content::Json => "application/json",
+        }
+    }
+
+    /// The file extension of `bytes` (`jpg`, `png`, ..., `json`).
+    pub fn extension(&self) -> &'static str {
+        match self.content {
+            Content::Image => self.format.extension(),
+            Content::Json => "json",
+        }
+    }
+}
+
+/// What a pipeline will do to a source, worked out from the header alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// One plan per step, in order.
+    pub steps: Vec<StepPlan>,
+    /// Width of the result.
+    pub width: u32,
+    /// Height of the result.
+    pub height: u32,
+    /// Format of the result.
+    pub format: OutputFormat,
+}
+
+/// Plans `pipeline` for a source described by `info` (see [`crate::probe`]): checks the
+/// source dimensions and every step's output against `limits` without decoding a pixel.
+pub fn plan(
+    pipeline: &Pipeline,
+    info: &SourceInfo,
+    limits: &Limits,
+) -> Result<Plan, PipelineError> {
+    limits.check_source_dimensions(info.width, info.height)?;
+    let mut size = (info.width, info.height);
+    let mut steps = Vec::with_capacity(pipeline.steps.len());
+    let context = ops::StepContext {
+        limits,
+        orientation: info.orientation,
+        assets: &ops::watermark::NoAssets,
+    };
+    for (index, step) in pipeline.steps.iter().enumerate() {
+        let planned = ops::plan_step(step, size, &context).map_err(|error| error.at_step(index))?;
+        size = planned.output_size(size);
+        steps.push(planned);
+    }
+    Ok(Plan {
+        steps,
+        width: size.0,
+        height: size.1,
+        format: format::resolve(&pipeline.output, info.format),
+    })
+}
+
+/// Runs `pipeline` on the encoded image `source`.
+pub fn run(pipeline: &Pipeline, source: &[u8], limits: &Limits) -> Result<Rendered, PipelineError> {
+    run_with_deadline(pipeline, source, limits, None)
+}
+
+/// [`run`], giving up with `DeadlineExceeded` once `deadline` has passed. The deadline is
+/// checked between stages (decode, each step, encode); a stage in progress is not interrupted.
+pub fn run_with_deadline(
+    pipeline: &Pipeline,
+    source: &[u8],
+    limits: &Limits,
+    deadline: Option<Instant>,
+) -> Result<Rendered, PipelineError> {
+    run_with_assets(
+        pipeline,
+        source,
+        limits,
+        deadline,
+        &ops::watermark::NoAssets,
+    )
+}
+
+/// [`run_with_deadline`], with the watermark images a pipeline refers to provided by
+/// `assets` (see [`Pipeline::asset_references`]).
+pub fn run_with_assets(
+    pipeline: &Pipeline,
+    source: &[u8],
+    limits: &Limits,
+    deadline: Option<Instant>,
+    assets: &dyn ops::watermark::AssetLookup,
+) -> Result<Rendered, PipelineError> {
+    run_many(&[pipeline], source, limits, deadline, assets)
+        .pop()
+        .unwrap_or_else(|| Err(PipelineError::internal("no result for the pipeline")))
+}
+
+/// Runs several pipelines on one source (a job's items), decoding it once, at the largest size
+/// any of them needs: a JPEG shrinks on load only as far as every pipeline allows. Results come
+/// in the order of `pipelines`, and one pipeline's failure is its own. `deadline` as in
+/// [`run_with_deadline`], for all of them together; `assets` as in [`run_with_assets`].
+pub fn run_many(
+    pipelines: &[&Pipeline],
+    source: &[u8],
+    limits: &Limits,
+    deadline: Option<Instant>,
+    assets: &dyn ops::watermark::AssetLookup,
+) -> Vec<Result<Rendered, PipelineError>> {
+    let check_deadline = |stage: &str| match deadline {
+        Some(deadline) if Instant::now() >= deadline => Err(PipelineError::new(
+            ErrorCode::DeadlineExceeded,
+            format!("the processing deadline passed before {stage}"),
+        )),
+        _ => Ok(()),
+    };
+    let for_all = |error: PipelineError| pipelines.iter().map(|_| Err(error.clone())).collect();
+
+    let info = match limits
+        .check_source_len(source.len())
+        .and_then(|()| decode::probe(source))
+    {
+        Ok(info) => info,
+        Err(error) => return for_all(error),
+    };
+    // Documents (imageInfo, exif) describe the source and need no pixels: no plan either.
+    let plans: Vec<Option<Result<Plan, PipelineError>>> = pipelines
+        .iter()
+        .map(|pipeline| {
+            pipeline
+                .output
+                .document
+                .is_none()
+                .then(|| plan(pipeline, &info, limits))
+        })
+        .collect();
+    if let Err(error) = check_deadline("decoding") {
+        return for_all(error);
+    }
+    let animated = |plan: &Plan| info.format == ImageFormat::Gif && plan.format == ImageFormat::Gif;
+
+    // Shrink-on-load: each first step's plan says how many pixels it needs (None: the full
+    // picture); a JPEG decoder may then hand back 1/2, 1/4 or 1/8 of the source, never less
+    // than the most any pipeline needs.
+    let mut needed = Some((0, 0));
+    let mut last_user = None;
+    for (index, plan) in plans.iter().enumerate() {
+        let Some(Ok(plan)) = plan else { continue };
+        if animated(plan) {
+            continue;
+        }
+        last_user = Some(index);
+        let wants = plan
+            .steps
+            .first()
+            .and_then(|first| first.shrink_on_load_size());
+        needed = needed
+            .zip(wants)
+            .map(|(most, wants)| (most.0.max(wants.0), most.1.max(wants.1)));
+    }
+    let mut decoded = last_user.map(|_| decode::decode_to_fit(source, limits, needed));
+
+    pipelines
+        .iter()
+        .zip(plans)
+        .enumerate()
+        .map(|(index, (pipeline, plan))| {
+            let result = match plan {
+                None => describe(pipeline, source, &info, limits),
+                Some(plan) => plan.and_then(|plan| {
+                    if animated(&plan) {
+                        return run_animation(pipeline, source, limits, assets, &check_deadline);
+                    }
+                    // The last pipeline to use the decoded picture takes it; the others copy it.
+                    let picture = if Some(index) == last_user {
+                        decoded.take()
+                    } else {
+                        decoded.clone()
+                    };
+                    let picture = picture
+                        .ok_or_else(|| PipelineError::internal("the source was not decoded"))??;
+                    render(
+                        pipeline,
+                        &plan,
+                        &info,
+                        picture,
+                        source,
+                        limits,
+                        assets,
+                        &check_deadline,
+                    )
+                }),
+            };
+            match result {
+                // Qiniu ignore-error/1: a failed run gives the source back unchanged (but a
+                // passed deadline is the worker's business, not the image's).
+                Err(error)
+                    if pipeline.output.ignore_error
+                        && error.code != ErrorCode::DeadlineExceeded =>
+                {
+                    Ok(Rendered {
+                        bytes: source.to_vec(),
+                        width: info.width,
+                        height: info.height,
+                        format: info.format,
+                        content: Content::Image,
+                    })
+                }
+                other => other,
+            }
+        })
+        .collect()
+}
+
+/// The JSON document a pipeline asks for about the source (`imageInfo`, `exif`).
+fn describe(
+    pipeline: &Pipeline,
+    source: &[u8],
+    info: &SourceInfo,
+    limits: &Limits,
+) -> Result<Rendered, PipelineError> {
+    let document = pipeline
+        .output
+        .document
+        .ok_or_else(|| PipelineError::internal("no document was asked for"))?;
+    limits.check_source_dimensions(info.width, info.height)?;
+    Ok(Rendered {
+        bytes: ops::info::render(document, source, info)?,
+        width: info.width,
+        height: info.height,
+        format: info.format,
+        content: Content::Json,
+    })
+}
+
+/// Applies a pipeline's steps to a decoded source and encodes the result. `plan` is the
+/// pipeline's plan on the source's header.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    info: &SourceInfo,
+    decoded: decode::Decoded,
+    source: &[u8],
+    limits: &Limits,
+    assets: &dyn ops::watermark::AssetLookup,
+    check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
+) -> Result<Rendered, PipelineError> {
+    let source_size = (info.width, info.height);
+    let first_plan = plan.steps.first().copied();
+    let shrunk_on_load = decoded.raster.dimensions() != source_size;
+    let mut raster = decoded.raster;
+    let step_context = ops::StepContext {
+        limits,
+        orientation: decoded.orientation,
+        assets,
+    };
+    for (index, step) in pipeline.steps.iter().enumerate() {
+        check_deadline(&format!("step {index} ({})", step.action_name()))?;
+        // Planned again on the decoded size, which is what the pixels really are; except the
+        // first step after a shrink-on-load, whose plan (in absolute pixels) was made for the
+        // source as it is, not for its shrunk picture.
+        let planned = match first_plan {
+            Some(first) if index == 0 && shrunk_on_load => Ok(first),
+            _ => ops::plan_step(step, raster.dimensions(), &step_context),
+        };
+        raster = planned
+            .and_then(|planned| ops::apply_step(raster, step, &planned, &step_context))
+            .map_err(|error| error.at_step(index))?;
+    }
+    check_deadline("encoding")?;
+
+    let output = &pipeline.output;
+    let format = format::resolve(output, decoded.format);
+    let (width, height) = raster.dimensions();
+    let context = QualityContext {
+        source_quality: decoded.source_quality,
+        source_pixels: u64::from(source_size.0) * u64::from(source_size.1),
+        output_pixels: u64::from(width) * u64::from(height),
+    };
+    let options = EncodeOptions {
+        quality: quality::resolve(output.quality, &context),
+        progressive: output.interlace == Some(true),
+    };
+    let bytes = encode::encode(&raster, format, &options)?;
+    let bytes = match output.size_limit {
+        None => bytes,
+        Some(size_limit) => {
+            let limited = size_limit.enforce(
+                bytes,
+                options.quality,
+                format == ImageFormat::Jpeg,
+                source.len(),
+                |quality| encode::encode(&raster, format, &EncodeOptions { quality, ..options }),
+            )?;
+            match limited {
+                Limited::Encoded(bytes) => bytes,
+                Limited::Source => {
+                    return Ok(Rendered {
+                        bytes: source.to_vec(),
+                        width: source_size.0,
+                        height: source_size.1,
+                        format: decoded.format,
+                        content: Content::Image,
+                    })
+                }
+            }
+        }
+    };
+    Ok(Rendered {
+        bytes,
+        width,
+        height,
+        format,
+        content: Content::Image,
+    })
+}
+
+/// GIF to GIF: every frame through the steps, one at a time ([`gif::transcode`]); a still GIF
+/// is an animation of one frame.
+fn run_animation(
+    pipeline: &Pipeline,
+    source: &[u8],
+    limits: &Limits,
+    assets: &dyn ops::watermark::AssetLookup,
+    check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
+) -> Result<Rendered, PipelineError> {
+    // GIF has no EXIF orientation.
+    let step_context = ops::StepContext {
+        limits,
+        orientation: 1,
+        assets,
+    };
+    let animation = gif::transcode(source, limits, |frame, mut raster| {
+        for (index, step) in pipeline.steps.iter().enumerate() {
+            check_deadline(&format!(
+                "step {index} ({}) of frame {frame}",
+                step.action_name()
+            ))?;
+            raster = ops::plan_step(step, raster.dimensions(), &step_context)
+                .and_then(|planned| ops::apply_step(raster, step, &planned, &step_context))
+                .map_err(|error| error.at_step(index))?;
+        }
+        Ok(raster)
+    })?;
+    Ok(Rendered {
+        bytes: animation.bytes,
+        width: animation.width,
+        height: animation.height,
+        format: ImageFormat::Gif,
+        content: Content::Image,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode::decode;
+    use crate::ops::format::ImageFormat;
+    use crate::parse::{oss, qiniu, NoStyles};
+    use std::time::Duration;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    fn oss_pipeline(text: &str) -> Pipeline {
+        oss::parse_process(text, &NoStyles)
+            .unwrap_or_else(|error| panic!("{text}: {error}"))
+            .pipeline
+    }
+
+    fn run_oss(text: &str, source: &str) -> Rendered {
+        run(&oss_pipeline(text), &fixture(source), &Limits::default())
+            .unwrap_or_else(|error| panic!("{text} on {source}: {error}"))
+    }
+
+    #[test]
+    fn results_are_in_the_requested_or_the_source_format() {
+        let table = [
+            (
+                "image/resize,w_100",
+                "gopher-640x427.jpg",
+                ImageFormat::Jpeg,
+                (100, 67),
+            ),
+            (
+                "image/resize,w_100/format,png",
+                "gopher-640x427.jpg",
+                ImageFormat::Png,
+                (100, 67),
+            ),
+            (
+                "image/format,webp",
+                "small-400x300.png",
+                ImageFormat::Webp,
+                (400, 300),
+            ),
+            ("image/format,bmp", "tiny.webp", ImageFormat::Bmp, (32, 24)),
+            ("image/format,tiff", "tiny.bmp", ImageFormat::Tiff, (32, 24)),
+            ("image/format,jpg", "tiny.tiff", ImageFormat::Jpeg, (32, 24)),
+            // A GIF source stays a GIF by default.
+            (
+                "image/resize,w_50",
+                "anim-100x80.gif",
+                ImageFormat::Gif,
+                (50, 40),
+            ),
+            // OSS: format,gif converts only GIF sources; others keep their format.
+            (
+                "image/format,gif",
+                "small-400x300.png",
+                ImageFormat::Png,
+                (400, 300),
+            ),
+            (
+                "image/format,gif",
+                "anim-100x80.gif",
+                ImageFormat::Gif,
+                (100, 80),
+            ),
+        ];
+        for (text, source, format, size) in table {
+            let rendered = run_oss(text, source);
+            assert_eq!(rendered.format, format, "{text} on {source}");
+            assert_eq!(
+                (rendered.width, rendered.height),
+                size,
+                "{text} on {source}"
+            );
+            let decoded = decode(&rendered.bytes, &Limits::default()).unwrap();
+            assert_eq!(decoded.format, format, "{text} on {source}");
+            assert_eq!(decoded.raster.dimensions(), size, "{text} on {source}");
+        }
+    }
+
+    #[test]
+    fn qiniu_converts_any_source_to_gif() {
+        let commands = qiniu::parse_fops("imageMogr2/format/gif").unwrap();
+        let rendered = run(
+            &commands[0].pipeline,
+            &fixture("small-400x300.png"),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(rendered.format, ImageFormat::Gif);
+    }
+
+    #[test]
+    fn png_transparency_becomes_white_in_jpeg_and_stays_in_png() {
+        let jpeg = run_oss("image/format,jpg", "alpha-300x200.png");
+        let decoded = decode(&jpeg.bytes, &Limits::default()).unwrap();
+        // (5, 5) is fully transparent in the fixture; (120, 100) is inside the opaque disc.
+        let corner = decoded.raster.pixel(5, 5).unwrap();
+        assert!(corner.iter().all(|&channel| channel >= 250), "{corner:?}");
+        let disc = decoded.raster.pixel(120, 100).unwrap();
+        assert!(disc[2] > 150 && disc[0] < 80, "{disc:?}");
+
+        let png = run_oss("image/resize,w_150", "alpha-300x200.png");
+        let decoded = decode(&png.bytes, &Limits::default()).unwrap();
+        assert_eq!(decoded.raster.pixel(2, 2), Some(&[0, 0, 0, 0][..]));
+    }
+
+    #[test]
+    fn lower_quality_makes_smaller_jpegs() {
+        let sizes: Vec<usize> = ["Q_20", "Q_50", "Q_80", "Q_95"]
+            .iter()
+            .map(|quality| {
+                // Relative to the source's estimated quality of 85, an absolute Q above it is
+                // capped, so use a PNG source whose quality is unknown.
+                run_oss(
+                    &format!("image/format,jpg/quality,{quality}"),
+                    "small-400x300.png",
+                )
+                .bytes
+                .len()
+            })
+            .collect();
+        assert!(sizes.windows(2).all(|pair| pair[0] < pair[1]), "{sizes:?}");
+
+        // OSS Q never exceeds the source quality: Q_95 on an 85 source encodes at 85.
+        let capped = run_oss("image/quality,Q_95", "gopher-640x427.jpg");
+        let at_85 = run_oss("image/quality,Q_85", "gopher-640x427.jpg");
+        assert_eq!(capped.bytes, at_85.bytes);
+        // Relative q_50 of an 85 source is 43 (42.5 rounded).
+        let relative = run_oss("image/quality,q_50", "gopher-640x427.jpg");
+        let absolute = run_oss("image/quality,Q_43", "gopher-640x427.jpg");
+        assert_eq!(relative.bytes, absolute.bytes);
+    }
+
+    #[test]
+    fn interlace_writes_a_progressive_jpeg() {
+        let is_progressive =
+            |bytes: &[u8]| crate::codec::decode::jpeg_frame_marker(bytes) == Some(0xC2);
+        let baseline = run_oss("image/resize,w_200", "gopher-640x427.jpg");
+        assert!(!is_progressive(&baseline.bytes));
+        let progressive = run_oss("image/resize,w_200/interlace,1", "gopher-640x427.jpg");
+        assert!(is_progressive(&progressive.bytes));
+        let from_png = run_oss("image/interlace,1/format,jpg", "small-400x300.png");
+        assert!(is_progressive(&from_png.bytes));
+        // Qiniu spelling.
+        let commands = qiniu::parse_fops("imageMogr2/thumbnail/300x300/interlace/1").unwrap();
+        let rendered = run(
+            &commands[0].pipeline,
+            &fixture("gopher-640x427.jpg"),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(is_progressive(&rendered.bytes));
+        assert_eq!((rendered.width, rendered.height), (300, 200));
+    }
+
+    #[test]
+    fn failures_carry_the_right_code_and_step() {
+        let limits = Limits::default();
+        let table = [
+            (
+                "image/resize,w_100",
+                "truncated.jpg",
+                ErrorCode::DecodeFailed,
+                None,
+            ),
+            (
+                "image/resize,w_100",
+                "garbage.jpg",
+                ErrorCode::DecodeFailed,
+                None,
+            ),
+            (
+                "image/format,png/resize,p_1000,limit_0",
+                "gopher-640x427.jpg",
+                ErrorCode::ImageTooLarge,
+                Some(0),
+            ),
+            (
+                "image/resize,w_100/resize,p_1000,limit_0/resize,p_1000,limit_0",
+                "gopher-640x427.jpg",
+                ErrorCode::ImageTooLarge,
+                Some(2),
+            ),
+        ];
+        for (text, source, code, step) in table {
+            let error = run(&oss_pipeline(text), &fixture(source), &limits).unwrap_err();
+            assert_eq!(
+                (error.code, error.step),
+                (code, step),
+                "{text} on {source}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_predicts_the_result_from_the_header() {
+        let source = fixture("gopher-640x427.jpg");
+        let info = crate::probe(&source).unwrap();
+        let pipeline = oss_pipeline("image/resize,m_fill,w_300,h_100/resize,p_50/format,webp");
+        let planned = plan(&pipeline, &info, &Limits::default()).unwrap();
+        assert_eq!(
+            (planned.width, planned.height, planned.format),
+            (150, 50, ImageFormat::Webp)
+        );
+        let rendered = run(&pipeline, &source, &Limits::default()).unwrap();
+        assert_eq!((rendered.width, rendered.height), (150, 50));
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_run() {
+        let past = Instant::now()
+            .checked_sub(Duration::from_millis(1))
+            .unwrap_or_else(Instant::now);
+        let error = run_with_deadline(
+            &oss_pipeline("image/resize,w_100"),
+            &fixture("gopher-640x427.jpg"),
+            &Limits::default(),
+            Some(past),
+        )
+        .unwrap_err();
+        assert_eq!(error.code, ErrorCode::DeadlineExceeded);
+        let future = Instant::now() + Duration::from_secs(60);
+        assert!(run_with_deadline(
+            &Pipeline::default(),
+            &fixture("tiny.bmp"),
+            &Limits::default(),
+            Some(future)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn run_many_decodes_once_and_keeps_each_result_and_failure_apart() {
+        let source = fixture("gopher-640x427.jpg");
+        let pipelines = [
+            oss_pipeline("image/resize,w_100"),
+            oss_pipeline("image/resize,w_100/resize,p_1000,limit_0/resize,p_1000,limit_0"),
+            oss_pipeline("image/resize,m_fill,w_300,h_300/format,png"),
+            oss_pipeline("image/quality,Q_50"),
+        ];
+        let borrowed: Vec<&Pipeline> = pipelines.iter().collect();
+        let results = run_many(
+            &borrowed,
+            &source,
+            &Limits::default(),
+            None,
+            &ops::watermark::NoAssets,
+        );
+        let sizes: Vec<_> = results
+            .iter()
+            .map(|result| {
+                result
+                    .as_ref()
+                    .map(|rendered| (rendered.width, rendered.height, rendered.format))
+                    .map_err(|error| (error.code, error.step))
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                Ok((100, 67, ImageFormat::Jpeg)),
+                Err((ErrorCode::ImageTooLarge, Some(2))),
+                Ok((300, 300, ImageFormat::Png)),
+                Ok((640, 427, ImageFormat::Jpeg)),
+            ]
+        );
+        // Alone, a pipeline gets the same geometry (its own, smaller, shrink-on-load).
+        let alone = run(&pipelines[0], &source, &Limits::default()).unwrap();
+        assert_eq!((alone.width, alone.height), (100, 67));
+        // A source that is no image fails every pipeline the same way.
+        let failures = run_many(
+            &borrowed,
+            b"nope",
+            &Limits::default(),
+            None,
+            &ops::watermark::NoAssets,
+        );
+        assert!(failures
+            .iter()
+            .all(|result| result.as_ref().err().map(|error| error.code)
+                == Some(ErrorCode::DecodeFailed)));
+    }
+
+    #[test]
+    fn shrink_on_load_keeps_the_picture() {
+        // The same resize from a 1/4-scale decode and from the full picture: close to equal.
+        let source = fixture("gopher-640x427.jpg");
+        let fast = run_oss("image/resize,w_100/format,png", "gopher-640x427.jpg");
+        let full = decode(&source, &Limits::default()).unwrap().raster;
+        let slow = crate::ops::resize::apply(
+            full,
+            &crate::ops::resize::ResizePlan::Scale {
+                width: 100,
+                height: 67,
+            },
+        )
+        .unwrap();
+        let fast = decode(&fast.bytes, &Limits::default()).unwrap().raster;
+        let squared_error: f64 = fast
+            .data()
+            .iter()
+            .zip(slow.data())
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+            .sum();
+        let mse = squared_error / fast.data().len() as f64;
+        let psnr = 10.0 * (255.0f64 * 255.0 / mse).log10();
+        assert!(psnr > 30.0, "PSNR {psnr:.1} dB");
+    }
+}

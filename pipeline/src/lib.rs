@@ -1,0 +1,65 @@
+//! Ferrotype's image-processing engine: processing language in, pixels out.
+//!
+//! This crate is **pure**: no async runtime, no database, no queue, no object store, no HTTP.
+//! It takes strings and bytes and returns values, so the API can validate a request with the
+//! very parser the worker runs, and every rule can be tested without a service around it.
+//! (An architecture invariant: keep it that way.)
+//!
+//! # Map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`parse`] | the dialect parsers: [`parse::oss`] (`x-oss-process`), [`parse::qiniu`] (`fops`), and the canonical form |
+//! | [`ast`] | the typed [`Pipeline`] they all produce, [`Command`] / [`SaveAs`], and the canonical rendering (`Display`) |
+//! | [`ops`] | one module per operation: arguments, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::info`], [`ops::watermark`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]) |
+//! | [`codec`] | [`codec::decode`] (format sniffing, header limits, decoding to a [`codec::Raster`]) and [`codec::encode`] |
+//! | [`exec`] | [`run`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
+//! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
+//! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
+//!
+//! # Flow
+//!
+//! ```text
+//! "image/resize,w_100/format,png" --parse::oss-----\
+//! "imageMogr2/thumbnail/100x|saveas/..." --qiniu---+--> Command { Pipeline, SaveAs }
+//!                                                   |
+//! source bytes --probe (header)--> plan steps (limits) --> decode --> steps --> encode --> Rendered
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use pipeline::{parse, NoStyles};
+//!
+//! let command = parse::oss::parse_process(
+//!     "image/resize,m_fill,w_300,h_300/format,png|sys/saveas,o_dGVzdC5qcGc",
+//!     &NoStyles,
+//! )?;
+//! assert_eq!(command.pipeline.to_string(), "image/resize,m_fill,w_300,h_300/format,png");
+//! assert_eq!(command.save_as.and_then(|target| target.key).as_deref(), Some("test.jpg"));
+//! # Ok::<(), pipeline::PipelineError>(())
+//! ```
+
+pub mod ast;
+pub mod codec;
+pub mod error;
+pub mod exec;
+pub mod limits;
+pub mod ops;
+pub mod parse;
+
+pub use ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
+pub use codec::decode::SourceInfo;
+pub use error::{ErrorCode, PipelineError};
+pub use exec::{run, Content, Rendered};
+pub use limits::Limits;
+pub use ops::format::{ImageFormat, OutputFormat};
+pub use ops::quality::Quality;
+pub use ops::resize::{Resize, ResizeMode};
+pub use parse::{NoStyles, StyleLookup};
+
+/// Reads a source's format (sniffed from the content) and dimensions from its header alone,
+/// without decoding pixels or applying limits. Cheap enough for the API to call on an upload.
+pub fn probe(source: &[u8]) -> Result<SourceInfo, PipelineError> {
+    codec::decode::probe(source)
+}

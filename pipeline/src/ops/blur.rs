@@ -1,0 +1,216 @@
+//! `blur` (Qiniu `imageMogr2/blur/<r>x<sigma>`, OSS `blur,r_<r>,s_<s>`): Gaussian blur.
+//!
+//! A separable Gaussian: a `2r+1` tap kernel of standard deviation sigma, normalised to sum 1,
+//! run along the rows and then the columns; pixels beyond the edge repeat the edge pixel. With
+//! an alpha channel, colour is weighted by alpha so transparent pixels lend no colour.
+//!
+//! Sigma is kept in thousandths so the AST stays `Eq` and a decimal sigma (`3x1.5`) renders
+//! back exactly.
+
+use super::CanonicalArgs;
+use crate::codec::Raster;
+use crate::error::PipelineError;
+use std::fmt;
+
+/// Radius range (both vendors: 1-50).
+pub const RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=50;
+
+/// The arguments of a blur step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Blur {
+    /// Kernel radius in pixels, 1-50.
+    pub radius: u32,
+    /// Standard deviation in thousandths of a pixel (> 0).
+    pub sigma_milli: u32,
+}
+
+impl Blur {
+    /// Reads a sigma written as a positive decimal with at most three decimals (`5`, `1.5`).
+    pub fn parse_sigma(action: &str, text: &str) -> Result<u32, PipelineError> {
+        let invalid = || {
+            PipelineError::invalid_argument(format!(
+                "{action}: sigma '{text}' must be a number greater than 0 (at most 3 decimals)"
+            ))
+        };
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
+            return Err(invalid());
+        }
+        let whole: u32 = whole.parse().map_err(|_| invalid())?;
+        let fraction: u32 = format!("{fraction:0<3}").parse().map_err(|_| invalid())?;
+        let milli = whole
+            .checked_mul(1000)
+            .and_then(|value| value.checked_add(fraction))
+            .ok_or_else(invalid)?;
+        if milli == 0 {
+            return Err(invalid());
+        }
+        Ok(milli)
+    }
+
+    /// The kernel weights, `2r+1` of them, summing to 1.
+    fn kernel(&self) -> Vec<f32> {
+        let sigma = f64::from(self.sigma_milli) / 1000.0;
+        let radius = self.radius as i64;
+        let weights: Vec<f64> = (-radius..=radius)
+            .map(|offset| (-((offset * offset) as f64) / (2.0 * sigma * sigma)).exp())
+            .collect();
+        let total: f64 = weights.iter().sum();
+        weights
+            .iter()
+            .map(|weight| (weight / total) as f32)
+            .collect()
+    }
+
+    /// Reads the canonical form's arguments (`r_`, `s_`).
+    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Blur, PipelineError> {
+        let radius = args
+            .take("r")
+            .ok_or_else(|| PipelineError::missing_argument("blur: r is required"))?;
+        let radius = crate::parse::integer_in("blur", radius, radius, RADIUS_RANGE)?;
+        let sigma = args
+            .take("s")
+            .ok_or_else(|| PipelineError::missing_argument("blur: s is required"))?;
+        let sigma_milli = Blur::parse_sigma("blur", sigma)?;
+        args.finish()?;
+        Ok(Blur {
+            radius,
+            sigma_milli,
+        })
+    }
+}
+
+/// Blurs `raster`; the size does not change.
+pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
+    let kernel = blur.kernel();
+    let (width, height) = (raster.width() as usize, raster.height() as usize);
+    let channels = raster.layout().bytes_per_pixel();
+    let has_alpha = raster.layout().has_alpha();
+    // Work in f32, colour premultiplied by alpha.
+    let mut buffer: Vec<f32> = Vec::with_capacity(raster.data().len());
+    for pixel in raster.data().chunks_exact(channels) {
+        let alpha = if has_alpha {
+            f32::from(pixel[3]) / 255.0
+        } else {
+            1.0
+        };
+        for (index, &value) in pixel.iter().enumerate() {
+            let value = f32::from(value);
+            buffer.push(if has_alpha && index < 3 {
+                value * alpha
+            } else {
+                value
+            });
+        }
+    }
+    let radius = blur.radius as isize;
+    let mut scratch = vec![0f32; buffer.len()];
+    // Rows.
+    for y in 0..height {
+        let row = y * width;
+        for x in 0..width {
+            for channel in 0..channels {
+                let mut sum = 0f32;
+                for (tap, weight) in kernel.iter().enumerate() {
+                    let sx = (x as isize + tap as isize - radius).clamp(0, width as isize - 1);
+                    sum += buffer[(row + sx as usize) * channels + channel] * weight;
+                }
+                scratch[(row + x) * channels + channel] = sum;
+            }
+        }
+    }
+    // Columns.
+    for y in 0..height {
+        for x in 0..width {
+            for channel in 0..channels {
+                let mut sum = 0f32;
+                for (tap, weight) in kernel.iter().enumerate() {
+                    let sy = (y as isize + tap as isize - radius).clamp(0, height as isize - 1);
+                    sum += scratch[(sy as usize * width + x) * channels + channel] * weight;
+                }
+                buffer[(y * width + x) * channels + channel] = sum;
+            }
+        }
+    }
+    let mut data = Vec::with_capacity(buffer.len());
+    for pixel in buffer.chunks_exact(channels) {
+        let alpha = if has_alpha { pixel[3] / 255.0 } else { 1.0 };
+        for (index, &value) in pixel.iter().enumerate() {
+            let value = if has_alpha && index < 3 {
+                if alpha > 0.0 {
+                    value / alpha
+                } else {
+                    0.0
+                }
+            } else {
+                value
+            };
+            data.push(value.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    Raster::new(raster.width(), raster.height(), raster.layout(), data)
+}
+
+/// Canonical rendering: `blur,r_<r>,s_<sigma>` (OSS syntax; sigma may be decimal).
+impl fmt::Display for Blur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blur,r_{},s_{}", self.radius, self.sigma_milli / 1000)?;
+        let fraction = self.sigma_milli % 1000;
+        if fraction != 0 {
+            let digits = format!("{fraction:03}");
+            write!(f, ".{}", digits.trim_end_matches('0'))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Rgb;
+    use crate::codec::PixelLayout;
+
+    #[test]
+    fn sigma_reads_decimals_and_refuses_zero() {
+        assert_eq!(Blur::parse_sigma("b", "5"), Ok(5000));
+        assert_eq!(Blur::parse_sigma("b", "1.5"), Ok(1500));
+        assert_eq!(Blur::parse_sigma("b", "0.125"), Ok(125));
+        for bad in ["0", "0.0", "", ".5", "-1", "1.2345", "a"] {
+            assert!(Blur::parse_sigma("b", bad).is_err(), "{bad}");
+        }
+        let blur = Blur {
+            radius: 3,
+            sigma_milli: 1500,
+        };
+        assert_eq!(blur.to_string(), "blur,r_3,s_1.5");
+    }
+
+    #[test]
+    fn a_flat_image_stays_flat_and_an_edge_softens() {
+        let flat = Raster::filled(
+            20,
+            10,
+            PixelLayout::Rgb8,
+            Rgb {
+                r: 10,
+                g: 20,
+                b: 30,
+            },
+        );
+        let blur = Blur {
+            radius: 3,
+            sigma_milli: 5000,
+        };
+        assert_eq!(apply(&flat, &blur).unwrap(), flat);
+        let mut edge = Raster::filled(20, 1, PixelLayout::Rgb8, Rgb::WHITE);
+        for x in 10..20 {
+            edge.data_mut()[x * 3..x * 3 + 3].copy_from_slice(&[0, 0, 0]);
+        }
+        let blurred = apply(&edge, &blur).unwrap();
+        let at = |x| blurred.pixel(x, 0).unwrap()[0];
+        assert!(at(9) < 255 && at(9) > 128, "{}", at(9));
+        assert!(at(10) > 0 && at(10) < 128, "{}", at(10));
+        assert_eq!(at(0), 255);
+    }
+}

@@ -1,0 +1,811 @@
+//! `resize` (OSS) and `thumbnail` (Qiniu): arguments, geometry planning, pixels.
+//!
+//! Both vendors' resize requests become one [`Resize`]. [`plan`] turns it and the source size
+//! into a [`ResizePlan`] (pure arithmetic, checked against the output limits before anything
+//! is allocated), and [`apply`] carries the plan out with `fast_image_resize`.
+//!
+//! # Rules (OSS document 2.3, and where it is silent, the decisions written here)
+//!
+//! * **Which parameters count.** `w`/`h` win over `l`/`s` (current OSS docs: with w or h set,
+//!   "l 或 s 的取值不生效"), and any of `w`/`h`/`l`/`s` wins over `p` ("同时指定按宽高缩放和
+//!   等比缩放参数，则只执行指定宽高缩放"). The parsers drop the losing parameters
+//!   ([`Resize::normalized`]) so that the canonical form is the same for equal requests.
+//! * **`l` and `s`** name the long and the short side of the *source*: on a landscape (or
+//!   square) source `l` is the width and `s` the height, on a portrait source the reverse.
+//!   After that mapping they behave exactly like `w` and `h`.
+//! * **One side only.** In `lfit`/`mfit` the other side follows the aspect ratio. In
+//!   `fixed`/`fill`/`pad` the other side equals the given one ("在固定宽高的模式下，会默认宽高一样的
+//!   情况下进行缩略"): `m_fixed,w_100` is 100x100.
+//! * **Modes with both sides.** `lfit`: the largest proportional size inside w x h. `mfit`:
+//!   the smallest proportional size covering w x h. `fill`: `mfit`, then a centred crop to
+//!   exactly w x h. `pad`: `lfit`, then centred on a w x h canvas of `color` (default white).
+//!   `fixed`: exactly w x h, ignoring the aspect ratio.
+//! * **`p`** scales both sides by p percent.
+//! * **Never enlarge unless `limit_0`.** With the default `limit_1`, a resize whose scaling
+//!   would enlarge the image keeps the source size unchanged (the step does nothing; later
+//!   steps and the output format still apply: OSS "返回按照原图分辨率转换的图片"). "Would enlarge"
+//!   is judged on the scale factor, so no pixel is ever upsampled: `lfit`/`pad` enlarge when
+//!   both w > width and h > height; `mfit`/`fill` when w > width or h > height; `fixed` when
+//!   either side grows; a single side when it grows; `p` when above 100. A `pad` whose canvas
+//!   is larger than the source but whose content shrinks is therefore carried out.
+//! * **Rounding.** Computed sides are rounded to the nearest pixel, halves away from zero
+//!   ("如果等比为小数，则四舍五入"), and are at least 1 px.
+//! * **Output limits.** The result (for `pad`, the canvas) must fit
+//!   [`Limits::max_output_side`] and [`Limits::max_output_pixels`]; otherwise the step fails
+//!   with `ImageTooLarge` before allocating.
+//!
+//! Qiniu's `thumbnail/<W>x`, `x<H>` and `<W>x<H>` are `lfit` with enlarging allowed (its
+//! documentation enlarges 640x427 to 700x467 with `700x`). For `<W>x<H>` Qiniu adds "若宽高超过
+//! 10000时只能缩不能放": when W or H is over 10000 the request may only shrink.
+
+use crate::ast::Rgb;
+use crate::codec::{PixelLayout, Raster};
+use crate::error::PipelineError;
+use crate::limits::Limits;
+use fast_image_resize as fir;
+use std::fmt;
+use std::ops::RangeInclusive;
+
+/// OSS's range for `w`, `h`, `l` and `s`.
+pub const OSS_SIDE_RANGE: RangeInclusive<u32> = 1..=4096;
+
+/// The range of `p` (OSS) and `!<N>p` (Qiniu), in percent.
+pub const PERCENT_RANGE: RangeInclusive<u32> = 1..=1000;
+
+/// The resampling filter. Lanczos3 keeps fine detail when shrinking, which is most of what a
+/// thumbnail service does; `fast_image_resize` makes it cheap with SIMD.
+const FILTER: fir::FilterType = fir::FilterType::Lanczos3;
+
+/// How a requested width x height box is applied (OSS `m_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ResizeMode {
+    /// Largest proportional size inside the box (the default).
+    #[default]
+    Lfit,
+    /// Smallest proportional size covering the box.
+    Mfit,
+    /// Cover the box, then crop the centre to exactly the box.
+    Fill,
+    /// Fit inside the box, then centre on a canvas of the box's size.
+    Pad,
+    /// Exactly the box, ignoring the aspect ratio.
+    Fixed,
+}
+
+impl ResizeMode {
+    /// The OSS name (`lfit`, `mfit`, `fill`, `pad`, `fixed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ResizeMode::Lfit => "lfit",
+            ResizeMode::Mfit => "mfit",
+            ResizeMode::Fill => "fill",
+            ResizeMode::Pad => "pad",
+            ResizeMode::Fixed => "fixed",
+        }
+    }
+
+    /// Reads an OSS mode name.
+    pub fn from_name(name: &str) -> Option<ResizeMode> {
+        match name {
+            "lfit" => Some(ResizeMode::Lfit),
+            "mfit" => Some(ResizeMode::Mfit),
+            "fill" => Some(ResizeMode::Fill),
+            "pad" => Some(ResizeMode::Pad),
+            "fixed" => Some(ResizeMode::Fixed),
+            _ => None,
+        }
+    }
+}
+
+/// The arguments of a resize step. See the module documentation for what each combination
+/// means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resize {
+    /// How the box is applied.
+    pub mode: ResizeMode,
+    /// Target width (`w`).
+    pub width: Option<u32>,
+    /// Target height (`h`).
+    pub height: Option<u32>,
+    /// Target length of the source's long side (`l`).
+    pub long_side: Option<u32>,
+    /// Target length of the source's short side (`s`).
+    pub short_side: Option<u32>,
+    /// Scale in percent (`p`).
+    pub percent: Option<u32>,
+    /// Whether the result may be larger than the source (OSS `limit_0`; Qiniu's default).
+    pub allow_enlarge: bool,
+    /// Canvas colour for `pad`.
+    pub color: Rgb,
+}
+
+impl Default for Resize {
+    fn default() -> Self {
+        Resize {
+            mode: ResizeMode::Lfit,
+            width: None,
+            height: None,
+            long_side: None,
+            short_side: None,
+            percent: None,
+            allow_enlarge: false,
+            color: Rgb::WHITE,
+        }
+    }
+}
+
+impl Resize {
+    /// Whether any of w, h, l, s, p is set: a resize without one has nothing to do and is a
+    /// `MissingArgument` in OSS.
+    pub fn has_target(&self) -> bool {
+        self.has_box() || self.percent.is_some()
+    }
+
+    fn has_box(&self) -> bool {
+        self.width.is_some()
+            || self.height.is_some()
+            || self.long_side.is_some()
+            || self.short_side.is_some()
+    }
+
+    /// The same request with the parameters that have no effect removed, so that equal
+    /// requests compare and render equal: `l`/`s` when `w` or `h` is set, `p` when a side is
+    /// set, the mode when only `p` is set, the colour outside `pad`.
+    pub fn normalized(mut self) -> Resize {
+        if self.width.is_some() || self.height.is_some() {
+            self.long_side = None;
+            self.short_side = None;
+        }
+        if self.has_box() {
+            self.percent = None;
+        } else if self.percent.is_some() {
+            self.mode = ResizeMode::Lfit;
+        }
+        if self.mode != ResizeMode::Pad {
+            self.color = Rgb::WHITE;
+        }
+        self
+    }
+}
+
+/// Canonical rendering: `resize` then `m_`, `w_`, `h_`, `l_`, `s_`, `p_`, `limit_0`, `color_`,
+/// each only when not at its default.
+impl fmt::Display for Resize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("resize")?;
+        if self.mode != ResizeMode::Lfit {
+            write!(f, ",m_{}", self.mode.name())?;
+        }
+        let sides = [
+            ("w", self.width),
+            ("h", self.height),
+            ("l", self.long_side),
+            ("s", self.short_side),
+            ("p", self.percent),
+        ];
+        for (key, value) in sides {
+            if let Some(value) = value {
+                write!(f, ",{key}_{value}")?;
+            }
+        }
+        if self.allow_enlarge {
+            f.write_str(",limit_0")?;
+        }
+        if self.mode == ResizeMode::Pad && self.color != Rgb::WHITE {
+            write!(f, ",color_{}", self.color)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a resize will do to an image of a given size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResizePlan {
+    /// Nothing: the source size is kept (enlarging not allowed, or already the right size).
+    Keep,
+    /// Resample the whole image to exactly `width` x `height`.
+    Scale {
+        /// Result width.
+        width: u32,
+        /// Result height.
+        height: u32,
+    },
+    /// Resample the centred region with the box's aspect ratio to exactly `width` x `height`
+    /// (the same pixels as scaling to cover the box and cropping the centre, in one pass).
+    Fill {
+        /// Result width.
+        width: u32,
+        /// Result height.
+        height: u32,
+    },
+    /// Resample to `width` x `height`, then centre on a canvas of `color`.
+    Pad {
+        /// Width of the scaled image.
+        width: u32,
+        /// Height of the scaled image.
+        height: u32,
+        /// Result width.
+        canvas_width: u32,
+        /// Result height.
+        canvas_height: u32,
+        /// Canvas colour.
+        color: Rgb,
+    },
+}
+
+impl ResizePlan {
+    /// The size the source is resampled to (before any padding), which is the least the
+    /// source must have for the result to be as sharp as from the full picture. `None` for
+    /// [`ResizePlan::Keep`]. The plans are in absolute pixels, so [`apply`] gives the same
+    /// result from any source at least this large with the same aspect ratio.
+    pub fn resampled_size(&self) -> Option<(u32, u32)> {
+        match *self {
+            ResizePlan::Keep => None,
+            ResizePlan::Scale { width, height }
+            | ResizePlan::Fill { width, height }
+            | ResizePlan::Pad { width, height, .. } => Some((width, height)),
+        }
+    }
+
+    /// The size of the result for a source of `source` size.
+    pub fn output_size(&self, source: (u32, u32)) -> (u32, u32) {
+        match *self {
+            ResizePlan::Keep => source,
+            ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
+                (width, height)
+            }
+            ResizePlan::Pad {
+                canvas_width,
+                canvas_height,
+                ..
+            } => (canvas_width, canvas_height),
+        }
+    }
+}
+
+/// The size a request targets once `l`/`s` are mapped onto the source's orientation.
+enum Target {
+    Percent(u32),
+    Box {
+        width: Option<u32>,
+        height: Option<u32>,
+    },
+}
+
+fn target(resize: &Resize, (source_width, source_height): (u32, u32)) -> Option<Target> {
+    if resize.width.is_some() || resize.height.is_some() {
+        return Some(Target::Box {
+            width: resize.width,
+            height: resize.height,
+        });
+    }
+    if resize.long_side.is_some() || resize.short_side.is_some() {
+        let landscape = source_width >= source_height;
+        let (width, height) = if landscape {
+            (resize.long_side, resize.short_side)
+        } else {
+            (resize.short_side, resize.long_side)
+        };
+        return Some(Target::Box { width, height });
+    }
+    resize.percent.map(Target::Percent)
+}
+
+/// `side * numerator / denominator`, rounded to nearest (halves up), at least 1, saturating.
+pub(crate) fn scale_side(side: u32, numerator: u32, denominator: u32) -> u32 {
+    let denominator = u128::from(denominator.max(1));
+    let scaled = (2 * u128::from(side) * u128::from(numerator) + denominator) / (2 * denominator);
+    u32::try_from(scaled).unwrap_or(u32::MAX).max(1)
+}
+
+/// Whether `width / source_width <= height / source_height`, i.e. the width is the tighter
+/// constraint; exact integer arithmetic, no floating-point ties.
+fn width_is_tighter(source: (u32, u32), width: u32, height: u32) -> bool {
+    u64::from(width) * u64::from(source.1) <= u64::from(height) * u64::from(source.0)
+}
+
+fn scale_to_width(source: (u32, u32), width: u32) -> (u32, u32) {
+    (width, scale_side(source.1, width, source.0))
+}
+
+fn scale_to_height(source: (u32, u32), height: u32) -> (u32, u32) {
+    (scale_side(source.0, height, source.1), height)
+}
+
+/// The largest proportional size inside `width` x `height`.
+pub(crate) fn fit_inside(source: (u32, u32), width: u32, height: u32) -> (u32, u32) {
+    if width_is_tighter(source, width, height) {
+        scale_to_width(source, width)
+    } else {
+        scale_to_height(source, height)
+    }
+}
+
+/// The smallest proportional size covering `width` x `height`.
+fn cover(source: (u32, u32), width: u32, height: u32) -> (u32, u32) {
+    if width_is_tighter(source, width, height) {
+        scale_to_height(source, height)
+    } else {
+        scale_to_width(source, width)
+    }
+}
+
+/// Works out what `resize` does to an image of `source` size, and checks the result against
+/// the output limits. Allocates nothing.
+pub fn plan(
+    resize: &Resize,
+    source: (u32, u32),
+    limits: &Limits,
+) -> Result<ResizePlan, PipelineError> {
+    let (source_width, source_height) = source;
+    if source_width == 0 || source_height == 0 {
+        return Err(PipelineError::internal(format!(
+            "resize: the image is {source_width}x{source_height}"
+        )));
+    }
+    let target = target(resize, source).ok_or_else(|| {
+        PipelineError::missing_argument("resize: one of w, h, l, s or p is required")
+    })?;
+
+    let (planned, enlarges) = match target {
+        Target::Percent(percent) => (
+            ResizePlan::Scale {
+                width: scale_side(source_width, percent, 100),
+                height: scale_side(source_height, percent, 100),
+            },
+            percent > 100,
+        ),
+        Target::Box { width, height } => match (resize.mode, width, height) {
+            (_, None, None) => {
+                // `target` only builds a box from at least one given side.
+                return Err(PipelineError::internal("resize: no target side"));
+            }
+            (ResizeMode::Lfit | ResizeMode::Mfit, Some(width), None) => (
+                scale_plan(scale_to_width(source, width)),
+                width > source_width,
+            ),
+            (ResizeMode::Lfit | ResizeMode::Mfit, None, Some(height)) => (
+                scale_plan(scale_to_height(source, height)),
+                height > source_height,
+            ),
+            (mode, width, height) => {
+                // Fixed-size modes with one side: the box is a square of that side.
+                let width = width.or(height).unwrap_or(1);
+                let height = height.unwrap_or(width);
+                plan_box(mode, source, width, height, resize.color)
+            }
+        },
+    };
+
+    if enlarges && !resize.allow_enlarge {
+        return Ok(ResizePlan::Keep);
+    }
+    let (output_width, output_height) = planned.output_size(source);
+    limits.check_output_dimensions("resize", output_width, output_height)?;
+    let unchanged = match planned {
+        ResizePlan::Keep => true,
+        ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
+            (width, height) == source
+        }
+        ResizePlan::Pad {
+            width,
+            height,
+            canvas_width,
+            canvas_height,
+            ..
+        } => (width, height) == source && (canvas_width, canvas_height) == source,
+    };
+    Ok(if unchanged { ResizePlan::Keep } else { planned })
+}
+
+fn scale_plan((width, height): (u32, u32)) -> ResizePlan {
+    ResizePlan::Scale { width, height }
+}
+
+/// Plans a mode with a full `width` x `height` box; also says whether it would enlarge.
+fn plan_box(
+    mode: ResizeMode,
+    source: (u32, u32),
+    width: u32,
+    height: u32,
+    color: Rgb,
+) -> (ResizePlan, bool) {
+    let grows_width = width > source.0;
+    let grows_height = height > source.1;
+    match mode {
+        ResizeMode::Lfit => (
+            scale_plan(fit_inside(source, width, height)),
+            grows_width && grows_height,
+        ),
+        ResizeMode::Mfit => (
+            scale_plan(cover(source, width, height)),
+            grows_width || grows_height,
+        ),
+        ResizeMode::Fixed => (scale_plan((width, height)), grows_width || grows_height),
+        ResizeMode::Fill => (
+            ResizePlan::Fill { width, height },
+            grows_width || grows_height,
+        ),
+        ResizeMode::Pad => {
+            let (content_width, content_height) = fit_inside(source, width, height);
+            (
+                ResizePlan::Pad {
+                    width: content_width,
+                    height: content_height,
+                    canvas_width: width,
+                    canvas_height: height,
+                    color,
+                },
+                grows_width && grows_height,
+            )
+        }
+    }
+}
+
+/// Carries out a plan made by [`plan`] for this raster's size.
+pub fn apply(raster: Raster, plan: &ResizePlan) -> Result<Raster, PipelineError> {
+    match *plan {
+        ResizePlan::Keep => Ok(raster),
+        ResizePlan::Scale { width, height } => resample(&raster, width, height, false),
+        ResizePlan::Fill { width, height } => resample(&raster, width, height, true),
+        ResizePlan::Pad {
+            width,
+            height,
+            canvas_width,
+            canvas_height,
+            color,
+        } => {
+            let content = resample(&raster, width, height, false)?;
+            let mut canvas = Raster::filled(canvas_width, canvas_height, raster.layout(), color);
+            let left = canvas_width.saturating_sub(width) / 2;
+            let top = canvas_height.saturating_sub(height) / 2;
+            canvas.paste(&content, left, top)?;
+            Ok(canvas)
+        }
+    }
+}
+
+/// Resamples `raster` to `width` x `height` with a convolution filter. With `crop_to_aspect`,
+/// only the centred region with the target's aspect ratio is used (fill). Alpha is
+/// premultiplied before and divided after filtering (`fast_image_resize`'s MulDiv), so
+/// transparent pixels do not bleed their colour into the edges.
+fn resample(
+    raster: &Raster,
+    width: u32,
+    height: u32,
+    crop_to_aspect: bool,
+) -> Result<Raster, PipelineError> {
+    let pixel_type = match raster.layout() {
+        PixelLayout::Rgb8 => fir::PixelType::U8x3,
+        PixelLayout::Rgba8 => fir::PixelType::U8x4,
+    };
+    let source =
+        fir::images::ImageRef::new(raster.width(), raster.height(), raster.data(), pixel_type)
+            .map_err(|error| PipelineError::internal(format!("resize: {error}")))?;
+    let mut target = fir::images::Image::new(width, height, pixel_type);
+    let mut options = fir::ResizeOptions::new()
+        .resize_alg(fir::ResizeAlg::Convolution(FILTER))
+        .use_alpha(raster.layout().has_alpha());
+    if crop_to_aspect {
+        options = options.fit_into_destination(Some((0.5, 0.5)));
+    }
+    fir::Resizer::new()
+        .resize(&source, &mut target, &options)
+        .map_err(|error| PipelineError::internal(format!("resize: {error}")))?;
+    Raster::new(width, height, raster.layout(), target.into_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Step;
+    use crate::codec::decode;
+    use crate::error::ErrorCode;
+    use crate::parse::{oss, qiniu, NoStyles};
+
+    const GOPHER: (u32, u32) = (640, 427);
+
+    fn oss_resize(spec: &str) -> Resize {
+        let command = oss::parse_process(&format!("image/{spec}"), &NoStyles)
+            .unwrap_or_else(|error| panic!("{spec}: {error}"));
+        match command.pipeline.steps.as_slice() {
+            [Step::Resize(resize)] => resize.clone(),
+            other => panic!("{spec}: expected one resize, got {other:?}"),
+        }
+    }
+
+    fn qiniu_resize(geometry: &str) -> Resize {
+        let commands = qiniu::parse_fops(&format!("imageMogr2/thumbnail/{geometry}"))
+            .unwrap_or_else(|error| panic!("{geometry}: {error}"));
+        match commands.as_slice() {
+            [command] => match command.pipeline.steps.as_slice() {
+                [Step::Resize(resize)] => resize.clone(),
+                other => panic!("{geometry}: expected one resize, got {other:?}"),
+            },
+            other => panic!("{geometry}: expected one command, got {other:?}"),
+        }
+    }
+
+    fn planned_size(resize: &Resize, source: (u32, u32)) -> (u32, u32) {
+        plan(resize, source, &Limits::default())
+            .unwrap_or_else(|error| panic!("{resize}: {error}"))
+            .output_size(source)
+    }
+
+    #[test]
+    fn oss_document_examples_on_the_640x427_gopher() {
+        let table = [
+            // 单边缩略: h_100 -> width follows.
+            ("resize,h_100", (150, 100)),
+            ("resize,w_100", (100, 67)),
+            // 按长边短边.
+            ("resize,l_100", (100, 67)),
+            ("resize,s_100", (150, 100)),
+            // 强制宽高.
+            ("resize,m_fixed,h_100,w_100", (100, 100)),
+            // 等比缩放，限定在矩形框内 / 框外.
+            ("resize,m_lfit,h_100,w_100", (100, 67)),
+            ("resize,m_mfit,h_100,w_100", (150, 100)),
+            // 固定宽高，自动裁剪 / 缩略填充.
+            ("resize,m_fill,h_100,w_100", (100, 100)),
+            ("resize,m_pad,h_100,w_100", (100, 100)),
+            ("resize,m_pad,h_100,w_100,color_FF0000", (100, 100)),
+            // 按比例: 213.5 rounds half up.
+            ("resize,p_50", (320, 214)),
+            // Shrinking needs no limit_0.
+            ("resize,w_500", (500, 334)),
+            // limit_1 (default): an enlarging request keeps the original size.
+            ("resize,w_800", (640, 427)),
+            ("resize,w_800,limit_0", (800, 534)),
+            ("resize,p_200", (640, 427)),
+            ("resize,p_200,limit_0", (1280, 854)),
+            // One side in a fixed-size mode means a square.
+            ("resize,m_fixed,w_100", (100, 100)),
+            ("resize,m_fill,h_50", (50, 50)),
+            ("resize,m_pad,l_80", (80, 80)),
+            // l and s follow the source's orientation.
+            ("resize,l_320,s_100", (150, 100)),
+            ("resize,m_fixed,l_200,s_100", (200, 100)),
+            // w/h win over l/s, and any side wins over p.
+            ("resize,w_100,l_300", (100, 67)),
+            ("resize,h_100,p_10", (150, 100)),
+            // Modes that would enlarge keep the source under limit_1...
+            ("resize,m_fixed,w_100,h_500", (640, 427)),
+            ("resize,m_fill,w_700,h_100", (640, 427)),
+            ("resize,m_mfit,w_700,h_100", (640, 427)),
+            // ...but lfit/pad only enlarge when both sides grow.
+            ("resize,m_lfit,w_700,h_100", (150, 100)),
+            ("resize,m_pad,w_700,h_100", (700, 100)),
+            ("resize,m_lfit,w_1000,h_1000", (640, 427)),
+            ("resize,m_lfit,w_1000,h_1000,limit_0", (1000, 667)),
+        ];
+        for (spec, expected) in table {
+            assert_eq!(planned_size(&oss_resize(spec), GOPHER), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn portrait_sources_swap_long_and_short() {
+        let portrait = (427, 640);
+        let table = [
+            ("resize,l_100", (67, 100)),
+            ("resize,s_100", (100, 150)),
+            ("resize,m_fixed,l_200,s_100", (100, 200)),
+        ];
+        for (spec, expected) in table {
+            assert_eq!(
+                planned_size(&oss_resize(spec), portrait),
+                expected,
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
+    fn qiniu_document_examples_on_the_640x427_gopher() {
+        let table = [
+            // 生成700x467放大图: Qiniu enlarges.
+            ("700x", (700, 467)),
+            ("x467", (700, 467)),
+            // 限定长边，生成不超过300x300的缩略图.
+            ("300x300", (300, 200)),
+            // 原图小于指定长宽矩形，按长边自动拉伸 (700x600 fits 700x467).
+            ("700x600", (700, 467)),
+            // 等比缩小75%.
+            ("!75p", (480, 320)),
+            // 限定短边，生成不小于200x200的缩略图.
+            ("!200x200r", (300, 200)),
+            // 强制生成200x300的缩略图.
+            ("200x300!", (200, 300)),
+            // 原图大于指定长宽矩形，按长边自动缩小为200x133缩略图.
+            ("200x300>", (200, 133)),
+            ("700x600>", (640, 427)),
+            // Above 10000, <W>x<H> may only shrink.
+            ("20000x10001", (640, 427)),
+        ];
+        for (geometry, expected) in table {
+            assert_eq!(
+                planned_size(&qiniu_resize(geometry), GOPHER),
+                expected,
+                "{geometry}"
+            );
+        }
+    }
+
+    #[test]
+    fn results_over_the_output_limits_are_image_too_large() {
+        let table = [
+            // 6400x4270 = 27 MP > 4096 * 4096.
+            ("resize,p_1000,limit_0", GOPHER),
+            // Covering a 4096 box with a 30000x10 strip makes a 12 million px wide image.
+            ("resize,m_mfit,w_4096,h_4096,limit_0", (30_000, 10)),
+            ("resize,m_mfit,w_100,h_8,limit_0", (30_000, 10)),
+        ];
+        for (spec, source) in table {
+            let error = plan(&oss_resize(spec), source, &Limits::default()).unwrap_err();
+            assert_eq!(error.code, ErrorCode::ImageTooLarge, "{spec}");
+            assert!(
+                error.message.starts_with("resize: the result would be"),
+                "{error}"
+            );
+        }
+        // Within the limits at the edge: a 16384 x 1024 strip is allowed.
+        let strip = oss_resize("resize,w_4096,limit_0");
+        assert_eq!(planned_size(&strip, (1024, 256)), (4096, 1024));
+    }
+
+    #[test]
+    fn a_resize_without_target_is_a_missing_argument() {
+        let error = plan(&Resize::default(), GOPHER, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::MissingArgument);
+    }
+
+    #[test]
+    fn rounding_is_to_nearest_and_never_below_one_pixel() {
+        assert_eq!(scale_side(427, 100, 640), 67); // 66.7
+        assert_eq!(scale_side(427, 50, 100), 214); // 213.5
+        assert_eq!(scale_side(640, 100, 427), 150); // 149.9
+        assert_eq!(scale_side(10, 1, 1000), 1); // 0.01
+        assert_eq!(planned_size(&oss_resize("resize,w_1"), (3000, 10)), (1, 1));
+    }
+
+    #[test]
+    fn canonical_rendering_lists_only_what_differs_from_the_defaults() {
+        let table = [
+            ("resize,h_100,w_100", "resize,w_100,h_100"),
+            ("resize,m_lfit,w_100", "resize,w_100"),
+            (
+                "resize,m_pad,w_100,h_100,color_ff0000",
+                "resize,m_pad,w_100,h_100,color_FF0000",
+            ),
+            ("resize,m_fill,w_100,color_FF0000", "resize,m_fill,w_100"),
+            ("resize,m_pad,w_100,color_FFFFFF", "resize,m_pad,w_100"),
+            ("resize,p_50,limit_1", "resize,p_50"),
+            ("resize,m_fixed,p_50,limit_0", "resize,p_50,limit_0"),
+            ("resize,w_100,s_5,p_20", "resize,w_100"),
+        ];
+        for (spec, canonical) in table {
+            assert_eq!(oss_resize(spec).to_string(), canonical, "{spec}");
+        }
+    }
+
+    fn gopher() -> Raster {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/gopher-640x427.jpg"
+        ))
+        .unwrap();
+        decode::decode(&bytes, &Limits::default()).unwrap().raster
+    }
+
+    fn run(raster: Raster, spec: &str) -> Raster {
+        let resize = oss_resize(spec);
+        let planned = plan(&resize, raster.dimensions(), &Limits::default()).unwrap();
+        apply(raster, &planned).unwrap()
+    }
+
+    #[test]
+    fn pad_fills_the_border_with_the_requested_colour() {
+        for (spec, colour) in [
+            ("resize,m_pad,h_100,w_100", [255, 255, 255]),
+            ("resize,m_pad,h_100,w_100,color_FF0000", [255, 0, 0]),
+        ] {
+            let padded = run(gopher(), spec);
+            assert_eq!(padded.dimensions(), (100, 100));
+            // The 100x67 content sits at rows 16..83; rows above and below are the border.
+            for (x, y) in [(0, 0), (50, 5), (99, 15), (50, 84), (99, 99)] {
+                assert_eq!(
+                    padded.pixel(x, y),
+                    Some(&colour[..]),
+                    "{spec} at ({x}, {y})"
+                );
+            }
+            assert_ne!(padded.pixel(50, 50), Some(&colour[..]), "{spec}: content");
+        }
+    }
+
+    #[test]
+    fn apply_produces_the_planned_size_in_every_mode() {
+        for spec in [
+            "resize,m_lfit,w_100,h_100",
+            "resize,m_mfit,w_100,h_100",
+            "resize,m_fill,w_100,h_100",
+            "resize,m_fixed,w_33,h_200",
+            "resize,p_50",
+            "resize,w_900,limit_0",
+        ] {
+            let resize = oss_resize(spec);
+            let expected = planned_size(&resize, GOPHER);
+            assert_eq!(run(gopher(), spec).dimensions(), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn extreme_aspect_ratios_still_produce_the_planned_size() {
+        let source = Raster::filled(97, 3, PixelLayout::Rgba8, Rgb { r: 9, g: 8, b: 7 });
+        for spec in [
+            "resize,m_fill,w_4096,h_1,limit_0",
+            "resize,m_fill,w_1,h_4096,limit_0",
+            "resize,m_pad,w_4096,h_1,limit_0",
+            "resize,m_pad,w_1,h_4096,limit_0",
+            "resize,m_fixed,w_1,h_1",
+            "resize,m_mfit,w_1,h_1",
+            "resize,w_1",
+        ] {
+            let resize = oss_resize(spec);
+            let expected = planned_size(&resize, source.dimensions());
+            assert_eq!(run(source.clone(), spec).dimensions(), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn fill_keeps_the_centre_of_the_image() {
+        // A 3:1 image: left third red, middle green, right third blue. Filling a square
+        // keeps only the green middle.
+        let mut data = Vec::new();
+        for _ in 0..100 {
+            for x in 0..300 {
+                data.extend_from_slice(match x / 100 {
+                    0 => &[255, 0, 0],
+                    1 => &[0, 255, 0],
+                    _ => &[0, 0, 255],
+                });
+            }
+        }
+        let raster = Raster::new(300, 100, PixelLayout::Rgb8, data).unwrap();
+        let filled = run(raster, "resize,m_fill,w_50,h_50");
+        assert_eq!(filled.dimensions(), (50, 50));
+        for x in [2, 25, 47] {
+            let pixel = filled.pixel(x, 25).unwrap();
+            assert!(
+                pixel[1] > 240 && pixel[0] < 15 && pixel[2] < 15,
+                "{x}: {pixel:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn transparent_pixels_do_not_bleed_colour_into_opaque_ones() {
+        // Opaque white on the left, fully transparent *black* on the right: without alpha
+        // premultiplication the edge would turn grey.
+        let mut data = Vec::new();
+        for _ in 0..20 {
+            for x in 0..40 {
+                data.extend_from_slice(if x < 20 {
+                    &[255, 255, 255, 255]
+                } else {
+                    &[0, 0, 0, 0]
+                });
+            }
+        }
+        let raster = Raster::new(40, 20, PixelLayout::Rgba8, data).unwrap();
+        let small = run(raster, "resize,w_20");
+        assert_eq!(small.layout(), PixelLayout::Rgba8);
+        for x in 0..20 {
+            let pixel = small.pixel(x, 5).unwrap();
+            if pixel[3] > 0 {
+                assert!(pixel[0] > 250, "x={x}: {pixel:?}");
+            }
+        }
+    }
+}

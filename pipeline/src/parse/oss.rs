@@ -1,0 +1,551 @@
+//! Aliyun OSS processing strings (`x-oss-process`, `x-oss-async-process`).
+//!
+//! ```text
+//! image/<action>,<k>_<v>,<k>_<v>/<action>,<value>/...[|sys/saveas,o_<b64 key>[,b_<b64 bucket>]]
+//! style/<name>[|sys/saveas,...]
+//! ```
+//!
+//! Actions run in the order written. Errors (OSS document 2.7, and our decisions):
+//! * missing `image/` (or `style/`) prefix, an empty action, an unknown action or parameter, a
+//!   parameter given twice, a bad or out-of-range value: `InvalidArgument`, naming the action
+//!   and the parameter;
+//! * a required parameter absent (`resize` with no size, `quality` with neither q nor Q,
+//!   saveas without `o`): `MissingArgument`;
+//! * an OSS action or module Ferrotype does not implement yet (`crop`, `watermark`, `video/`
+//!   ...): `NotImplemented`;
+//! * `style/<name>` not found: `NoSuchStyle`.
+//!
+//! Error `step` indexes are the 0-based position of the action after `image/`.
+
+use super::{decode_base64_text, integer_in, StyleLookup};
+use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
+use crate::error::{ErrorCode, PipelineError};
+use crate::ops::format::ImageFormat;
+use crate::ops::quality::{Quality, QUALITY_RANGE};
+use crate::ops::resize::{Resize, ResizeMode, OSS_SIDE_RANGE, PERCENT_RANGE};
+use std::ops::RangeInclusive;
+
+/// Which variant of the syntax to accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    /// What OSS accepts: the user-facing language.
+    Oss,
+    /// OSS syntax plus the canonical-form extensions (see [`crate::ast`]).
+    Canonical,
+}
+
+/// OSS image actions that exist in the vendor language but are not implemented yet.
+const NOT_YET_IMPLEMENTED: [&str; 13] = [
+    "crop",
+    "circle",
+    "indexcrop",
+    "rounded-corners",
+    "rotate",
+    "auto-orient",
+    "blur",
+    "bright",
+    "contrast",
+    "sharpen",
+    "watermark",
+    "info",
+    "average-hue",
+];
+
+/// OSS processing modules other than `image`.
+const OTHER_MODULES: [&str; 2] = ["video", "imm"];
+
+/// Style names: 1-63 characters of letters, digits, `_`, `-` and `.` (OSS document 2.2).
+const STYLE_NAME_MAX: usize = 63;
+
+/// Object keys are at most 1023 bytes in OSS.
+const OBJECT_KEY_MAX: usize = 1023;
+
+/// Parses an `x-oss-process` value into a command.
+pub fn parse_process(text: &str, styles: &dyn StyleLookup) -> Result<Command, PipelineError> {
+    let mut parts = text.split('|');
+    let head = parts.next().unwrap_or_default();
+    let pipeline = match head.strip_prefix("style/") {
+        Some(name) => expand_style(name, styles)?,
+        None => parse_image(head, Grammar::Oss)?,
+    };
+    let mut save_as = None;
+    for part in parts {
+        let Some(sys) = part.strip_prefix("sys/") else {
+            return Err(PipelineError::invalid_argument(format!(
+                "only sys/saveas may follow '|', found '{part}'"
+            )));
+        };
+        if save_as.is_some() {
+            return Err(PipelineError::invalid_argument("sys/saveas is given twice"));
+        }
+        save_as = Some(parse_sys(sys)?);
+    }
+    Ok(Command { pipeline, save_as })
+}
+
+pub(crate) fn expand_style(
+    name: &str,
+    styles: &dyn StyleLookup,
+) -> Result<Pipeline, PipelineError> {
+    let valid = !name.is_empty()
+        && name.len() <= STYLE_NAME_MAX
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'));
+    if !valid {
+        return Err(PipelineError::invalid_argument(format!(
+            "style: '{name}' is not a style name (1-63 letters, digits, '_', '-', '.')"
+        )));
+    }
+    let body = styles.style(name).ok_or_else(|| {
+        PipelineError::new(
+            ErrorCode::NoSuchStyle,
+            format!("style: no style named '{name}'"),
+        )
+    })?;
+    if body.contains('|') {
+        return Err(PipelineError::invalid_argument(format!(
+            "style: style '{name}' may hold image actions only, not '|' parts"
+        )));
+    }
+    parse_image(&body, Grammar::Oss).map_err(|mut error| {
+        error.message = format!("style '{name}': {}", error.message);
+        error
+    })
+}
+
+/// Parses the `image/...` part: the pipeline itself.
+pub(crate) fn parse_image(text: &str, grammar: Grammar) -> Result<Pipeline, PipelineError> {
+    if grammar == Grammar::Canonical && text == "image" {
+        return Ok(Pipeline::default());
+    }
+    let Some(body) = text.strip_prefix("image/") else {
+        let module = text.split('/').next().unwrap_or_default();
+        if OTHER_MODULES.contains(&module) {
+            return Err(PipelineError::not_implemented(format!(
+                "the {module} module is not implemented; only image/ is"
+            )));
+        }
+        return Err(PipelineError::invalid_argument(format!(
+            "the process must start with image/ or style/, found '{text}'"
+        )));
+    };
+    let mut pipeline = Pipeline::default();
+    for (index, action) in body.split('/').enumerate() {
+        parse_action(action, grammar, &mut pipeline).map_err(|error| error.at_step(index))?;
+    }
+    Ok(pipeline)
+}
+
+fn parse_action(
+    text: &str,
+    grammar: Grammar,
+    pipeline: &mut Pipeline,
+) -> Result<(), PipelineError> {
+    let mut items = text.split(',');
+    let name = items.next().unwrap_or_default();
+    let arguments: Vec<&str> = items.collect();
+    if grammar == Grammar::Canonical {
+        if let Some(handled) = crate::ops::parse_canonical_action(name, &arguments, pipeline) {
+            return handled;
+        }
+    }
+    match name {
+        "resize" => {
+            let resize = parse_resize(Params::new(name, &arguments)?, grammar)?;
+            pipeline.steps.push(Step::Resize(resize));
+        }
+        "format" => parse_format(&arguments, grammar, &mut pipeline.output)?,
+        "quality" => {
+            pipeline.output.quality = Some(parse_quality(Params::new(name, &arguments)?, grammar)?);
+        }
+        "interlace" => {
+            pipeline.output.interlace = Some(match single_value(name, &arguments)? {
+                "0" => false,
+                "1" => true,
+                other => {
+                    return Err(PipelineError::invalid_argument(format!(
+                        "interlace: '{other}' must be 0 or 1"
+                    )))
+                }
+            });
+        }
+        "" => {
+            return Err(PipelineError::invalid_argument(
+                "empty action (check for '//' or a trailing '/')",
+            ))
+        }
+        known if NOT_YET_IMPLEMENTED.contains(&known) => {
+            return Err(PipelineError::not_implemented(format!(
+                "{known}: this action is not implemented yet"
+            )))
+        }
+        unknown => {
+            return Err(PipelineError::invalid_argument(format!(
+                "unknown action '{unknown}'"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The `k_v` parameters of one action, checked for duplicates; taken one by one, so that
+/// whatever is left at the end is an unknown parameter.
+struct Params<'a> {
+    action: &'a str,
+    entries: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Params<'a> {
+    fn new(action: &'a str, arguments: &[&'a str]) -> Result<Params<'a>, PipelineError> {
+        let entries = crate::parse::key_values(action, arguments)?;
+        Ok(Params { action, entries })
+    }
+
+    fn take(&mut self, key: &str) -> Option<&'a str> {
+        let position = self.entries.iter().position(|(seen, _)| *seen == key)?;
+        Some(self.entries.remove(position).1)
+    }
+
+    fn take_integer(
+        &mut self,
+        key: &str,
+        range: RangeInclusive<u32>,
+    ) -> Result<Option<u32>, PipelineError> {
+        let Some(value) = self.take(key) else {
+            return Ok(None);
+        };
+        integer_in(self.action, &format!("{key}_{value}"), value, range).map(Some)
+    }
+
+    /// Fails on the first parameter nobody took.
+    fn finish(self) -> Result<(), PipelineError> {
+        match self.entries.first() {
+            Some((key, value)) => Err(PipelineError::invalid_argument(format!(
+                "{}: unknown parameter {key}_{value}",
+                self.action
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn single_value<'a>(action: &str, arguments: &[&'a str]) -> Result<&'a str, PipelineError> {
+    match arguments {
+        [value] if !value.is_empty() => Ok(value),
+        [] | [_] => Err(PipelineError::missing_argument(format!(
+            "{action}: a value is required ({action},<value>)"
+        ))),
+        _ => Err(PipelineError::invalid_argument(format!(
+            "{action}: takes one value, got '{}'",
+            arguments.join(",")
+        ))),
+    }
+}
+
+fn parse_resize(mut params: Params<'_>, grammar: Grammar) -> Result<Resize, PipelineError> {
+    // OSS caps sides at 4096; the canonical form also carries Qiniu's larger sizes.
+    let side_range = match grammar {
+        Grammar::Oss => OSS_SIDE_RANGE,
+        Grammar::Canonical => 1..=u32::MAX,
+    };
+    let mode = match params.take("m") {
+        None => ResizeMode::Lfit,
+        Some(name) => ResizeMode::from_name(name).ok_or_else(|| {
+            PipelineError::invalid_argument(format!(
+                "resize: m_{name} is not one of lfit, mfit, fill, pad, fixed"
+            ))
+        })?,
+    };
+    let resize = Resize {
+        mode,
+        width: params.take_integer("w", side_range.clone())?,
+        height: params.take_integer("h", side_range.clone())?,
+        long_side: params.take_integer("l", side_range.clone())?,
+        short_side: params.take_integer("s", side_range)?,
+        percent: params.take_integer("p", PERCENT_RANGE)?,
+        allow_enlarge: match params.take("limit") {
+            None | Some("1") => false,
+            Some("0") => true,
+            Some(other) => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "resize: limit_{other} must be 0 or 1"
+                )))
+            }
+        },
+        color: match params.take("color") {
+            None => Rgb::WHITE,
+            Some(hex) => Rgb::from_hex(hex).ok_or_else(|| {
+                PipelineError::invalid_argument(format!(
+                    "resize: color_{hex} is not a RRGGBB hex colour"
+                ))
+            })?,
+        },
+    };
+    params.finish()?;
+    if !resize.has_target() {
+        return Err(PipelineError::missing_argument(
+            "resize: one of w, h, l, s or p is required",
+        ));
+    }
+    Ok(resize.normalized())
+}
+
+/// The canonical-form spelling of "convert to GIF whatever the source" (Qiniu semantics).
+pub(crate) const GIF_FROM_ANY: &str = "gif-from-any";
+
+fn parse_format(
+    arguments: &[&str],
+    grammar: Grammar,
+    output: &mut OutputSettings,
+) -> Result<(), PipelineError> {
+    let value = single_value("format", arguments)?;
+    if grammar == Grammar::Canonical && value == GIF_FROM_ANY {
+        output.format = Some(ImageFormat::Gif);
+        output.gif_requires_gif_source = false;
+        return Ok(());
+    }
+    let format = ImageFormat::parse_argument("format", value)?;
+    output.format = Some(format);
+    output.gif_requires_gif_source = format == ImageFormat::Gif;
+    Ok(())
+}
+
+fn parse_quality(mut params: Params<'_>, grammar: Grammar) -> Result<Quality, PipelineError> {
+    let percent = |value: u32| u8::try_from(value).unwrap_or(100);
+    let relative = params.take_integer("q", QUALITY_RANGE)?;
+    let absolute = params.take_integer("Q", QUALITY_RANGE)?;
+    let (adaptive, forced) = match grammar {
+        Grammar::Oss => (None, None),
+        Grammar::Canonical => (
+            params.take_integer("adaptive", QUALITY_RANGE)?,
+            params.take_integer("forced", QUALITY_RANGE)?,
+        ),
+    };
+    params.finish()?;
+    // "如果同时指定了 q 和 Q，按 Q 来处理."
+    let quality = match (absolute, relative, adaptive, forced) {
+        (Some(value), ..) => Quality::Absolute(percent(value)),
+        (None, Some(value), ..) => Quality::Relative(percent(value)),
+        (None, None, Some(value), _) => Quality::Adaptive(percent(value)),
+        (None, None, None, Some(value)) => Quality::Forced(percent(value)),
+        (None, None, None, None) => {
+            return Err(PipelineError::missing_argument(
+                "quality: one of q (relative) or Q (absolute) is required",
+            ))
+        }
+    };
+    Ok(quality)
+}
+
+/// Parses what follows `sys/`: `saveas,o_...,b_...`, optionally followed by `/notify,...`
+/// (asynchronous processing; not supported yet).
+fn parse_sys(text: &str) -> Result<SaveAs, PipelineError> {
+    let mut actions = text.split('/');
+    let saveas = actions.next().unwrap_or_default();
+    let mut items = saveas.split(',');
+    let name = items.next().unwrap_or_default();
+    if name != "saveas" {
+        return Err(PipelineError::invalid_argument(format!(
+            "unknown sys action '{name}' (expected saveas)"
+        )));
+    }
+    let arguments: Vec<&str> = items.collect();
+    let mut params = Params::new("saveas", &arguments)?;
+    let object = params.take("o").ok_or_else(|| {
+        PipelineError::missing_argument("saveas: o (the target object) is required")
+    })?;
+    let bucket = params.take("b");
+    params.finish()?;
+
+    let key = decode_base64_text("saveas", "o", object)?;
+    if key.is_empty() || key.len() > OBJECT_KEY_MAX || key.starts_with(['/', '\\']) {
+        return Err(PipelineError::invalid_argument(format!(
+            "saveas: '{key}' is not a valid object name (1-1023 bytes, not starting with / or \\)"
+        )));
+    }
+    let bucket = match bucket {
+        None => None,
+        Some(encoded) => {
+            let bucket = decode_base64_text("saveas", "b", encoded)?;
+            if bucket.is_empty() {
+                return Err(PipelineError::invalid_argument(
+                    "saveas: b decodes to an empty bucket",
+                ));
+            }
+            Some(bucket)
+        }
+    };
+    if let Some(extra) = actions.next() {
+        let extra_name = extra.split(',').next().unwrap_or_default();
+        return Err(if extra_name == "notify" {
+            PipelineError::not_implemented(
+                "notify: asynchronous notification is not implemented yet",
+            )
+        } else {
+            PipelineError::invalid_argument(format!("unknown sys action '{extra_name}'"))
+        });
+    }
+    Ok(SaveAs {
+        bucket,
+        key: Some(key),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::NoStyles;
+    use std::collections::HashMap;
+
+    fn parse(text: &str) -> Result<Command, PipelineError> {
+        parse_process(text, &NoStyles)
+    }
+
+    #[test]
+    fn a_full_process_string_with_saveas() {
+        let command =
+            parse("image/resize,m_fill,w_300,h_300/format,png/quality,Q_80/interlace,1|sys/saveas,o_dGVzdC5qcGc,b_dGVzdA")
+                .unwrap();
+        assert_eq!(
+            command.pipeline.steps,
+            vec![Step::Resize(Resize {
+                mode: ResizeMode::Fill,
+                width: Some(300),
+                height: Some(300),
+                ..Resize::default()
+            })]
+        );
+        assert_eq!(
+            command.pipeline.output,
+            OutputSettings {
+                format: Some(ImageFormat::Png),
+                quality: Some(Quality::Absolute(80)),
+                interlace: Some(true),
+                gif_requires_gif_source: false,
+                size_limit: None,
+                ignore_error: false,
+                document: None,
+            }
+        );
+        assert_eq!(
+            command.save_as,
+            Some(SaveAs {
+                bucket: Some("test".into()),
+                key: Some("test.jpg".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn saveas_with_and_without_padding_and_bucket() {
+        let table = [
+            ("o_dGVzdC5qcGc", None, "test.jpg"),
+            ("o_dGVzdC5qcGc=", None, "test.jpg"),
+            ("o_dGVzdC5qcGc%3D,b_dGVzdA==", Some("test"), "test.jpg"),
+            ("b_dGVzdA,o_YS9iL2MucG5n", Some("test"), "a/b/c.png"),
+        ];
+        for (params, bucket, key) in table {
+            let command = parse(&format!("image/resize,w_100|sys/saveas,{params}")).unwrap();
+            let save_as = command.save_as.unwrap();
+            assert_eq!(save_as.bucket.as_deref(), bucket, "{params}");
+            assert_eq!(save_as.key.as_deref(), Some(key), "{params}");
+        }
+        assert_eq!(parse("image/resize,w_100").unwrap().save_as, None);
+    }
+
+    #[test]
+    fn output_settings_are_collected_wherever_they_appear_last_one_wins() {
+        let early = parse("image/format,png/resize,w_100").unwrap();
+        let late = parse("image/resize,w_100/format,png").unwrap();
+        assert_eq!(early, late);
+        let twice = parse("image/format,png/quality,q_50/format,jpg").unwrap();
+        assert_eq!(twice.pipeline.output.format, Some(ImageFormat::Jpeg));
+        // q and Q together: Q wins.
+        let both = parse("image/quality,q_50,Q_70").unwrap();
+        assert_eq!(both.pipeline.output.quality, Some(Quality::Absolute(70)));
+        let gif = parse("image/format,gif").unwrap();
+        assert!(gif.pipeline.output.gif_requires_gif_source);
+    }
+
+    #[test]
+    fn errors_name_the_action_the_parameter_and_the_step() {
+        let table = [
+            ("image/resize,w_5000", ErrorCode::InvalidArgument, Some(0), "resize: w_5000 is out of range 1-4096"),
+            ("image/resize,h_0", ErrorCode::InvalidArgument, Some(0), "resize: h_0 is out of range 1-4096"),
+            ("image/format,png/resize,p_1001", ErrorCode::InvalidArgument, Some(1), "resize: p_1001 is out of range 1-1000"),
+            ("image/resize,w_abc", ErrorCode::InvalidArgument, Some(0), "resize: w_abc is not a whole number"),
+            ("image/resize,m_stretch,w_1", ErrorCode::InvalidArgument, Some(0), "resize: m_stretch is not one of lfit, mfit, fill, pad, fixed"),
+            ("image/resize,w_1,limit_2", ErrorCode::InvalidArgument, Some(0), "resize: limit_2 must be 0 or 1"),
+            ("image/resize,m_pad,w_1,color_red", ErrorCode::InvalidArgument, Some(0), "resize: color_red is not a RRGGBB hex colour"),
+            ("image/resize,w_1,x_2", ErrorCode::InvalidArgument, Some(0), "resize: unknown parameter x_2"),
+            ("image/resize,w_1,w_2", ErrorCode::InvalidArgument, Some(0), "resize: parameter w is given twice"),
+            ("image/resize,w100", ErrorCode::InvalidArgument, Some(0), "resize: 'w100' is not a key_value parameter"),
+            ("image/resize", ErrorCode::MissingArgument, Some(0), "resize: one of w, h, l, s or p is required"),
+            ("image/resize,m_fill", ErrorCode::MissingArgument, Some(0), "resize: one of w, h, l, s or p is required"),
+            ("image/format,heic", ErrorCode::InvalidArgument, Some(0), "format: unknown format 'heic' (expected one of jpg, png, bmp, webp, gif, tiff)"),
+            ("image/format", ErrorCode::MissingArgument, Some(0), "format: a value is required (format,<value>)"),
+            ("image/format,png,jpg", ErrorCode::InvalidArgument, Some(0), "format: takes one value, got 'png,jpg'"),
+            ("image/quality,Q_0", ErrorCode::InvalidArgument, Some(0), "quality: Q_0 is out of range 1-100"),
+            ("image/quality,q_101", ErrorCode::InvalidArgument, Some(0), "quality: q_101 is out of range 1-100"),
+            ("image/quality", ErrorCode::MissingArgument, Some(0), "quality: one of q (relative) or Q (absolute) is required"),
+            ("image/quality,adaptive_80", ErrorCode::InvalidArgument, Some(0), "quality: unknown parameter adaptive_80"),
+            ("image/format,gif-from-any", ErrorCode::InvalidArgument, Some(0), "format: unknown format 'gif-from-any' (expected one of jpg, png, bmp, webp, gif, tiff)"),
+            ("image/interlace,2", ErrorCode::InvalidArgument, Some(0), "interlace: '2' must be 0 or 1"),
+            ("image/resize,w_1/crop,w_10", ErrorCode::NotImplemented, Some(1), "crop: this action is not implemented yet"),
+            ("image/resize,w_1/watermark,text_aGk", ErrorCode::NotImplemented, Some(1), "watermark: this action is not implemented yet"),
+            ("image/resize,w_1/sepia,1", ErrorCode::InvalidArgument, Some(1), "unknown action 'sepia'"),
+            ("image/resize,w_1/", ErrorCode::InvalidArgument, Some(1), "empty action (check for '//' or a trailing '/')"),
+            ("image/", ErrorCode::InvalidArgument, Some(0), "empty action (check for '//' or a trailing '/')"),
+            ("resize,w_100", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'resize,w_100'"),
+            ("image", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'image'"),
+            ("video/snapshot,t_1000", ErrorCode::NotImplemented, None, "the video module is not implemented; only image/ is"),
+            ("image/resize,w_1|sys/saveas", ErrorCode::MissingArgument, None, "saveas: o (the target object) is required"),
+            ("image/resize,w_1|sys/saveas,o_", ErrorCode::InvalidArgument, None, "saveas: '' is not a valid object name (1-1023 bytes, not starting with / or \\)"),
+            ("image/resize,w_1|sys/saveas,o_L2E", ErrorCode::InvalidArgument, None, "saveas: '/a' is not a valid object name (1-1023 bytes, not starting with / or \\)"),
+            ("image/resize,w_1|sys/saveas,o_!!", ErrorCode::InvalidArgument, None, "saveas: o '!!' is not URL-safe base64 (Invalid symbol 33, offset 0.)"),
+            ("image/resize,w_1|sys/saveas,o_YQ,o_Yg", ErrorCode::InvalidArgument, None, "saveas: parameter o is given twice"),
+            ("image/resize,w_1|sys/saveas,o_YQ|sys/saveas,o_Yg", ErrorCode::InvalidArgument, None, "sys/saveas is given twice"),
+            ("image/resize,w_1|sys/copy,o_YQ", ErrorCode::InvalidArgument, None, "unknown sys action 'copy' (expected saveas)"),
+            ("image/resize,w_1|image/format,png", ErrorCode::InvalidArgument, None, "only sys/saveas may follow '|', found 'image/format,png'"),
+            ("image/resize,w_1|sys/saveas,o_YQ/notify,topic_dA", ErrorCode::NotImplemented, None, "notify: asynchronous notification is not implemented yet"),
+            ("style/nope", ErrorCode::NoSuchStyle, None, "style: no style named 'nope'"),
+            ("style/bad name", ErrorCode::InvalidArgument, None, "style: 'bad name' is not a style name (1-63 letters, digits, '_', '-', '.')"),
+        ];
+        for (text, code, step, message) in table {
+            let error = parse(text).unwrap_err();
+            assert_eq!(
+                (error.code, error.step, error.message.as_str()),
+                (code, step, message),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn styles_expand_to_their_pipeline_and_keep_a_saveas() {
+        let mut styles = HashMap::new();
+        styles.insert(
+            "thumb".to_string(),
+            "image/resize,w_100/format,png".to_string(),
+        );
+        styles.insert("broken".to_string(), "image/resize,w_0".to_string());
+        styles.insert(
+            "sneaky".to_string(),
+            "image/resize,w_1|sys/saveas,o_YQ".to_string(),
+        );
+        let direct = parse_process("image/resize,w_100/format,png", &styles).unwrap();
+        let styled = parse_process("style/thumb|sys/saveas,o_YQ", &styles).unwrap();
+        assert_eq!(styled.pipeline, direct.pipeline);
+        assert_eq!(styled.save_as.unwrap().key.as_deref(), Some("a"));
+
+        let error = parse_process("style/broken", &styles).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            error.message,
+            "style 'broken': resize: w_0 is out of range 1-4096"
+        );
+        let error = parse_process("style/sneaky", &styles).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+    }
+}

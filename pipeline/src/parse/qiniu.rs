@@ -1,0 +1,984 @@
+//! Qiniu `fops` / `persistentOps` strings.
+//!
+//! ```text
+//! <step>|<step>|...[|saveas/<EncodedEntryURI>];<command>;...
+//! step = imageMogr2/thumbnail/<geometry>/format/<fmt>/quality/<q>[!]/interlace/<0|1>...
+//! ```
+//!
+//! Commands are separated by `;` and each produces one output; inside a command, steps are
+//! chained with `|` and run in order, and `saveas/<EncodedEntryURI>` may only come last.
+//! `EncodedEntryURI` is URL-safe base64 of `bucket:key` (padding optional); a bare `bucket`
+//! means the caller generates the key.
+//!
+//! Strings may arrive still percent-encoded (a put policy's `persistentOps`): parameter
+//! values are percent-decoded, so `thumbnail/200x300%3E` and `thumbnail/200x300>` are the same.
+//!
+//! Errors: an empty command (a stray `;`), an unknown command or parameter, or a bad value is
+//! `InvalidArgument`; a Qiniu command or `imageMogr2` parameter that Ferrotype does not do yet
+//! is `NotImplemented`. Error `step` indexes are the `|` position inside the command. When the
+//! string holds several commands, messages start with `command N:` (1-based).
+//!
+//! # imageMogr2 parameters
+//!
+//! Every parameter of the document, in any order; each becomes a step in the order written
+//! (`thumbnail`, `crop`, `rotate`, `blur`, `auto-orient`) or an output setting (`format`,
+//! `quality`, `interlace`, `size-limit`). `strip` is accepted and has no step: the encoders
+//! never write metadata. `gravity/<NorthWest|North|...|SouthEast>` sets the anchor of the
+//! crops that follow it in the same `imageMogr2` step ("只影响其后的裁剪偏移"). A command with
+//! Qiniu steps and no `quality` gets Qiniu's default, `quality/75` (adaptive), made explicit in
+//! the AST; a command that is only `style/<name>` keeps the style's (OSS) defaults.
+//! `sharpen` is `NotImplemented`.
+//!
+//! ImageMagick's raw characters are accepted once URL-decoded: `%` = `p`, `^` = `r`, `+` = `a`
+//! with a leading `!` implied (`50%` = `!50p`, `300x300+30-100` = `!300x300a30-100`).
+//!
+//! # Thumbnail geometry
+//!
+//! | geometry | meaning | step |
+//! |---|---|---|
+//! | `<W>x`, `x<H>` | one side, the other proportional; 0-10000 (0 = not given) | resize lfit, may enlarge |
+//! | `<W>x<H>` | fit inside W x H | resize lfit, may enlarge unless W or H > 10000 |
+//! | `!<N>p` | N percent, 1-1000 | resize p, may enlarge |
+//! | `!<W>x<H>r` | cover W x H | resize mfit, may enlarge unless W or H > 10000 |
+//! | `<W>x<H>!` | exactly W x H | resize fixed, may enlarge unless W or H > 10000 |
+//! | `<W>x<H>>` | shrink to fit only when larger | resize lfit, never enlarges |
+//! | `!<N>px`, `!x<N>p` | width / height by N percent, the other side kept | [`Scale`] |
+//! | `<W>x<H><` | enlarge to fit only when smaller | [`Scale`] |
+//! | `<Area>@` | proportional, at most Area pixels | [`Scale`] |
+//!
+//! `0x0` (or `0x`, `x0`) names no size at all: no resize step.
+//!
+//! # Other commands
+//!
+//! * `imageView2/<0-5>/w/<W>/h/<H>/format/<f>/interlace/<0|1>/q/<q>[!]/ignore-error/<0|1>`:
+//!   an `auto-orient` step (imageView2 turns images upright by default) then a
+//!   [`crate::ops::image_view`] step; `q` follows the same rules as `imageMogr2/quality`
+//!   (default 75); `colors` and `dither` are `NotImplemented`.
+//! * `imageInfo` (also spelled `imageinfo`) and `exif`: the result is a JSON document
+//!   ([`crate::ops::info`]); they must be the only processing step of their command.
+//! * `watermark/1` and `watermark/3` with image groups: one [`crate::ops::watermark`] step per
+//!   image (`image` is URL-safe base64 of `bucket:key` or a key in the source bucket);
+//!   `watermark/2` and `text` groups are `NotImplemented`.
+//! * `vframe`, `imageAve`, `avthumb`, ...: `NotImplemented`.
+//!
+//! # Crop geometry
+//!
+//! `<W>x`, `x<H>`, `<W>x<H>` (0-10000, 0 = the whole side) and `!<W>x<H>a<dx>a<dy>` where
+//! either `a` may be `-` for a negative offset; both offsets are required. See
+//! [`crate::ops::crop`] for placement and clipping.
+
+use super::{decode_base64_text, integer_in, percent_decode};
+use crate::ast::{Command, Pipeline, SaveAs, Step};
+use crate::error::PipelineError;
+use crate::ops::blur::{Blur, RADIUS_RANGE};
+use crate::ops::crop::Crop;
+use crate::ops::format::ImageFormat;
+use crate::ops::gravity::Gravity;
+use crate::ops::image_view::ImageView;
+use crate::ops::info::Document;
+use crate::ops::quality::{Quality, QUALITY_RANGE};
+use crate::ops::resize::{Resize, ResizeMode, PERCENT_RANGE};
+use crate::ops::rotate::Rotate;
+use crate::ops::scale::Scale;
+use crate::ops::size_limit::SizeLimit;
+use crate::ops::watermark::ImageMark;
+
+/// The range of `<W>x` and `x<H>`.
+const SINGLE_SIDE_RANGE: std::ops::RangeInclusive<u32> = 0..=10_000;
+
+/// Above this, a two-sided thumbnail may only shrink ("若宽高超过10000时只能缩不能放").
+const ENLARGE_MAX_SIDE: u32 = 10_000;
+
+/// Qiniu processing commands that exist but are not implemented yet.
+const NOT_YET_IMPLEMENTED_COMMANDS: [&str; 7] = [
+    "imageAve",
+    "imageslim",
+    "avthumb",
+    "vframe",
+    "vsample",
+    "avinfo",
+    "odconv",
+];
+
+/// `imageMogr2` parameters that exist but are not implemented yet.
+const NOT_YET_IMPLEMENTED_PARAMETERS: [&str; 1] = ["sharpen"];
+
+/// The JPEG quality of a Qiniu result when the command names none ("取值范围是[1, 100]，默认75").
+pub const QINIU_DEFAULT_QUALITY: u8 = 75;
+
+/// The range of crop sizes ("取值范围为0-10000"; 0 = the whole side).
+const CROP_SIDE_RANGE: std::ops::RangeInclusive<u32> = 0..=10_000;
+
+/// Parses a `fops` string into its commands.
+pub fn parse_fops(text: &str) -> Result<Vec<Command>, PipelineError> {
+    let commands: Vec<&str> = text.split(';').collect();
+    let several = commands.len() > 1;
+    commands
+        .iter()
+        .enumerate()
+        .map(|(index, command)| {
+            parse_command(command).map_err(|mut error| {
+                if several {
+                    error.message = format!("command {}: {}", index + 1, error.message);
+                }
+                error
+            })
+        })
+        .collect()
+}
+
+/// Parses one command: `|`-separated steps, optionally ending with `saveas/...`.
+pub fn parse_command(text: &str) -> Result<Command, PipelineError> {
+    parse_command_with_styles(text, &super::NoStyles)
+}
+
+/// Like [`parse_command`], and a first step `style/<name>` stands for the bucket's style
+/// (an OSS processing string), as Ferrotype lets Qiniu commands name styles too.
+pub fn parse_command_with_styles(
+    text: &str,
+    styles: &dyn super::StyleLookup,
+) -> Result<Command, PipelineError> {
+    if text.is_empty() {
+        return Err(PipelineError::invalid_argument(
+            "empty command (check for a stray ';')",
+        ));
+    }
+    let steps: Vec<&str> = text.split('|').collect();
+    let last = steps.len() - 1;
+    let mut pipeline = Pipeline::default();
+    let mut save_as = None;
+    let mut processing_steps = 0;
+    let mut qiniu_steps = 0;
+    for (index, step) in steps.iter().enumerate() {
+        let parsed = if let (0, Some(name)) = (index, step.strip_prefix("style/")) {
+            processing_steps += 1;
+            super::oss::expand_style(name, styles).map(|expanded| pipeline = expanded)
+        } else if let Some(entry) = step.strip_prefix("saveas/") {
+            if index != last {
+                Err(PipelineError::invalid_argument(
+                    "saveas: must be the last step of a command",
+                ))
+            } else {
+                decode_entry_uri(entry).map(|target| save_as = Some(target))
+            }
+        } else {
+            processing_steps += 1;
+            qiniu_steps += 1;
+            parse_step(step, &mut pipeline)
+        };
+        parsed.map_err(|error| error.at_step(index))?;
+    }
+    if processing_steps == 0 {
+        return Err(PipelineError::invalid_argument(
+            "saveas: a command needs a processing step before saveas",
+        ));
+    }
+    if pipeline.output.document.is_some() {
+        if processing_steps > 1 {
+            return Err(PipelineError::invalid_argument(
+                "imageInfo and exif describe the source: they must be a command's only \
+                 processing step",
+            ));
+        }
+        return Ok(Command { pipeline, save_as });
+    }
+    // A style alone is a stored OSS pipeline and keeps OSS's defaults; Qiniu's default
+    // quality belongs to commands that have Qiniu steps.
+    if pipeline.output.quality.is_none() && qiniu_steps > 0 {
+        // Made explicit so the canonical form (the cache key) tells Qiniu's default from OSS's.
+        pipeline.output.quality = Some(Quality::Adaptive(QINIU_DEFAULT_QUALITY));
+    }
+    Ok(Command { pipeline, save_as })
+}
+
+fn parse_step(text: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    let (name, parameters) = text.split_once('/').unwrap_or((text, ""));
+    match name {
+        "imageMogr2" => parse_image_mogr2(parameters, pipeline),
+        "imageView2" => parse_image_view2(parameters, pipeline),
+        "watermark" => parse_watermark(parameters, pipeline),
+        "imageInfo" | "imageinfo" | "exif" => {
+            if !parameters.is_empty() {
+                return Err(PipelineError::invalid_argument(format!(
+                    "{name}: takes no parameters"
+                )));
+            }
+            pipeline.output.document = Some(if name == "exif" {
+                Document::QiniuExif
+            } else {
+                Document::QiniuImageInfo
+            });
+            Ok(())
+        }
+        "saveas" => Err(PipelineError::missing_argument(
+            "saveas: the EncodedEntryURI is required (saveas/<EncodedEntryURI>)",
+        )),
+        "" => Err(PipelineError::invalid_argument(
+            "empty step (check for '||' or a stray '|')",
+        )),
+        known if NOT_YET_IMPLEMENTED_COMMANDS.contains(&known) => Err(
+            PipelineError::not_implemented(format!("{known}: this command is not implemented yet")),
+        ),
+        unknown => Err(PipelineError::invalid_argument(format!(
+            "unknown command '{unknown}'"
+        ))),
+    }
+}
+
+fn parse_image_mogr2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    // One trailing '/' is tolerated: `imageMogr2/thumbnail/100x/`.
+    let parameters = parameters.strip_suffix('/').unwrap_or(parameters);
+    if parameters.is_empty() {
+        return Err(PipelineError::invalid_argument(
+            "imageMogr2: no parameters (e.g. imageMogr2/thumbnail/100x)",
+        ));
+    }
+    let mut segments = parameters.split('/');
+    // "gravity 只会使其后的裁剪偏移受到影响": it holds for the crops after it in this step.
+    let mut gravity = Gravity::NorthWest;
+    while let Some(name) = segments.next() {
+        let mut value = |name: &str| -> Result<String, PipelineError> {
+            let action = format!("imageMogr2/{name}");
+            match segments.next() {
+                Some(raw) if !raw.is_empty() => Ok(percent_decode(&action, raw)?.into_owned()),
+                _ => Err(PipelineError::missing_argument(format!(
+                    "{action}: a value is required"
+                ))),
+            }
+        };
+        match name {
+            "thumbnail" => {
+                if let Some(step) = parse_thumbnail(&value(name)?)? {
+                    pipeline.steps.push(step);
+                }
+            }
+            "auto-orient" => push_auto_orient(pipeline),
+            // The encoders never copy metadata, so every result is already stripped.
+            "strip" => {}
+            "gravity" => gravity = Gravity::parse_qiniu("imageMogr2/gravity", &value(name)?)?,
+            "crop" => {
+                if let Some(crop) = parse_crop(&value(name)?, gravity)? {
+                    pipeline.steps.push(Step::Crop(crop));
+                }
+            }
+            "rotate" => {
+                let text = value(name)?;
+                let degrees = integer_in("imageMogr2/rotate", &text, &text, 1..=360)?;
+                pipeline.steps.push(Step::Rotate(Rotate { degrees }));
+            }
+            "blur" => pipeline.steps.push(Step::Blur(parse_blur(&value(name)?)?)),
+            "size-limit" => {
+                pipeline.output.size_limit = Some(SizeLimit::parse_qiniu(
+                    "imageMogr2/size-limit",
+                    &value(name)?,
+                )?);
+            }
+            "format" => {
+                let format = ImageFormat::parse_argument("imageMogr2/format", &value(name)?)?;
+                pipeline.output.format = Some(format);
+                pipeline.output.gif_requires_gif_source = false;
+            }
+            "quality" => {
+                pipeline.output.quality = Some(parse_quality("imageMogr2/quality", &value(name)?)?)
+            }
+            "interlace" => {
+                pipeline.output.interlace =
+                    Some(parse_flag("imageMogr2/interlace", &value(name)?)?);
+            }
+            "" => {
+                return Err(PipelineError::invalid_argument(
+                    "imageMogr2: empty parameter (check for '//')",
+                ))
+            }
+            known if NOT_YET_IMPLEMENTED_PARAMETERS.contains(&known) => {
+                return Err(PipelineError::not_implemented(format!(
+                    "imageMogr2/{known}: not implemented yet"
+                )))
+            }
+            unknown => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "imageMogr2: unknown parameter '{unknown}'"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `auto-orient` unless the command already has it: the step undoes the source's
+/// orientation, so a second one would turn the image again.
+fn push_auto_orient(pipeline: &mut Pipeline) {
+    if !pipeline.steps.contains(&Step::AutoOrient) {
+        pipeline.steps.push(Step::AutoOrient);
+    }
+}
+
+/// `0`/`1` for `interlace` and `ignore-error`.
+fn parse_flag(action: &str, value: &str) -> Result<bool, PipelineError> {
+    match value {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(PipelineError::invalid_argument(format!(
+            "{action}: '{other}' must be 0 or 1"
+        ))),
+    }
+}
+
+/// `imageView2/<mode>/w/<W>/h/<H>/format/<f>/interlace/<0|1>/q/<q>[!]/ignore-error/<0|1>`.
+/// imageView2 turns the image upright from its EXIF orientation by default ("imageView2缺省根据
+/// 此字段的值进行自动旋转修正"), so an `auto-orient` step comes first.
+fn parse_image_view2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    const VIEW: &str = "imageView2";
+    let parameters = parameters.strip_suffix('/').unwrap_or(parameters);
+    let mut segments = parameters.split('/');
+    let mode = match segments.next() {
+        Some("") | None => {
+            return Err(PipelineError::missing_argument(
+                "imageView2: the mode is required (imageView2/<0-5>/w/<W>/h/<H>)",
+            ))
+        }
+        Some(mode) => integer_in(VIEW, mode, mode, 0..=5)?,
+    };
+    let mut view = ImageView {
+        mode: u8::try_from(mode).unwrap_or(0),
+        width: None,
+        height: None,
+    };
+    while let Some(name) = segments.next() {
+        let action = format!("{VIEW}/{name}");
+        let value = match segments.next() {
+            Some(raw) if !raw.is_empty() => percent_decode(&action, raw)?.into_owned(),
+            _ => {
+                return Err(PipelineError::missing_argument(format!(
+                    "{action}: a value is required"
+                )))
+            }
+        };
+        match name {
+            "w" => view.width = Some(integer_in(&action, &value, &value, 1..=u32::MAX)?),
+            "h" => view.height = Some(integer_in(&action, &value, &value, 1..=u32::MAX)?),
+            "format" => {
+                pipeline.output.format = Some(ImageFormat::parse_argument(&action, &value)?);
+                pipeline.output.gif_requires_gif_source = false;
+            }
+            "interlace" => pipeline.output.interlace = Some(parse_flag(&action, &value)?),
+            "q" => pipeline.output.quality = Some(parse_quality(&action, &value)?),
+            "ignore-error" => pipeline.output.ignore_error = parse_flag(&action, &value)?,
+            "colors" | "dither" => {
+                return Err(PipelineError::not_implemented(format!(
+                    "{action}: not implemented yet"
+                )))
+            }
+            unknown => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "{VIEW}: unknown parameter '{unknown}'"
+                )))
+            }
+        }
+    }
+    push_auto_orient(pipeline);
+    if view.width.is_some() || view.height.is_some() {
+        pipeline.steps.push(Step::View(view));
+    }
+    Ok(())
+}
+
+/// `watermark/1/image/<b64>/dissolve/<1-100>/gravity/<G>/dx/<n>/dy/<n>/ws/<0-1>` and
+/// `watermark/3/image/<b64>/.../image/<b64>/...` (each `image` starts a group). Text marks
+/// (`watermark/2`, `text` groups) are `NotImplemented`.
+fn parse_watermark(parameters: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    const MARK: &str = "watermark";
+    let parameters = parameters.strip_suffix('/').unwrap_or(parameters);
+    let mut segments = parameters.split('/');
+    let mode = segments.next().unwrap_or_default();
+    match mode {
+        "1" | "3" => {}
+        "2" => {
+            return Err(PipelineError::not_implemented(
+                "watermark/2: text watermarks are not implemented yet",
+            ))
+        }
+        "" => {
+            return Err(PipelineError::missing_argument(
+                "watermark: the mode is required (watermark/1, watermark/3)",
+            ))
+        }
+        other => {
+            return Err(PipelineError::invalid_argument(format!(
+                "watermark: '{other}' is not a mode (1 image, 2 text, 3 several)"
+            )))
+        }
+    }
+    let mut marks: Vec<ImageMark> = Vec::new();
+    while let Some(name) = segments.next() {
+        let action = format!("{MARK}/{name}");
+        let value = match segments.next() {
+            Some(raw) if !raw.is_empty() => percent_decode(&action, raw)?.into_owned(),
+            _ => {
+                return Err(PipelineError::missing_argument(format!(
+                    "{action}: a value is required"
+                )))
+            }
+        };
+        if name == "image" {
+            if mode == "1" && !marks.is_empty() {
+                return Err(PipelineError::invalid_argument(
+                    "watermark/1: takes one image (use watermark/3 for several)",
+                ));
+            }
+            let reference = decode_base64_text(&action, "encodedImageURL", &value)?;
+            marks.push(ImageMark::new(reference));
+            continue;
+        }
+        if name == "text" {
+            return Err(PipelineError::not_implemented(
+                "watermark/text: text watermarks are not implemented yet",
+            ));
+        }
+        let Some(mark) = marks.last_mut() else {
+            return Err(PipelineError::invalid_argument(format!(
+                "{action}: must follow an image/<encodedImageURL>"
+            )));
+        };
+        match name {
+            "dissolve" => {
+                mark.dissolve =
+                    u8::try_from(integer_in(&action, &value, &value, 1..=100)?).unwrap_or(100);
+            }
+            "gravity" => mark.gravity = Gravity::parse_qiniu(&action, &value)?,
+            "dx" => mark.dx = integer_in(&action, &value, &value, 0..=u32::MAX)?,
+            "dy" => mark.dy = integer_in(&action, &value, &value, 0..=u32::MAX)?,
+            "ws" => {
+                let ws = Blur::parse_sigma(&action, &value)?;
+                if ws > 1000 {
+                    return Err(PipelineError::invalid_argument(format!(
+                        "{action}: '{value}' must be in (0, 1]"
+                    )));
+                }
+                mark.ws_milli = Some(ws);
+            }
+            unknown => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "{MARK}: unknown parameter '{unknown}'"
+                )))
+            }
+        }
+    }
+    if marks.is_empty() {
+        return Err(PipelineError::missing_argument(
+            "watermark: image/<encodedImageURL> is required",
+        ));
+    }
+    pipeline
+        .steps
+        .extend(marks.into_iter().map(Step::Watermark));
+    Ok(())
+}
+
+/// `80` is adaptive (capped by Qiniu's correction), `80!` forced.
+fn parse_quality(action: &str, value: &str) -> Result<Quality, PipelineError> {
+    let (digits, forced) = match value.strip_suffix('!') {
+        Some(digits) => (digits, true),
+        None => (value, false),
+    };
+    let number = integer_in(action, value, digits, QUALITY_RANGE)?;
+    let number = u8::try_from(number).unwrap_or(100);
+    Ok(if forced {
+        Quality::Forced(number)
+    } else {
+        Quality::Adaptive(number)
+    })
+}
+
+const THUMBNAIL: &str = "imageMogr2/thumbnail";
+
+/// Rewrites ImageMagick's raw geometry characters (`%`, `^`, `+`, as they arrive once
+/// URL-decoded) into Qiniu's escaped form: `50%` is `!50p`, `50x50^` is `!50x50r`,
+/// `300x300+30+100` is `!300x300a30a100`.
+fn escape_geometry(geometry: &str) -> std::borrow::Cow<'_, str> {
+    if geometry.starts_with('!') || !geometry.contains(['%', '^', '+']) {
+        return std::borrow::Cow::Borrowed(geometry);
+    }
+    let escaped: String = geometry
+        .chars()
+        .map(|character| match character {
+            '%' => 'p',
+            '^' => 'r',
+            '+' => 'a',
+            other => other,
+        })
+        .collect();
+    std::borrow::Cow::Owned(format!("!{escaped}"))
+}
+
+/// A parsed thumbnail geometry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Thumbnail {
+    Resize(Resize),
+    Scale(Scale),
+}
+
+/// Parses a thumbnail geometry (see the module documentation). `None`: no size at all.
+fn parse_thumbnail(geometry: &str) -> Result<Option<Step>, PipelineError> {
+    Ok(
+        parse_thumbnail_geometry(geometry)?.map(|thumbnail| match thumbnail {
+            Thumbnail::Resize(resize) => Step::Resize(resize),
+            Thumbnail::Scale(scale) => Step::Scale(scale),
+        }),
+    )
+}
+
+fn parse_thumbnail_geometry(raw: &str) -> Result<Option<Thumbnail>, PipelineError> {
+    let escaped = escape_geometry(raw);
+    let geometry = escaped.as_ref();
+    let percent = |digits: &str| integer_in(THUMBNAIL, raw, digits, PERCENT_RANGE);
+    if let Some(escaped) = geometry.strip_prefix('!') {
+        if let Some(digits) = escaped.strip_suffix("px") {
+            return Ok(Some(Thumbnail::Scale(Scale::WidthPercent(percent(
+                digits,
+            )?))));
+        }
+        if let Some(digits) = escaped
+            .strip_prefix('x')
+            .and_then(|rest| rest.strip_suffix('p'))
+        {
+            return Ok(Some(Thumbnail::Scale(Scale::HeightPercent(percent(
+                digits,
+            )?))));
+        }
+        if let Some(digits) = escaped.strip_suffix('p') {
+            return Ok(Some(Thumbnail::Resize(Resize {
+                percent: Some(percent(digits)?),
+                allow_enlarge: true,
+                ..Resize::default()
+            })));
+        }
+        if let Some(sides) = escaped.strip_suffix('r') {
+            return box_with_both_sides(raw, sides, ResizeMode::Mfit)
+                .map(|resize| Some(Thumbnail::Resize(resize)));
+        }
+        // "!50x50 实际代表 50x50": the '!' escapes nothing here.
+        return Ok(plain(raw, escaped)?.map(Thumbnail::Resize));
+    }
+    if let Some(digits) = geometry.strip_suffix('@') {
+        let area = integer_in(THUMBNAIL, raw, digits, 1..=u32::MAX)?;
+        return Ok(Some(Thumbnail::Scale(Scale::MaxArea(u64::from(area)))));
+    }
+    if let Some(sides) = geometry.strip_suffix('<') {
+        let Some(resize) = plain(raw, sides)? else {
+            return Ok(None);
+        };
+        return Ok(Some(Thumbnail::Scale(Scale::EnlargeToFit {
+            width: resize.width.unwrap_or(0),
+            height: resize.height.unwrap_or(0),
+        })));
+    }
+    if let Some(sides) = geometry.strip_suffix('!') {
+        return box_with_both_sides(raw, sides, ResizeMode::Fixed)
+            .map(|resize| Some(Thumbnail::Resize(resize)));
+    }
+    if let Some(sides) = geometry.strip_suffix('>') {
+        return Ok(plain(raw, sides)?.map(|resize| {
+            Thumbnail::Resize(Resize {
+                allow_enlarge: false,
+                ..resize
+            })
+        }));
+    }
+    Ok(plain(raw, geometry)?.map(Thumbnail::Resize))
+}
+
+const CROP: &str = "imageMogr2/crop";
+
+/// Parses `<W>x`, `x<H>`, `<W>x<H>` and `!<W>x<H>{a|-}<dx>{a|-}<dy>` (or the raw `+`/`-`
+/// forms). `None`: neither size nor offset, nothing to do.
+fn parse_crop(raw: &str, gravity: Gravity) -> Result<Option<Crop>, PipelineError> {
+    let escaped = escape_geometry(raw);
+    let invalid = || {
+        PipelineError::invalid_argument(format!(
+            "{CROP}: '{raw}' is not a crop geometry (<W>x, x<H>, <W>x<H>, \
+             !<W>x<H>a<dx>a<dy>, with - for negative offsets)"
+        ))
+    };
+    let (size, offsets) = match escaped.strip_prefix('!') {
+        Some(body) => {
+            let split = body.find(['a', '-']).ok_or_else(invalid)?;
+            let (size, offsets) = body.split_at(split);
+            (size, Some(offsets))
+        }
+        None => (escaped.as_ref(), None),
+    };
+    let (width, height) = size.split_once('x').ok_or_else(invalid)?;
+    let side = |text: &str| -> Result<Option<u32>, PipelineError> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let value = integer_in(CROP, raw, text, CROP_SIDE_RANGE)?;
+        Ok((value > 0).then_some(value))
+    };
+    let (width, height) = (side(width)?, side(height)?);
+    let (dx, dy) = match offsets {
+        None => (0, 0),
+        Some(offsets) => parse_offsets(offsets).ok_or_else(invalid)?,
+    };
+    if width.is_none() && height.is_none() && dx == 0 && dy == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Crop {
+        width,
+        height,
+        gravity,
+        dx,
+        dy,
+    }))
+}
+
+/// `a<dx>a<dy>` with `-` for either sign: both offsets are required.
+fn parse_offsets(text: &str) -> Option<(i64, i64)> {
+    let mut rest = text;
+    let mut values = [0i64; 2];
+    for value in &mut values {
+        let sign = match rest.chars().next()? {
+            'a' => 1,
+            '-' => -1,
+            _ => return None,
+        };
+        rest = &rest[1..];
+        let end = rest
+            .find(|character: char| !character.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if end == 0 {
+            return None;
+        }
+        let number: i64 = rest[..end].parse().ok()?;
+        if number > i64::from(u32::MAX) {
+            return None;
+        }
+        *value = sign * number;
+        rest = &rest[end..];
+    }
+    rest.is_empty().then_some((values[0], values[1]))
+}
+
+/// `<radius>x<sigma>`: radius 1-50, sigma > 0.
+fn parse_blur(text: &str) -> Result<Blur, PipelineError> {
+    const BLUR: &str = "imageMogr2/blur";
+    let (radius, sigma) = text.split_once('x').ok_or_else(|| {
+        PipelineError::invalid_argument(format!("{BLUR}: '{text}' is not <radius>x<sigma>"))
+    })?;
+    Ok(Blur {
+        radius: integer_in(BLUR, text, radius, RADIUS_RANGE)?,
+        sigma_milli: Blur::parse_sigma(BLUR, sigma)?,
+    })
+}
+
+/// `<W>x`, `x<H>` or `<W>x<H>`: fit inside, enlarging allowed (within Qiniu's 10000 rule).
+fn plain(geometry: &str, sides: &str) -> Result<Option<Resize>, PipelineError> {
+    let (width, height) = match split_sides(geometry, sides)? {
+        Sides::Width(width) => (
+            integer_in(THUMBNAIL, geometry, width, SINGLE_SIDE_RANGE)?,
+            0,
+        ),
+        Sides::Height(height) => (
+            0,
+            integer_in(THUMBNAIL, geometry, height, SINGLE_SIDE_RANGE)?,
+        ),
+        Sides::Both(width, height) => (
+            integer_in(THUMBNAIL, geometry, width, 0..=u32::MAX)?,
+            integer_in(THUMBNAIL, geometry, height, 0..=u32::MAX)?,
+        ),
+    };
+    let given = |side: u32| (side > 0).then_some(side);
+    if given(width).is_none() && given(height).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Resize {
+        width: given(width),
+        height: given(height),
+        allow_enlarge: width <= ENLARGE_MAX_SIDE && height <= ENLARGE_MAX_SIDE,
+        ..Resize::default()
+    }))
+}
+
+/// `!<W>x<H>r` and `<W>x<H>!`: both sides required and non-zero.
+fn box_with_both_sides(
+    geometry: &str,
+    sides: &str,
+    mode: ResizeMode,
+) -> Result<Resize, PipelineError> {
+    let Sides::Both(width, height) = split_sides(geometry, sides)? else {
+        return Err(PipelineError::invalid_argument(format!(
+            "{THUMBNAIL}: {geometry} needs both a width and a height"
+        )));
+    };
+    let width = integer_in(THUMBNAIL, geometry, width, 1..=u32::MAX)?;
+    let height = integer_in(THUMBNAIL, geometry, height, 1..=u32::MAX)?;
+    Ok(Resize {
+        mode,
+        width: Some(width),
+        height: Some(height),
+        allow_enlarge: width <= ENLARGE_MAX_SIDE && height <= ENLARGE_MAX_SIDE,
+        ..Resize::default()
+    })
+}
+
+/// The sides written in a `<W>x<H>` geometry, not yet parsed.
+enum Sides<'a> {
+    Width(&'a str),
+    Height(&'a str),
+    Both(&'a str, &'a str),
+}
+
+/// Splits `<W>x<H>` into the sides present; at least one must be.
+fn split_sides<'a>(geometry: &str, sides: &'a str) -> Result<Sides<'a>, PipelineError> {
+    let invalid = || {
+        PipelineError::invalid_argument(format!(
+            "{THUMBNAIL}: '{geometry}' is not a geometry (<W>x, x<H>, <W>x<H>, !<N>p, \
+             !<W>x<H>r, <W>x<H>!, <W>x<H>>)"
+        ))
+    };
+    let (width, height) = sides.split_once('x').ok_or_else(invalid)?;
+    match (width.is_empty(), height.is_empty()) {
+        (false, true) => Ok(Sides::Width(width)),
+        (true, false) => Ok(Sides::Height(height)),
+        (false, false) => Ok(Sides::Both(width, height)),
+        (true, true) => Err(invalid()),
+    }
+}
+
+/// Decodes `saveas/<EncodedEntryURI>`: URL-safe base64 of `bucket:key` or `bucket`.
+pub fn decode_entry_uri(encoded: &str) -> Result<SaveAs, PipelineError> {
+    if encoded.is_empty() {
+        return Err(PipelineError::missing_argument(
+            "saveas: the EncodedEntryURI is required (saveas/<EncodedEntryURI>)",
+        ));
+    }
+    let entry = decode_base64_text("saveas", "EncodedEntryURI", encoded)?;
+    let (bucket, key) = match entry.split_once(':') {
+        Some((bucket, key)) => (bucket, (!key.is_empty()).then(|| key.to_string())),
+        None => (entry.as_str(), None),
+    };
+    if bucket.is_empty() {
+        return Err(PipelineError::invalid_argument(format!(
+            "saveas: '{entry}' names no bucket (expected bucket:key)"
+        )));
+    }
+    Ok(SaveAs {
+        bucket: Some(bucket.to_string()),
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use base64::Engine as _;
+
+    #[test]
+    fn a_first_step_may_name_a_style() {
+        let styles: std::collections::HashMap<String, String> =
+            [("small".to_string(), "image/resize,w_80".to_string())].into();
+        let entry = base64::engine::general_purpose::URL_SAFE.encode("b:out.jpg");
+        let command =
+            parse_command_with_styles(&format!("style/small|saveas/{entry}"), &styles).unwrap();
+        assert_eq!(command.pipeline.to_string(), "image/resize,w_80");
+        assert_eq!(command.save_as.unwrap().key.as_deref(), Some("out.jpg"));
+        let missing = parse_command_with_styles("style/none", &styles).unwrap_err();
+        assert_eq!(missing.code, ErrorCode::NoSuchStyle);
+        // Only as the first step, and never without a lookup.
+        let later = parse_command_with_styles("imageMogr2/thumbnail/10x|style/small", &styles);
+        assert!(later.is_err());
+        assert_eq!(
+            parse_command("style/small").unwrap_err().code,
+            ErrorCode::NoSuchStyle
+        );
+    }
+
+    fn entry(text: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE.encode(text)
+    }
+
+    #[test]
+    fn one_command_with_every_implemented_parameter_and_saveas() {
+        let text = format!(
+            "imageMogr2/thumbnail/300x300/format/png/quality/80!/interlace/1|saveas/{}",
+            entry("out:thumbs/a.png")
+        );
+        let commands = parse_fops(&text).unwrap();
+        assert_eq!(commands.len(), 1);
+        let command = &commands[0];
+        assert_eq!(
+            command.pipeline.steps,
+            vec![Step::Resize(Resize {
+                width: Some(300),
+                height: Some(300),
+                allow_enlarge: true,
+                ..Resize::default()
+            })]
+        );
+        let output = &command.pipeline.output;
+        assert_eq!(output.format, Some(ImageFormat::Png));
+        assert_eq!(output.quality, Some(Quality::Forced(80)));
+        assert_eq!(output.interlace, Some(true));
+        assert_eq!(
+            command.save_as,
+            Some(SaveAs {
+                bucket: Some("out".into()),
+                key: Some("thumbs/a.png".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn several_commands_each_with_their_own_saveas() {
+        let text = format!(
+            "imageMogr2/thumbnail/100x|saveas/{};imageMogr2/format/webp|saveas/{}",
+            entry("b:small.jpg"),
+            entry("b")
+        );
+        let commands = parse_fops(&text).unwrap();
+        assert_eq!(commands.len(), 2);
+        assert_eq!(
+            commands[0].save_as.as_ref().unwrap().key.as_deref(),
+            Some("small.jpg")
+        );
+        assert_eq!(
+            commands[1].save_as.as_ref().unwrap().bucket.as_deref(),
+            Some("b")
+        );
+        assert_eq!(commands[1].save_as.as_ref().unwrap().key, None);
+        assert_eq!(commands[1].pipeline.output.format, Some(ImageFormat::Webp));
+    }
+
+    #[test]
+    fn steps_chained_with_a_pipe_run_in_order_and_share_output_settings() {
+        let commands =
+            parse_fops("imageMogr2/thumbnail/200x/quality/70|imageMogr2/thumbnail/x50/format/jpg")
+                .unwrap();
+        let pipeline = &commands[0].pipeline;
+        assert_eq!(pipeline.steps.len(), 2);
+        assert_eq!(pipeline.output.quality, Some(Quality::Adaptive(70)));
+        assert_eq!(pipeline.output.format, Some(ImageFormat::Jpeg));
+    }
+
+    #[test]
+    fn entry_uris_with_and_without_padding_or_key() {
+        let table = [
+            ("b3V0OmEuanBn", Some("out"), Some("a.jpg")),
+            ("b3V0OmEuanBn", Some("out"), Some("a.jpg")),
+            ("b3V0", Some("out"), None),
+            ("b3V0Og==", Some("out"), None),
+            ("b3V0Og", Some("out"), None),
+            ("b3V0Og%3D%3D", Some("out"), None),
+            // A key may hold ':' itself: only the first one separates.
+            ("b3V0OmE6Yg", Some("out"), Some("a:b")),
+        ];
+        for (encoded, bucket, key) in table {
+            let save_as = decode_entry_uri(encoded).unwrap();
+            assert_eq!(
+                (save_as.bucket.as_deref(), save_as.key.as_deref()),
+                (bucket, key),
+                "{encoded}"
+            );
+        }
+    }
+
+    #[test]
+    fn encoded_and_decoded_forms_mean_the_same() {
+        let pairs = [
+            (
+                "imageMogr2/thumbnail/200x300%3E",
+                "imageMogr2/thumbnail/200x300>",
+            ),
+            (
+                "imageMogr2/thumbnail/200x300%21",
+                "imageMogr2/thumbnail/200x300!",
+            ),
+            ("imageMogr2/thumbnail/%2175p", "imageMogr2/thumbnail/!75p"),
+            ("imageMogr2/quality/80%21", "imageMogr2/quality/80!"),
+        ];
+        for (encoded, decoded) in pairs {
+            assert_eq!(
+                parse_fops(encoded).unwrap(),
+                parse_fops(decoded).unwrap(),
+                "{encoded}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_sides_mean_not_given() {
+        let thumbnail = |geometry: &str| parse_thumbnail(geometry).unwrap();
+        assert_eq!(thumbnail("0x100"), thumbnail("x100"));
+        assert_eq!(thumbnail("100x0"), thumbnail("100x"));
+        assert_eq!(thumbnail("0x0"), None);
+        assert_eq!(thumbnail("0x"), None);
+        let commands = parse_fops("imageMogr2/thumbnail/0x0/format/png").unwrap();
+        assert!(commands[0].pipeline.steps.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_command_the_parameter_and_the_step() {
+        let table = [
+            ("", ErrorCode::InvalidArgument, None, "empty command (check for a stray ';')"),
+            ("imageMogr2/thumbnail/100x;", ErrorCode::InvalidArgument, None, "command 2: empty command (check for a stray ';')"),
+            (";imageMogr2/thumbnail/100x", ErrorCode::InvalidArgument, None, "command 1: empty command (check for a stray ';')"),
+            ("imageMogr2", ErrorCode::InvalidArgument, Some(0), "imageMogr2: no parameters (e.g. imageMogr2/thumbnail/100x)"),
+            ("imageMogr2/thumbnail", ErrorCode::MissingArgument, Some(0), "imageMogr2/thumbnail: a value is required"),
+            ("imageMogr2/thumbnail/abc", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 'abc' is not a geometry (<W>x, x<H>, <W>x<H>, !<N>p, !<W>x<H>r, <W>x<H>!, <W>x<H>>)"),
+            ("imageMogr2/thumbnail/x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 'x' is not a geometry (<W>x, x<H>, <W>x<H>, !<N>p, !<W>x<H>r, <W>x<H>!, <W>x<H>>)"),
+            ("imageMogr2/thumbnail/10001x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 10001x is out of range 0-10000"),
+            ("imageMogr2/thumbnail/x-5", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: x-5 is not a whole number"),
+            ("imageMogr2/thumbnail/99999999999x1", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 99999999999x1 is too large"),
+            ("imageMogr2/thumbnail/!1001p", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: !1001p is out of range 1-1000"),
+            ("imageMogr2/thumbnail/200x!", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 200x! needs both a width and a height"),
+            ("imageMogr2/thumbnail/!0px", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: !0px is out of range 1-1000"),
+            ("imageMogr2/thumbnail/0@", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 0@ must be at least 1"),
+            ("imageMogr2/thumbnail/1001%25x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 1001%x is out of range 1-1000"),
+            ("imageMogr2/quality/0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/quality: 0 is out of range 1-100"),
+            ("imageMogr2/quality/high", ErrorCode::InvalidArgument, Some(0), "imageMogr2/quality: high is not a whole number"),
+            ("imageMogr2/format/heic", ErrorCode::InvalidArgument, Some(0), "imageMogr2/format: unknown format 'heic' (expected one of jpg, png, bmp, webp, gif, tiff)"),
+            ("imageMogr2/interlace/yes", ErrorCode::InvalidArgument, Some(0), "imageMogr2/interlace: 'yes' must be 0 or 1"),
+            ("imageMogr2/crop/!300x300a10", ErrorCode::InvalidArgument, Some(0), "imageMogr2/crop: '!300x300a10' is not a crop geometry (<W>x, x<H>, <W>x<H>, !<W>x<H>a<dx>a<dy>, with - for negative offsets)"),
+            ("imageMogr2/crop/10001x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/crop: 10001x is out of range 0-10000"),
+            ("imageMogr2/rotate/0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/rotate: 0 is out of range 1-360"),
+            ("imageMogr2/blur/51x2", ErrorCode::InvalidArgument, Some(0), "imageMogr2/blur: 51x2 is out of range 1-50"),
+            ("imageMogr2/blur/3x0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/blur: sigma '0' must be a number greater than 0 (at most 3 decimals)"),
+            ("imageMogr2/gravity/Middle/crop/1x1", ErrorCode::InvalidArgument, Some(0), "imageMogr2/gravity: 'Middle' is not a gravity (NorthWest, North, NorthEast, West, Center, East, SouthWest, South, SouthEast)"),
+            ("imageMogr2/size-limit/15g", ErrorCode::InvalidArgument, Some(0), "imageMogr2/size-limit: '15g' is not a size (<n>, <n>k, <n>m or $(fsize), optionally followed by !)"),
+            ("imageMogr2/sharpen/1", ErrorCode::NotImplemented, Some(0), "imageMogr2/sharpen: not implemented yet"),
+            ("imageMogr2/sepia/1", ErrorCode::InvalidArgument, Some(0), "imageMogr2: unknown parameter 'sepia'"),
+            ("imageMogr2//thumbnail/1x", ErrorCode::InvalidArgument, Some(0), "imageMogr2: empty parameter (check for '//')"),
+            ("imageMogr2/thumbnail/1x|avthumb/mp4", ErrorCode::NotImplemented, Some(1), "avthumb: this command is not implemented yet"),
+            ("imageInfo|imageMogr2/thumbnail/1x", ErrorCode::InvalidArgument, None, "imageInfo and exif describe the source: they must be a command's only processing step"),
+            ("exif/1", ErrorCode::InvalidArgument, Some(0), "exif: takes no parameters"),
+            ("watermark/2/text/YQ", ErrorCode::NotImplemented, Some(0), "watermark/2: text watermarks are not implemented yet"),
+            ("watermark/1/dissolve/50", ErrorCode::InvalidArgument, Some(0), "watermark/dissolve: must follow an image/<encodedImageURL>"),
+            ("watermark/1/image/YQ/image/YQ", ErrorCode::InvalidArgument, Some(0), "watermark/1: takes one image (use watermark/3 for several)"),
+            ("watermark/1/image/YQ/dissolve/0", ErrorCode::InvalidArgument, Some(0), "watermark/dissolve: 0 is out of range 1-100"),
+            ("watermark/1", ErrorCode::MissingArgument, Some(0), "watermark: image/<encodedImageURL> is required"),
+            ("imageView2/6/w/100", ErrorCode::InvalidArgument, Some(0), "imageView2: 6 is out of range 0-5"),
+            ("imageView2", ErrorCode::MissingArgument, Some(0), "imageView2: the mode is required (imageView2/<0-5>/w/<W>/h/<H>)"),
+            ("imageView2/1/w/0", ErrorCode::InvalidArgument, Some(0), "imageView2/w: 0 must be at least 1"),
+            ("imageView2/1/w", ErrorCode::MissingArgument, Some(0), "imageView2/w: a value is required"),
+            ("imageView2/1/q/101", ErrorCode::InvalidArgument, Some(0), "imageView2/q: 101 is out of range 1-100"),
+            ("imageView2/1/x/1", ErrorCode::InvalidArgument, Some(0), "imageView2: unknown parameter 'x'"),
+            ("imageMogr2/thumbnail/1x|frobnicate/1", ErrorCode::InvalidArgument, Some(1), "unknown command 'frobnicate'"),
+            ("imageMogr2/thumbnail/1x||imageMogr2/format/png", ErrorCode::InvalidArgument, Some(1), "empty step (check for '||' or a stray '|')"),
+            ("saveas/b3V0", ErrorCode::InvalidArgument, None, "saveas: a command needs a processing step before saveas"),
+            ("imageMogr2/format/png|saveas/b3V0|imageMogr2/format/jpg", ErrorCode::InvalidArgument, Some(1), "saveas: must be the last step of a command"),
+            ("imageMogr2/format/png|saveas/", ErrorCode::MissingArgument, Some(1), "saveas: the EncodedEntryURI is required (saveas/<EncodedEntryURI>)"),
+            ("imageMogr2/format/png|saveas", ErrorCode::MissingArgument, Some(1), "saveas: the EncodedEntryURI is required (saveas/<EncodedEntryURI>)"),
+            ("imageMogr2/format/png|saveas/Om91dA", ErrorCode::InvalidArgument, Some(1), "saveas: ':out' names no bucket (expected bucket:key)"),
+        ];
+        for (text, code, step, message) in table {
+            let error = parse_fops(text).unwrap_err();
+            assert_eq!(
+                (error.code, error.step, error.message.as_str()),
+                (code, step, message),
+                "{text}"
+            );
+        }
+    }
+}

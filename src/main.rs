@@ -1,0 +1,162 @@
+//! `ferrotype`: the one binary. See `ferrotype --help`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use ferrotype::serve::Role;
+use jobs::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "ferrotype",
+    version,
+    about = "Persistent image processing speaking the Aliyun OSS and Qiniu languages"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API and worker in one process.
+    Serve,
+    /// The HTTP API alone.
+    Api,
+    /// The worker alone.
+    Worker,
+    /// Create the database if missing and apply migrations.
+    Migrate,
+    /// Run a pipeline on a local file, without any service.
+    Process {
+        input: PathBuf,
+        /// OSS (`image/resize,w_100`) or Qiniu (`imageMogr2/thumbnail/100x`) pipeline.
+        pipeline: String,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Manage access keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an access key; prints {"access_key": ..., "secret_key": ...}.
+    Create {
+        /// BUCKET:PERM with PERM r, w or rw; repeatable.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        #[arg(long, requires = "secret_key")]
+        access_key: Option<String>,
+        #[arg(long, requires = "access_key")]
+        secret_key: Option<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Command::Process {
+        input,
+        pipeline,
+        output,
+    } = &cli.command
+    {
+        // The engine needs no runtime and no configuration.
+        return match ferrotype::process::run(input, pipeline, output) {
+            Ok((width, height, format)) => {
+                println!(
+                    "{}",
+                    serde_json::json!({"width": width, "height": height, "format": format})
+                );
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("ferrotype: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    jobs::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ferrotype: cannot start the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ferrotype: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    let role = match command {
+        Command::Serve => Role::Both,
+        Command::Api => Role::Api,
+        Command::Worker => Role::Worker,
+        Command::Migrate => {
+            jobs::Ledger::connect(&config.database_url).await?;
+            println!("database ready: migrations applied");
+            return Ok(());
+        }
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    grants,
+                    access_key,
+                    secret_key,
+                },
+        } => {
+            let ledger = jobs::Ledger::connect(&config.database_url).await?;
+            println!(
+                "{}",
+                ferrotype::keys::create(&ledger, &grants, access_key, secret_key).await?
+            );
+            return Ok(());
+        }
+        // Handled before the runtime starts; kept here so the match stays exhaustive.
+        Command::Process { .. } => anyhow::bail!("process runs without services"),
+    };
+    let running = ferrotype::serve::start(config, role).await?;
+    let shutdown = running.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight work");
+        shutdown.cancel();
+    });
+    running.wait().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,132 @@
+"""Starts one `ferrotype serve` (the debug binary cargo built) for the session, with its own
+database, queue prefix, data dir and port, and issues access keys with `ferrotype keys create`.
+The tests drive it with the unmodified PyPI SDKs (`oss2`, `qiniu`)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("FERROTYPE_BIN", ROOT / "target" / "debug" / "ferrotype"))
+POSTGRES = os.environ.get("TEST_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432")
+AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self):
+        tag = uuid.uuid4().hex
+        self.data_dir = Path(tempfile.mkdtemp(prefix="ferrotype-py-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=f"{POSTGRES}/ferrotype_py_{tag}",
+            AMQP_URL=AMQP,
+            FERROTYPE_QUEUE_PREFIX=f"ferrotype-py-{tag}",
+            FERROTYPE_DATA_DIR=str(self.data_dir),
+            FERROTYPE_LISTEN=f"127.0.0.1:{self.port}",
+            FERROTYPE_NOTIFY_BACKOFF_MS="100",
+            RUST_LOG=os.environ.get("RUST_LOG", "warn"),
+        )
+        self.log = open(self.data_dir / "server.log", "wb")
+        self.process = None
+
+    def run(self, *args):
+        out = subprocess.run(
+            [str(BINARY), *args], env=self.env, check=True, capture_output=True
+        )
+        return out.stdout.decode()
+
+    def start(self):
+        self.run("migrate")
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve"], env=self.env, stdout=self.log, stderr=self.log
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("ferrotype serve exited: see " + str(self.log.name))
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("ferrotype serve did not become healthy")
+
+    def key(self, *grants):
+        line = self.run("keys", "create", *[a for g in grants for a in ("--grant", g)])
+        parsed = json.loads(line.strip().splitlines()[-1])
+        return parsed["access_key"], parsed["secret_key"]
+
+    def path(self, bucket, key):
+        return self.data_dir / bucket / key
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+        subprocess.run(
+            ["psql", POSTGRES + "/postgres", "-qc",
+             f"DROP DATABASE IF EXISTS \"{self.env['DATABASE_URL'].rsplit('/', 1)[1]}\" WITH (FORCE)"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server():
+    if not BINARY.exists():
+        pytest.fail(f"{BINARY} is missing: run cargo build first")
+    srv = Server()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def keys(server):
+    """A key with read/write on photos and results, and one that may only read results."""
+    return {
+        "rw": server.key("photos:rw", "results:rw"),
+        "readonly_target": server.key("photos:rw", "results:r"),
+    }
+
+
+def fixture_bytes(name):
+    return (ROOT / "fixtures" / name).read_bytes()
+
+
+def image_size(data):
+    """Width and height of a PNG or JPEG, without third-party imaging libraries."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    i = 2
+    while i < len(data):
+        marker = data[i + 1]
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            h = int.from_bytes(data[i + 5:i + 7], "big")
+            w = int.from_bytes(data[i + 7:i + 9], "big")
+            return w, h
+        i += 2 + length
+    raise ValueError("not a PNG or JPEG")

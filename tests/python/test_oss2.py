@@ -1,0 +1,158 @@
+"""The unmodified `oss2` SDK against Ferrotype's OSS surface (path style)."""
+
+import base64
+import time
+
+import oss2
+import pytest
+
+from conftest import fixture_bytes, image_size
+
+
+def b64(text):
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def bucket(server, key_pair, name="photos"):
+    return oss2.Bucket(oss2.Auth(*key_pair), server.url, name, is_cname=False)
+
+
+def native_job(server, key_pair, task_id):
+    import requests
+
+    r = requests.get(f"{server.url}/v1/jobs/{task_id}", auth=key_pair, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_put_and_get_object(server, keys):
+    photos = bucket(server, keys["rw"])
+    data = fixture_bytes("gopher-640x427.jpg")
+    put = photos.put_object("in/a b/gopher.jpg", data)
+    assert put.status == 200
+    assert put.etag
+    assert put.request_id
+    got = photos.get_object("in/a b/gopher.jpg").read()
+    assert got == data
+    head = photos.head_object("in/a b/gopher.jpg")
+    assert head.content_length == len(data)
+
+
+def test_process_object_saves_the_target(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("src/gopher.jpg", fixture_bytes("gopher-640x427.jpg"))
+    result = photos.process_object(
+        "src/gopher.jpg",
+        f"image/resize,w_100|sys/saveas,o_{b64('out/w100.jpg')},b_{b64('results')}",
+    )
+    assert result.status == 200
+    assert result.process_status == "OK"
+    assert result.bucket == "results"
+    assert result.object == "out/w100.jpg"
+    saved = server.path("results", "out/w100.jpg").read_bytes()
+    assert result.fileSize == len(saved)
+    assert image_size(saved)[0] == 100
+    # The target is readable through the SDK too.
+    got = bucket(server, keys["rw"], "results").get_object("out/w100.jpg").read()
+    assert got == saved
+
+
+def test_process_object_without_bucket_saves_beside_the_source(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("src/g2.jpg", fixture_bytes("gopher-640x427.jpg"))
+    result = photos.process_object(
+        "src/g2.jpg", f"image/resize,w_100|sys/saveas,o_{b64('out/same-bucket.jpg')}"
+    )
+    assert result.process_status == "OK"
+    assert result.bucket == ""
+    assert result.object == "out/same-bucket.jpg"
+    saved = server.path("photos", "out/same-bucket.jpg").read_bytes()
+    assert result.fileSize == len(saved)
+    assert image_size(saved)[0] == 100
+
+
+def test_async_process_object_returns_a_task_that_succeeds(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("src/g3.jpg", fixture_bytes("gopher-640x427.jpg"))
+    result = photos.async_process_object(
+        "src/g3.jpg",
+        f"image/resize,w_120|sys/saveas,o_{b64('out/async.jpg')},b_{b64('results')}",
+    )
+    assert result.task_id
+    assert result.event_id
+    assert result.async_request_id
+    deadline = time.time() + 30
+    while True:
+        job = native_job(server, keys["rw"], result.task_id)
+        if job["code"] in (0, 3, 4) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert job["code"] == 0, job
+    assert image_size(server.path("results", "out/async.jpg").read_bytes())[0] == 120
+
+
+def test_a_bad_secret_is_signature_does_not_match(server, keys):
+    access, _ = keys["rw"]
+    wrong = bucket(server, (access, "not-the-secret-at-all"))
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        wrong.get_object("src/gopher.jpg")
+    assert raised.value.status == 403
+    assert raised.value.code == "SignatureDoesNotMatch"
+    assert raised.value.request_id
+
+
+def test_an_invalid_pipeline_is_invalid_argument(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("src/g4.jpg", fixture_bytes("gopher-640x427.jpg"))
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        photos.process_object(
+            "src/g4.jpg", f"image/resize,w_0|sys/saveas,o_{b64('out/bad.jpg')}"
+        )
+    assert raised.value.status == 400
+    assert raised.value.code == "InvalidArgument"
+
+
+def test_no_write_grant_on_the_target_is_access_denied(server, keys):
+    limited = bucket(server, keys["readonly_target"])
+    limited.put_object("src/g5.jpg", fixture_bytes("gopher-640x427.jpg"))
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        limited.process_object(
+            "src/g5.jpg",
+            f"image/resize,w_100|sys/saveas,o_{b64('out/denied.jpg')},b_{b64('results')}",
+        )
+    assert raised.value.status == 403
+    assert raised.value.code == "AccessDenied"
+
+
+def test_an_upload_matching_a_rule_answers_the_job_id(server, keys):
+    import requests
+
+    rule = requests.post(
+        f"{server.url}/v1/buckets/photos/rules",
+        auth=keys["rw"],
+        json={"prefix": "auto/", "fops": [f"imageMogr2/thumbnail/40x|saveas/{b64('results:auto-40.jpg')}"]},
+        timeout=10,
+    )
+    assert rule.status_code == 201, rule.text
+    put = bucket(server, keys["rw"]).put_object("auto/g.jpg", fixture_bytes("gopher-640x427.jpg"))
+    job_id = put.headers["x-ferrotype-job-id"]
+    deadline = time.time() + 30
+    while True:
+        job = native_job(server, keys["rw"], job_id)
+        if job["code"] in (0, 3, 4) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert job["code"] == 0, job
+    assert image_size(server.path("results", "auto-40.jpg").read_bytes())[0] == 40
+
+
+def test_a_failing_item_is_its_own_xml_error(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("src/garbage.jpg", fixture_bytes("garbage.jpg"))
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        photos.process_object(
+            "src/garbage.jpg", f"image/resize,w_100|sys/saveas,o_{b64('out/never.jpg')}"
+        )
+    assert raised.value.status == 400
+    assert raised.value.code == "DecodeFailed"
+    assert raised.value.request_id

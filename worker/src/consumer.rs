@@ -1,0 +1,115 @@
+//! The RabbitMQ side of the worker, kept thin: deliveries in, acks out.
+//!
+//! Prefetch equals the worker slots, so the broker never hands this process more jobs than it
+//! can run at once; each delivery is acknowledged only after the ledger recorded its outcome,
+//! so a crash at any point leaves the message to be redelivered (and the claim makes the
+//! redelivery harmless).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use jobs::model::JobMessage;
+use jobs::Services;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicNackOptions};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::{self, Disposition};
+use crate::WorkerError;
+
+/// How long shutdown waits for in-flight jobs before leaving them to their leases.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub async fn run(
+    services: Arc<Services>,
+    owner: String,
+    notifier_wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    let prefetch = u16::try_from(services.config.workers).unwrap_or(u16::MAX);
+    let consumers = services
+        .queue
+        .consume(&services.config.pipelines, prefetch, &owner)
+        .await?;
+    let mut deliveries = futures::stream::select_all(consumers);
+    let mut in_flight = JoinSet::new();
+    tracing::info!(%owner, slots = prefetch, pipelines = ?services.config.pipelines, "worker consuming");
+
+    let outcome = loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            Some(finished) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Err(error) = finished {
+                    tracing::error!(%error, "job task panicked");
+                }
+            }
+            next = deliveries.next() => match next {
+                Some(Ok(delivery)) => {
+                    let services = services.clone();
+                    let owner = owner.clone();
+                    let wake = notifier_wake.clone();
+                    in_flight.spawn(async move { handle(services, owner, wake, delivery).await });
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "delivery error");
+                }
+                None => break Err(WorkerError::ConsumerClosed),
+            }
+        }
+    };
+
+    // Stop taking work (the consumers go with the stream), then let in-flight jobs finish.
+    drop(deliveries);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(finished) = in_flight.join_next().await {
+            if let Err(error) = finished {
+                tracing::error!(%error, "job task panicked");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("shutdown: jobs still running are left to their leases");
+        in_flight.abort_all();
+    }
+    outcome
+}
+
+async fn handle(services: Arc<Services>, owner: String, wake: Arc<Notify>, delivery: Delivery) {
+    let message: JobMessage = match serde_json::from_slice(&delivery.data) {
+        Ok(message) => message,
+        Err(error) => {
+            // Not ours or corrupt: nothing can ever process it, so drop it.
+            tracing::warn!(%error, "dropping a message that is not a job id");
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+            return;
+        }
+    };
+    let disposition = handler::process(&services, &owner, message.job_id).await;
+    let acked = match disposition {
+        Disposition::Done { finished } => {
+            if finished {
+                wake.notify_one();
+            }
+            delivery.ack(BasicAckOptions::default()).await
+        }
+        Disposition::LedgerUnavailable => {
+            // The ledger could not be reached: put the message back after a pause rather than
+            // spin on it.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await
+        }
+    };
+    if let Err(error) = acked {
+        // The ledger already holds the outcome; a redelivery will be recognised as done.
+        tracing::warn!(job = %message.job_id, %error, "ack failed");
+    }
+}

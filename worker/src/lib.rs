@@ -1,0 +1,59 @@
+//! The worker: everything that happens after a job id leaves the queue.
+//!
+//! - [`consumer`]: the thin RabbitMQ loop (prefetch = slots, manual ack after the ledger
+//!   commit, graceful shutdown).
+//! - [`handler`]: one job: claim, fetch the source once, run each item's pipeline on the
+//!   blocking pool, write the targets, record outcomes, finish.
+//! - [`notify`]: the callback sender, driven by the ledger so no callback is lost to a crash.
+//! - [`sweeper`]: republishes jobs whose message was never confirmed or whose lease expired,
+//!   and fails jobs that used up their attempts.
+
+pub mod consumer;
+pub mod handler;
+pub mod notify;
+pub mod sweeper;
+
+use std::sync::Arc;
+
+use jobs::Services;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Runs consumer, notifier and sweeper until `shutdown` is cancelled, then drains in-flight
+/// jobs before returning.
+pub async fn run(services: Arc<Services>, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    let owner = format!(
+        "{}:{}:{}",
+        hostname(),
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let notifier_wake = Arc::new(Notify::new());
+    let notifier = tokio::spawn(notify::run(
+        services.clone(),
+        notifier_wake.clone(),
+        shutdown.clone(),
+    ));
+    let sweeper = tokio::spawn(sweeper::run(services.clone(), shutdown.clone()));
+    let consumed = consumer::run(services, owner, notifier_wake, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = notifier.await;
+    let _ = sweeper.await;
+    consumed
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "worker".into())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Queue(#[from] jobs::error::QueueError),
+    #[error("the broker closed the consumer")]
+    ConsumerClosed,
+}
