@@ -73,6 +73,31 @@ pub struct Plan {
     pub format: OutputFormat,
 }
 
+impl Plan {
+    /// Where a JPEG decoder may shrink the source in the DCT domain: the index of the step
+    /// that resamples first and the smallest decoded size (in the source's stored orientation)
+    /// it can start from. Orientation fixes before it (`imageView2` puts `auto-orient` first)
+    /// only re-index pixels, so they are looked through, swapping the sides back where they
+    /// turn the picture a quarter. `None` when the first other step needs every source pixel.
+    pub fn shrink_on_load(&self) -> Option<(usize, (u32, u32))> {
+        let mut swapped = false;
+        for (index, step) in self.steps.iter().enumerate() {
+            if let StepPlan::Orient(transform) = step {
+                swapped ^= transform.swaps_sides();
+                continue;
+            }
+            let (width, height) = step.shrink_on_load_size()?;
+            let size = if swapped {
+                (height, width)
+            } else {
+                (width, height)
+            };
+            return Some((index, size));
+        }
+        None
+    }
+}
+
 /// Plans `pipeline` for a source described by `info` (see [`crate::probe`]): checks the
 /// source dimensions and every step's output against `limits` without decoding a pixel.
 pub fn plan(
@@ -191,10 +216,7 @@ pub fn run_many(
             continue;
         }
         last_user = Some(index);
-        let wants = plan
-            .steps
-            .first()
-            .and_then(|first| first.shrink_on_load_size());
+        let wants = plan.shrink_on_load().map(|(_, size)| size);
         needed = needed
             .zip(wants)
             .map(|(most, wants)| (most.0.max(wants.0), most.1.max(wants.1)));
@@ -288,8 +310,13 @@ fn render(
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
     let source_size = (info.width, info.height);
-    let first_plan = plan.steps.first().copied();
+    // After a shrink-on-load, the step that resamples keeps the plan made on the header: it
+    // is in absolute pixels, made for the source as it is, not for its shrunk picture.
     let shrunk_on_load = decoded.raster.dimensions() != source_size;
+    let kept_plan = plan
+        .shrink_on_load()
+        .filter(|_| shrunk_on_load)
+        .and_then(|(index, _)| Some((index, *plan.steps.get(index)?)));
     let mut raster = decoded.raster;
     let step_context = ops::StepContext {
         limits,
@@ -298,11 +325,9 @@ fn render(
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         check_deadline(&format!("step {index} ({})", step.action_name()))?;
-        // Planned again on the decoded size, which is what the pixels really are; except the
-        // first step after a shrink-on-load, whose plan (in absolute pixels) was made for the
-        // source as it is, not for its shrunk picture.
-        let planned = match first_plan {
-            Some(first) if index == 0 && shrunk_on_load => Ok(first),
+        // Planned again on the decoded size, which is what the pixels really are.
+        let planned = match kept_plan {
+            Some((kept, plan)) if kept == index => Ok(plan),
             _ => ops::plan_step(step, raster.dimensions(), &step_context),
         };
         raster = planned
@@ -678,6 +703,58 @@ mod tests {
             .iter()
             .all(|result| result.as_ref().err().map(|error| error.code)
                 == Some(ErrorCode::DecodeFailed)));
+    }
+
+    /// `source` (a JPEG) with an EXIF block saying `orientation`, inserted after SOI.
+    fn with_exif_orientation(source: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&orientation.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+        jpeg.extend_from_slice(&app1);
+        jpeg.extend_from_slice(&source[2..]);
+        jpeg
+    }
+
+    #[test]
+    fn shrink_on_load_looks_through_a_leading_orientation_fix() {
+        // imageView2 puts auto-orient first; the resize after it still lets the decoder
+        // shrink, with the sides swapped back to the stored picture's for a quarter turn.
+        let upright = fixture("gopher-640x427.jpg");
+        let turned = with_exif_orientation(&upright, 6);
+        let limits = Limits::default();
+        let table = [
+            (&upright, "imageView2/2/w/100", Some((1, (100, 67)))),
+            (&turned, "imageView2/2/w/100", Some((1, (150, 100)))),
+            (
+                &turned,
+                "imageMogr2/auto-orient/thumbnail/x50",
+                Some((1, (50, 33))),
+            ),
+            (&upright, "imageMogr2/thumbnail/100x", Some((0, (100, 67)))),
+            (&upright, "imageMogr2/crop/300x/thumbnail/100x", None),
+        ];
+        for (source, text, expected) in table {
+            let pipeline = crate::parse::qiniu::parse_fops(text).unwrap()[0]
+                .pipeline
+                .clone();
+            let info = decode::probe(source).unwrap();
+            let plan = plan(&pipeline, &info, &limits).unwrap();
+            assert_eq!(plan.shrink_on_load(), expected, "{text}");
+        }
+        // And the result is the upright picture at the asked size.
+        let pipeline = crate::parse::qiniu::parse_fops("imageView2/2/w/100/format/png").unwrap()[0]
+            .pipeline
+            .clone();
+        let rendered = run(&pipeline, &turned, &limits).unwrap();
+        assert_eq!((rendered.width, rendered.height), (100, 150));
     }
 
     #[test]
