@@ -27,6 +27,8 @@
 //! | `scale,wp_N` / `hp_N` / `ew_W,eh_H` / `area_N` | Qiniu `!Npx`, `!xNp`, `WxH<`, `N@` ([`crate::ops::scale`]) |
 //! | `crop,w_,h_,g_,dx_,dy_` | a crop whose box sits at gravity `g` moved by signed `dx`/`dy`, clipped ([`crate::ops::crop`]) |
 //! | `rotate,N`, `auto-orient,1`, `blur,r_R,s_S` | OSS syntax; `s` may be a decimal (Qiniu sigma) |
+//! | `rotate,N,any-size` | a rotation without OSS's 4096 px input rule (Qiniu, [`crate::ops::rotate`]) |
+//! | `crop,x_X,y_Y[,w_W][,h_H][,g_G]` | OSS `crop`, always written with `x_` and `y_`, which tells it from the Qiniu crop ([`crate::ops::crop::OssCrop`]) |
 //! | `view,m_M[,w_W][,h_H]` | Qiniu `imageView2/M` ([`crate::ops::image_view`]) |
 //! | `document,qiniu-imageinfo`, `document,qiniu-exif` | a JSON document instead of an image ([`crate::ops::info`]) |
 //! | `watermark,ref_<b64>,dissolve_N,g_G,dx_N,dy_N[,ws_N]` | one image watermark ([`crate::ops::watermark`]) |
@@ -38,13 +40,16 @@
 
 use crate::error::PipelineError;
 use crate::ops::blur::Blur;
-use crate::ops::crop::Crop;
+use crate::ops::circle::Circle;
+use crate::ops::crop::{Crop, OssCrop};
 use crate::ops::format::OutputFormat;
 use crate::ops::image_view::ImageView;
+use crate::ops::index_crop::IndexCrop;
 use crate::ops::info::Document;
 use crate::ops::quality::Quality;
 use crate::ops::resize::Resize;
 use crate::ops::rotate::Rotate;
+use crate::ops::rounded_corners::RoundedCorners;
 use crate::ops::scale::Scale;
 use crate::ops::size_limit::SizeLimit;
 use crate::ops::watermark::ImageMark;
@@ -80,6 +85,14 @@ pub enum Step {
     Blur(Blur),
     /// An image watermark (Qiniu `watermark/1`, each image of `watermark/3`).
     Watermark(ImageMark),
+    /// Cut a region with OSS `crop` rules (start from a gravity origin, BadRequest outside).
+    OssCrop(OssCrop),
+    /// Cut into strips and keep one (OSS `indexcrop`).
+    IndexCrop(IndexCrop),
+    /// Keep the centred disc (OSS `circle`).
+    Circle(Circle),
+    /// Round the corners (OSS `rounded-corners`).
+    RoundedCorners(RoundedCorners),
 }
 
 impl Step {
@@ -94,6 +107,10 @@ impl Step {
             Step::AutoOrient => "auto-orient",
             Step::Blur(_) => "blur",
             Step::Watermark(_) => "watermark",
+            Step::OssCrop(_) => "crop",
+            Step::IndexCrop(_) => "indexcrop",
+            Step::Circle(_) => "circle",
+            Step::RoundedCorners(_) => "rounded-corners",
         }
     }
 }
@@ -222,6 +239,10 @@ impl fmt::Display for Step {
             Step::AutoOrient => f.write_str("auto-orient,1"),
             Step::Blur(blur) => blur.fmt(f),
             Step::Watermark(mark) => mark.fmt(f),
+            Step::OssCrop(crop) => crop.fmt(f),
+            Step::IndexCrop(crop) => crop.fmt(f),
+            Step::Circle(circle) => circle.fmt(f),
+            Step::RoundedCorners(corners) => corners.fmt(f),
         }
     }
 }
@@ -316,6 +337,16 @@ mod tests {
             "image/quality,q_90/format,webp",
             "image/interlace,0/format,jpg",
             "image/format,tiff/format,bmp",
+            "image/circle,r_100/format,png",
+            "image/crop,x_10,y_10,w_200,h_200,g_se",
+            "image/crop,x_100,y_50",
+            "image/crop/resize,w_10",
+            "image/indexcrop,x_100,i_0",
+            "image/indexcrop,y_50,i_3",
+            "image/crop,w_100,h_100/rounded-corners,r_10/format,png",
+            "image/rotate,70/auto-orient,0",
+            "image/resize,w_100/auto-orient,1",
+            "image/rotate,0/rotate,360",
         ];
         let qiniu_cases = [
             "imageMogr2/thumbnail/700x",
@@ -391,6 +422,15 @@ mod tests {
                 "image/resize,m_pad,w_100,h_100,color_FF0000",
             ),
             ("image/format,gif", "image/format,gif"),
+            // OSS crop always writes x_ and y_ (that tells it from the Qiniu crop).
+            ("image/crop,w_100,h_100", "image/crop,x_0,y_0,w_100,h_100"),
+            ("image/crop,g_se,w_0", "image/crop,x_0,y_0,g_se"),
+            ("image/indexcrop,x_10,y_20,i_0", "image/indexcrop,y_20"),
+            (
+                "image/resize,w_100/auto-orient,1",
+                "image/auto-orient,1/resize,w_100",
+            ),
+            ("image/rotate,90/auto-orient,0", "image/rotate,90"),
         ];
         for (text, canonical) in table {
             let command = crate::parse::oss::parse_process(text, &crate::parse::NoStyles).unwrap();
@@ -410,6 +450,10 @@ mod tests {
                 "image/format,gif-from-any/quality,adaptive_75",
             ),
             ("imageMogr2/quality/75", "image/quality,adaptive_75"),
+            (
+                "imageMogr2/rotate/45",
+                "image/rotate,45,any-size/quality,adaptive_75",
+            ),
             ("imageMogr2/quality/75!", "image/quality,forced_75"),
             ("imageMogr2/thumbnail/0x0", "image/quality,adaptive_75"),
             // strip is always in effect (no metadata is ever written), so it renders as nothing.

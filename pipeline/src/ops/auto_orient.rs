@@ -139,4 +139,47 @@ mod tests {
             assert_eq!(Transform::from_exif(tag).output_size((3, 2)), size);
         }
     }
+
+    /// The gopher fixture with an EXIF APP1 segment saying orientation 6 (turn 90 degrees
+    /// clockwise to view), as a phone writes a portrait photo.
+    fn gopher_taken_sideways() -> Vec<u8> {
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&6u16.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let source = crate::ops::test_support::fixture("gopher-640x427.jpg");
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+        jpeg.extend_from_slice(&app1);
+        jpeg.extend_from_slice(&source[2..]);
+        jpeg
+    }
+
+    #[test]
+    fn oss_auto_orient_turns_the_source_before_the_other_steps() {
+        use crate::ops::test_support::run_oss_bytes;
+        let source = gopher_taken_sideways();
+        // The vendor's examples: resize,w_100 with auto-orient 0 keeps the stored
+        // orientation; with 1 the image is made upright first, then scaled to width 100.
+        let table = [
+            ("image/resize,w_100/auto-orient,0", (100, 67)),
+            ("image/resize,w_100/auto-orient,1", (100, 150)),
+            ("image/auto-orient,1/resize,w_100", (100, 150)),
+            ("image/auto-orient,1", (427, 640)),
+            ("image/auto-orient,0", (640, 427)),
+        ];
+        for (text, size) in table {
+            let (_, decoded) = run_oss_bytes(text, &source);
+            assert_eq!(decoded.raster.dimensions(), size, "{text}");
+        }
+        // Without EXIF orientation auto-orient changes nothing.
+        let plain = crate::ops::test_support::fixture("gopher-640x427.jpg");
+        let (_, decoded) = run_oss_bytes("image/auto-orient,1", &plain);
+        assert_eq!(decoded.raster.dimensions(), (640, 427));
+    }
 }

@@ -7,11 +7,26 @@
 //! x=30, y=-100) keeps 300x200 and `!300x300-30a100` keeps 270x300.
 //!
 //! A region that misses the image entirely is `InvalidArgument`.
+//!
+//! # OSS `crop` ([`OssCrop`], document 2.4.2)
+//!
+//! `crop,w_<w>,h_<h>,x_<x>,y_<y>,g_<gravity>` uses the same engine with the OSS rules:
+//! * `w`/`h` default to the image's width/height ("默认为最大值"); `w_0`/`h_0` (the bottom of
+//!   the documented range `[0, 图片宽度]`) are taken as that default too, since an empty cut
+//!   has no image.
+//! * `g` places the origin on the nine-point grid (`nw` default), computed as the current
+//!   vendor page tabulates it: `nw` (0, 0), `north` (srcW/2 - w/2, 0), `ne` (srcW - w, 0), ...,
+//!   `se` (srcW - w, srcH - h), halves rounded down term by term. `x`/`y` (non-negative) then
+//!   move the start right and down from that origin: the document's `x_10,y_10,w_200,h_200,g_se`
+//!   is the bottom-right 200x200 "再往下10x10", which the clipping leaves at 190x190.
+//! * A start at or past the image's right or bottom edge is `BadRequest` with the vendor's
+//!   message "Advance cut's position is out of image.".
+//! * A size running past the edge is cut at the edge ("将会直接裁剪到原图结尾").
 
 use super::gravity::Gravity;
 use super::{CanonicalArgs, Region};
 use crate::codec::Raster;
-use crate::error::PipelineError;
+use crate::error::{ErrorCode, PipelineError};
 use std::fmt;
 
 /// The arguments of a crop step.
@@ -114,10 +129,127 @@ impl fmt::Display for Crop {
     }
 }
 
+/// The OSS `crop` step's arguments (see the module documentation for the rules).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OssCrop {
+    /// Width of the cut; `None` is the image's width.
+    pub width: Option<u32>,
+    /// Height of the cut; `None` is the image's height.
+    pub height: Option<u32>,
+    /// Pixels to the right of the gravity origin where the cut starts.
+    pub x: u32,
+    /// Pixels below the gravity origin where the cut starts.
+    pub y: u32,
+    /// The origin on the nine-point grid.
+    pub gravity: Gravity,
+}
+
+/// The vendor's message for a start outside the image (OSS document 2.4.2).
+pub const OUT_OF_IMAGE: &str = "Advance cut's position is out of image.";
+
+/// Plans an OSS crop on an input of `input` size: the region of the input that is kept.
+pub fn plan_oss(crop: &OssCrop, input: (u32, u32)) -> Result<Region, PipelineError> {
+    let size = (
+        crop.width.unwrap_or(input.0),
+        crop.height.unwrap_or(input.1),
+    );
+    let (origin_x, origin_y) = oss_origin(crop.gravity, input, size);
+    let start = (
+        origin_x.saturating_add(i64::from(crop.x)),
+        origin_y.saturating_add(i64::from(crop.y)),
+    );
+    let out_of_image = || {
+        PipelineError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "{OUT_OF_IMAGE} (crop: x_{},y_{} from g_{} starts at ({}, {}), outside the {}x{} \
+                 image)",
+                crop.x, crop.y, crop.gravity, start.0, start.1, input.0, input.1
+            ),
+        )
+    };
+    if start.0 >= i64::from(input.0) || start.1 >= i64::from(input.1) {
+        return Err(out_of_image());
+    }
+    // From here on the semantics are the Qiniu crop's: a box placed at the start, clipped.
+    let placed = Crop {
+        width: Some(size.0),
+        height: Some(size.1),
+        gravity: Gravity::NorthWest,
+        dx: start.0,
+        dy: start.1,
+    };
+    plan(&placed, input).map_err(|_| out_of_image())
+}
+
+/// The origin of a `size` cut at `gravity` in an `input` image, by the vendor's table
+/// (`srcW/2 - w/2` for the middle column, each half rounded down). Negative when the cut is
+/// larger than the image.
+fn oss_origin(gravity: Gravity, input: (u32, u32), size: (u32, u32)) -> (i64, i64) {
+    let middle = |outer: u32, inner: u32| i64::from(outer / 2) - i64::from(inner / 2);
+    let far = |outer: u32, inner: u32| i64::from(outer) - i64::from(inner);
+    let x = match gravity {
+        Gravity::NorthWest | Gravity::West | Gravity::SouthWest => 0,
+        Gravity::North | Gravity::Center | Gravity::South => middle(input.0, size.0),
+        Gravity::NorthEast | Gravity::East | Gravity::SouthEast => far(input.0, size.0),
+    };
+    let y = match gravity {
+        Gravity::NorthWest | Gravity::North | Gravity::NorthEast => 0,
+        Gravity::West | Gravity::Center | Gravity::East => middle(input.1, size.1),
+        Gravity::SouthWest | Gravity::South | Gravity::SouthEast => far(input.1, size.1),
+    };
+    (x, y)
+}
+
+impl OssCrop {
+    /// Reads the canonical form's arguments (`x_`, `y_`, `w_`, `h_`, `g_`).
+    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<OssCrop, PipelineError> {
+        let crop = OssCrop {
+            x: args.take_parsed("x")?.unwrap_or(0),
+            y: args.take_parsed("y")?.unwrap_or(0),
+            width: args.take_parsed("w")?,
+            height: args.take_parsed("h")?,
+            gravity: match args.take("g") {
+                None => Gravity::NorthWest,
+                Some(name) => Gravity::from_oss_name(name).ok_or_else(|| {
+                    PipelineError::invalid_argument(format!("crop: g_{name} is not a gravity"))
+                })?,
+            },
+        };
+        args.finish()?;
+        Ok(crop)
+    }
+
+    /// Whether canonical `crop` arguments are the OSS crop's: it always writes `x_` and `y_`,
+    /// the Qiniu crop never does.
+    pub(crate) fn is_canonical(arguments: &[&str]) -> bool {
+        arguments
+            .iter()
+            .any(|argument| argument.starts_with("x_") || argument.starts_with("y_"))
+    }
+}
+
+/// Canonical rendering: `crop,x_<x>,y_<y>` (always, which tells it from the Qiniu crop), then
+/// `w_`, `h_`, `g_` when not at their defaults. This is OSS syntax.
+impl fmt::Display for OssCrop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "crop,x_{},y_{}", self.x, self.y)?;
+        if let Some(width) = self.width {
+            write!(f, ",w_{width}")?;
+        }
+        if let Some(height) = self.height {
+            write!(f, ",h_{height}")?;
+        }
+        if self.gravity != Gravity::NorthWest {
+            write!(f, ",g_{}", self.gravity)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
 
     #[test]
     fn clipping_to_the_image() {
@@ -140,5 +272,133 @@ mod tests {
             plan(&outside, (640, 427)).unwrap_err().code,
             ErrorCode::InvalidArgument
         );
+    }
+
+    fn oss_crop(spec: &str) -> OssCrop {
+        let command =
+            crate::parse::oss::parse_process(&format!("image/{spec}"), &crate::parse::NoStyles)
+                .unwrap_or_else(|error| panic!("{spec}: {error}"));
+        match command.pipeline.steps.as_slice() {
+            [crate::ast::Step::OssCrop(crop)] => crop.clone(),
+            other => panic!("{spec}: expected one OSS crop, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oss_document_examples_and_the_nine_origins_on_the_640x427_gopher() {
+        let table = [
+            // Document: from (100, 50) to the end of the image.
+            ("crop,x_100,y_50", (100, 50, 540, 377)),
+            // Document: from (100, 50), 100x100.
+            ("crop,x_100,y_50,w_100,h_100", (100, 50, 100, 100)),
+            // Document: the bottom-right 200x200.
+            ("crop,x_0,y_0,w_200,h_200,g_se", (440, 227, 200, 200)),
+            // Document: the same moved 10 down and right, cut at the edge.
+            ("crop,x_10,y_10,w_200,h_200,g_se", (450, 237, 190, 190)),
+            // The nine origins of the vendor's table.
+            ("crop,w_300,h_300", (0, 0, 300, 300)),
+            ("crop,w_300,h_300,g_north", (170, 0, 300, 300)),
+            ("crop,w_300,h_300,g_ne", (340, 0, 300, 300)),
+            ("crop,w_300,h_300,g_west", (0, 63, 300, 300)),
+            ("crop,w_300,h_300,g_center", (170, 63, 300, 300)),
+            ("crop,w_300,h_300,g_east", (340, 63, 300, 300)),
+            ("crop,w_300,h_300,g_sw", (0, 127, 300, 300)),
+            ("crop,w_300,h_300,g_south", (170, 127, 300, 300)),
+            ("crop,w_300,h_300,g_se", (340, 127, 300, 300)),
+            // srcW/2 - w/2, halves rounded down term by term: 320 - 150.
+            ("crop,w_301,h_301,g_center", (170, 63, 301, 301)),
+            // Sizes past the edge are cut there; 0 is the whole side.
+            ("crop,x_639", (639, 0, 1, 427)),
+            ("crop,w_0,h_0", (0, 0, 640, 427)),
+            ("crop,w_1000,h_1000,g_center", (0, 0, 640, 427)),
+            ("crop,x_200,w_1000,g_ne", (0, 0, 640, 427)),
+            ("crop,x_10,g_se", (10, 0, 630, 427)),
+        ];
+        for (spec, (x, y, width, height)) in table {
+            let region = plan_oss(&oss_crop(spec), (640, 427))
+                .unwrap_or_else(|error| panic!("{spec}: {error}"));
+            assert_eq!(
+                region,
+                Region {
+                    x,
+                    y,
+                    width,
+                    height
+                },
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oss_start_outside_the_image_is_a_bad_request() {
+        for spec in [
+            "crop,x_640",
+            "crop,y_427",
+            "crop,x_700,y_500,w_10,h_10",
+            "crop,x_100,w_100,g_se",
+            "crop,y_214,h_1,g_west",
+        ] {
+            let error = plan_oss(&oss_crop(spec), (640, 427)).unwrap_err();
+            assert_eq!(error.code, ErrorCode::BadRequest, "{spec}");
+            assert!(error.message.starts_with(OUT_OF_IMAGE), "{spec}: {error}");
+        }
+    }
+
+    #[test]
+    fn oss_crop_origins_end_to_end_keep_the_source_pixels() {
+        use crate::ops::test_support::run_oss;
+        // A lossless source, so that pixels compare exactly.
+        let (_, source) = run_oss("image/format,png", "small-400x300.png");
+        let table = [
+            ("g_nw", (0, 0)),
+            ("g_north", (150, 0)),
+            ("g_ne", (300, 0)),
+            ("g_west", (0, 100)),
+            ("g_center", (150, 100)),
+            ("g_east", (300, 100)),
+            ("g_sw", (0, 200)),
+            ("g_south", (150, 200)),
+            ("g_se", (300, 200)),
+        ];
+        for (gravity, origin) in table {
+            let spec = format!("image/crop,w_100,h_100,{gravity}");
+            let (_, decoded) = run_oss(&spec, "small-400x300.png");
+            assert_eq!(decoded.raster.dimensions(), (100, 100), "{spec}");
+            assert_eq!(
+                decoded.raster.pixel(0, 0),
+                source.raster.pixel(origin.0, origin.1),
+                "{spec}"
+            );
+            assert_eq!(
+                decoded.raster.pixel(99, 99),
+                source.raster.pixel(origin.0 + 99, origin.1 + 99),
+                "{spec}"
+            );
+        }
+        // x/y move the start from the origin; the part past the edge is cut off.
+        let (_, decoded) = run_oss("image/crop,x_10,y_10,w_100,h_100,g_se", "small-400x300.png");
+        assert_eq!(decoded.raster.dimensions(), (90, 90));
+        assert_eq!(decoded.raster.pixel(0, 0), source.raster.pixel(310, 210));
+    }
+
+    #[test]
+    fn an_oss_start_outside_the_image_fails_the_run_with_the_vendor_message() {
+        use crate::ops::test_support::fixture;
+        let pipeline =
+            crate::parse::oss::parse_process("image/crop,x_400", &crate::parse::NoStyles)
+                .unwrap()
+                .pipeline;
+        let error = crate::exec::run(
+            &pipeline,
+            &fixture("small-400x300.png"),
+            &crate::limits::Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadRequest);
+        assert_eq!(error.http_status(), 400);
+        assert!(error
+            .message
+            .starts_with("Advance cut's position is out of image."));
     }
 }

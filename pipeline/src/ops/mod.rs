@@ -14,23 +14,31 @@
 //! * [`image_view`]: Qiniu `imageView2` modes 0-5.
 //! * [`info`]: Qiniu `imageInfo` and `exif`, whose result is a JSON document.
 //! * [`watermark`]: image watermarks (Qiniu `watermark/1` and `/3`), images via [`watermark::AssetLookup`].
-//! * [`crop`] with [`gravity`]: Qiniu `crop` (and the model for OSS `crop`).
+//! * [`crop`] with [`gravity`]: Qiniu `crop`, and OSS `crop` ([`crop::OssCrop`]) on the same
+//!   engine.
+//! * [`index_crop`], [`circle`], [`rounded_corners`]: OSS `indexcrop`, `circle`,
+//!   `rounded-corners`.
 //! * [`rotate`], [`auto_orient`], [`blur`].
 //! * [`format`](mod@format), [`quality`], [`size_limit`]: output settings, applied by the
 //!   encoder.
 
 pub mod auto_orient;
 pub mod blur;
+pub mod circle;
 pub mod crop;
 pub mod format;
 pub mod gravity;
 pub mod image_view;
+pub mod index_crop;
 pub mod info;
 pub mod quality;
 pub mod resize;
 pub mod rotate;
+pub mod rounded_corners;
 pub mod scale;
 pub mod size_limit;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod watermark;
 
 use crate::ast::Step;
@@ -138,6 +146,10 @@ pub enum StepPlan {
     Blur(blur::Blur),
     /// A watermark (the size does not change; the mark is read when applied).
     Watermark,
+    /// The square around a `circle`'s disc, whose outside becomes transparent.
+    Circle(Region),
+    /// Rounded corners (the size does not change).
+    RoundedCorners(rounded_corners::RoundedCorners),
 }
 
 impl StepPlan {
@@ -153,7 +165,9 @@ impl StepPlan {
             | StepPlan::Rotate(_)
             | StepPlan::Orient(_)
             | StepPlan::Blur(_)
-            | StepPlan::Watermark => None,
+            | StepPlan::Watermark
+            | StepPlan::Circle(_)
+            | StepPlan::RoundedCorners(_) => None,
         }
     }
 
@@ -161,10 +175,10 @@ impl StepPlan {
     pub fn output_size(&self, input: (u32, u32)) -> (u32, u32) {
         match self {
             StepPlan::Resize(plan) => plan.output_size(input),
-            StepPlan::Crop(region) => (region.width, region.height),
+            StepPlan::Crop(region) | StepPlan::Circle(region) => (region.width, region.height),
             StepPlan::Rotate(plan) => (plan.width, plan.height),
             StepPlan::Orient(transform) => transform.output_size(input),
-            StepPlan::Blur(_) | StepPlan::Watermark => input,
+            StepPlan::Blur(_) | StepPlan::Watermark | StepPlan::RoundedCorners(_) => input,
         }
     }
 }
@@ -181,6 +195,10 @@ pub fn plan_step(
         Step::Scale(scale) => scale::plan(scale, input, limits).map(StepPlan::Resize),
         Step::View(view) => image_view::plan(view, input).map(StepPlan::Resize),
         Step::Crop(crop) => crop::plan(crop, input).map(StepPlan::Crop),
+        Step::OssCrop(crop) => crop::plan_oss(crop, input).map(StepPlan::Crop),
+        Step::IndexCrop(crop) => Ok(StepPlan::Crop(index_crop::plan(crop, input))),
+        Step::Circle(circle) => Ok(StepPlan::Circle(circle::plan(circle, input))),
+        Step::RoundedCorners(corners) => Ok(StepPlan::RoundedCorners(*corners)),
         Step::Rotate(rotate) => rotate::plan(rotate, input, limits).map(StepPlan::Rotate),
         Step::AutoOrient => Ok(StepPlan::Orient(auto_orient::Transform::from_exif(
             context.orientation,
@@ -207,6 +225,8 @@ pub fn apply_step(
         StepPlan::Orient(transform) => Ok(auto_orient::transform(&raster, *transform)),
         StepPlan::Blur(blur) => blur::apply(&raster, blur),
         StepPlan::Watermark => Ok(raster),
+        StepPlan::Circle(square) => circle::apply(&raster, square),
+        StepPlan::RoundedCorners(corners) => rounded_corners::apply(&raster, corners),
     }
 }
 
@@ -254,9 +274,21 @@ pub(crate) fn parse_canonical_action(
         "scale" => CanonicalArgs::new(name, arguments)
             .and_then(scale::Scale::from_canonical)
             .map(Step::Scale),
+        "crop" if crop::OssCrop::is_canonical(arguments) => CanonicalArgs::new(name, arguments)
+            .and_then(crop::OssCrop::from_canonical)
+            .map(Step::OssCrop),
         "crop" => CanonicalArgs::new(name, arguments)
             .and_then(crop::Crop::from_canonical)
             .map(Step::Crop),
+        "indexcrop" => CanonicalArgs::new(name, arguments)
+            .and_then(index_crop::IndexCrop::from_canonical)
+            .map(Step::IndexCrop),
+        "circle" => CanonicalArgs::new(name, arguments)
+            .and_then(circle::Circle::from_canonical)
+            .map(Step::Circle),
+        "rounded-corners" => CanonicalArgs::new(name, arguments)
+            .and_then(rounded_corners::RoundedCorners::from_canonical)
+            .map(Step::RoundedCorners),
         "view" => CanonicalArgs::new(name, arguments)
             .and_then(image_view::ImageView::from_canonical)
             .map(Step::View),

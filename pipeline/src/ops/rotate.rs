@@ -15,11 +15,20 @@ use std::fmt;
 /// The range both vendors accept (OSS allows 0, Qiniu starts at 1; 0 and 360 do nothing).
 pub const DEGREE_RANGE: std::ops::RangeInclusive<u32> = 0..=360;
 
+/// OSS's largest input side for a rotation.
+pub const OSS_MAX_SOURCE_SIDE: u32 = 4096;
+
+/// The canonical-form marker of a rotation without the OSS size rule (Qiniu).
+const ANY_SIZE: &str = "any-size";
+
 /// The arguments of a rotate step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rotate {
     /// Clockwise angle in degrees, 0-360.
     pub degrees: u32,
+    /// Whether the OSS rule applies: an input side over [`OSS_MAX_SOURCE_SIDE`] is
+    /// `ImageTooLarge`.
+    pub limit_source_side: bool,
 }
 
 /// What a rotation will do to an input.
@@ -39,6 +48,14 @@ pub fn plan(
     input: (u32, u32),
     limits: &Limits,
 ) -> Result<RotatePlan, PipelineError> {
+    if rotate.limit_source_side && (input.0 > OSS_MAX_SOURCE_SIDE || input.1 > OSS_MAX_SOURCE_SIDE)
+    {
+        return Err(PipelineError::image_too_large(format!(
+            "rotate: the image is {}x{}; rotation takes images of at most {OSS_MAX_SOURCE_SIDE} px \
+             per side",
+            input.0, input.1
+        )));
+    }
     let degrees = rotate.degrees % 360;
     let (width, height) = match degrees {
         0 | 180 => input,
@@ -155,18 +172,30 @@ pub(crate) fn to_rgba(raster: &Raster) -> Result<Raster, PipelineError> {
 }
 
 impl Rotate {
-    /// Reads the canonical form's value (`rotate,<deg>`).
+    /// Reads the canonical form's value (`rotate,<deg>` or `rotate,<deg>,any-size`).
     pub(crate) fn from_canonical(args: &[&str]) -> Result<Rotate, PipelineError> {
+        let (args, limit_source_side) = match args {
+            [degrees, marker] if *marker == ANY_SIZE => (std::slice::from_ref(degrees), false),
+            _ => (args, true),
+        };
         let value = CanonicalArgs::single("rotate", args)?;
         let degrees = crate::parse::integer_in("rotate", value, value, DEGREE_RANGE)?;
-        Ok(Rotate { degrees })
+        Ok(Rotate {
+            degrees,
+            limit_source_side,
+        })
     }
 }
 
-/// Canonical rendering: `rotate,<deg>` (OSS syntax).
+/// Canonical rendering: `rotate,<deg>` (OSS syntax and rules), `rotate,<deg>,any-size` without
+/// the OSS size rule.
 impl fmt::Display for Rotate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rotate,{}", self.degrees)
+        write!(f, "rotate,{}", self.degrees)?;
+        if !self.limit_source_side {
+            write!(f, ",{ANY_SIZE}")?;
+        }
+        Ok(())
     }
 }
 
@@ -179,7 +208,15 @@ mod tests {
     fn the_canvas_grows_to_the_bounding_box() {
         let limits = Limits::default();
         let size = |degrees| {
-            let planned = plan(&Rotate { degrees }, (640, 427), &limits).unwrap();
+            let planned = plan(
+                &Rotate {
+                    degrees,
+                    limit_source_side: true,
+                },
+                (640, 427),
+                &limits,
+            )
+            .unwrap();
             (planned.width, planned.height)
         };
         assert_eq!(size(90), (427, 640));
@@ -194,7 +231,10 @@ mod tests {
     fn corners_are_transparent_and_the_centre_is_kept() {
         let red = Raster::filled(100, 50, PixelLayout::Rgb8, Rgb { r: 255, g: 0, b: 0 });
         let planned = plan(
-            &Rotate { degrees: 45 },
+            &Rotate {
+                degrees: 45,
+                limit_source_side: false,
+            },
             red.dimensions(),
             &Limits::default(),
         )
@@ -214,11 +254,91 @@ mod tests {
             let start = y * raster.stride();
             raster.data_mut()[start..start + 3].copy_from_slice(&[255, 0, 0]);
         }
-        let planned = plan(&Rotate { degrees: 90 }, (3, 2), &Limits::default()).unwrap();
+        let planned = plan(
+            &Rotate {
+                degrees: 90,
+                limit_source_side: true,
+            },
+            (3, 2),
+            &Limits::default(),
+        )
+        .unwrap();
         let turned = apply(&raster, &planned).unwrap();
         assert_eq!(turned.dimensions(), (2, 3));
         assert_eq!(turned.pixel(0, 0), Some(&[255, 0, 0][..]));
         assert_eq!(turned.pixel(1, 0), Some(&[255, 0, 0][..]));
         assert_eq!(turned.pixel(0, 2), Some(&[255, 255, 255][..]));
+    }
+
+    #[test]
+    fn oss_rotation_takes_sides_up_to_4096() {
+        let limits = Limits::default();
+        let oss = |degrees| Rotate {
+            degrees,
+            limit_source_side: true,
+        };
+        let qiniu = Rotate {
+            degrees: 90,
+            limit_source_side: false,
+        };
+        assert!(plan(&oss(90), (4096, 4096), &limits).is_ok());
+        assert!(plan(&oss(0), (100, 4096), &limits).is_ok());
+        for input in [(4097, 10), (10, 4097), (5000, 5000)] {
+            let error = plan(&oss(90), input, &limits).unwrap_err();
+            assert_eq!(
+                error.code,
+                crate::error::ErrorCode::ImageTooLarge,
+                "{input:?}"
+            );
+            assert!(error.message.starts_with("rotate: "), "{error}");
+        }
+        assert_eq!(
+            plan(&qiniu, (5000, 300), &limits).map(|planned| (planned.width, planned.height)),
+            Ok((300, 5000))
+        );
+    }
+
+    #[test]
+    fn canonical_forms_tell_the_two_rules_apart() {
+        let table = [
+            (
+                Rotate {
+                    degrees: 70,
+                    limit_source_side: true,
+                },
+                "rotate,70",
+            ),
+            (
+                Rotate {
+                    degrees: 45,
+                    limit_source_side: false,
+                },
+                "rotate,45,any-size",
+            ),
+        ];
+        for (rotate, text) in table {
+            assert_eq!(rotate.to_string(), text);
+            let arguments: Vec<&str> = text.split(',').skip(1).collect();
+            assert_eq!(Rotate::from_canonical(&arguments), Ok(rotate), "{text}");
+        }
+        assert!(Rotate::from_canonical(&["45", "other"]).is_err());
+    }
+
+    #[test]
+    fn oss_rotations_end_to_end() {
+        use crate::ops::test_support::run_oss;
+        let (_, decoded) = run_oss("image/rotate,90", "gopher-640x427.jpg");
+        assert_eq!(decoded.raster.dimensions(), (427, 640));
+        let (_, decoded) = run_oss("image/rotate,360", "gopher-640x427.jpg");
+        assert_eq!(decoded.raster.dimensions(), (640, 427));
+        // Any angle grows the canvas: (400 + 300) * cos 45 = 495. A png keeps the uncovered
+        // corners transparent, a jpg makes them white.
+        let (_, decoded) = run_oss("image/rotate,45", "small-400x300.png");
+        assert_eq!(decoded.raster.dimensions(), (495, 495));
+        assert_eq!(decoded.raster.pixel(0, 0).unwrap()[3], 0);
+        assert_eq!(decoded.raster.pixel(247, 247).unwrap()[3], 255);
+        let (_, decoded) = run_oss("image/rotate,45/format,jpg", "small-400x300.png");
+        let corner = decoded.raster.pixel(1, 1).unwrap();
+        assert!(corner.iter().all(|&channel| channel >= 245), "{corner:?}");
     }
 }

@@ -11,7 +11,7 @@
 //!   and the parameter;
 //! * a required parameter absent (`resize` with no size, `quality` with neither q nor Q,
 //!   saveas without `o`): `MissingArgument`;
-//! * an OSS action or module Ferrotype does not implement yet (`crop`, `watermark`, `video/`
+//! * an OSS action or module Ferrotype does not implement yet (`watermark`, `video/`
 //!   ...): `NotImplemented`;
 //! * `style/<name>` not found: `NoSuchStyle`.
 //!
@@ -20,9 +20,15 @@
 use super::{decode_base64_text, integer_in, StyleLookup};
 use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
 use crate::error::{ErrorCode, PipelineError};
+use crate::ops::circle::Circle;
+use crate::ops::crop::OssCrop;
 use crate::ops::format::ImageFormat;
+use crate::ops::gravity::Gravity;
+use crate::ops::index_crop::{Axis, IndexCrop};
 use crate::ops::quality::{Quality, QUALITY_RANGE};
 use crate::ops::resize::{Resize, ResizeMode, OSS_SIDE_RANGE, PERCENT_RANGE};
+use crate::ops::rotate::{Rotate, DEGREE_RANGE};
+use crate::ops::rounded_corners::{RoundedCorners, RADIUS_RANGE};
 use std::ops::RangeInclusive;
 
 /// Which variant of the syntax to accept.
@@ -35,13 +41,7 @@ pub(crate) enum Grammar {
 }
 
 /// OSS image actions that exist in the vendor language but are not implemented yet.
-const NOT_YET_IMPLEMENTED: [&str; 13] = [
-    "crop",
-    "circle",
-    "indexcrop",
-    "rounded-corners",
-    "rotate",
-    "auto-orient",
+const NOT_YET_IMPLEMENTED: &[&str] = &[
     "blur",
     "bright",
     "contrast",
@@ -155,6 +155,54 @@ fn parse_action(
             let resize = parse_resize(Params::new(name, &arguments)?, grammar)?;
             pipeline.steps.push(Step::Resize(resize));
         }
+        "crop" => pipeline
+            .steps
+            .push(Step::OssCrop(parse_crop(Params::new(name, &arguments)?)?)),
+        "indexcrop" => pipeline
+            .steps
+            .push(Step::IndexCrop(parse_index_crop(Params::new(
+                name, &arguments,
+            )?)?)),
+        "circle" => {
+            let mut params = Params::new(name, &arguments)?;
+            let radius = required(name, "r", params.take_integer("r", 1..=u32::MAX)?)?;
+            params.finish()?;
+            pipeline.steps.push(Step::Circle(Circle { radius }));
+        }
+        "rounded-corners" => {
+            let mut params = Params::new(name, &arguments)?;
+            let radius = required(name, "r", params.take_integer("r", RADIUS_RANGE)?)?;
+            params.finish()?;
+            pipeline
+                .steps
+                .push(Step::RoundedCorners(RoundedCorners { radius }));
+        }
+        "rotate" => {
+            let value = single_value(name, &arguments)?;
+            let degrees = integer_in(name, value, value, DEGREE_RANGE)?;
+            pipeline.steps.push(Step::Rotate(Rotate {
+                degrees,
+                limit_source_side: true,
+            }));
+        }
+        "auto-orient" => match single_value(name, &arguments)? {
+            // "0：表示按原图默认方向，不进行自动旋转。"
+            "0" => {}
+            // "1：先进行图片旋转，然后再进行缩略": the orientation is the source's, so the
+            // image is made upright before every other step, wherever the action is written
+            // (the vendor's `resize,w_100/auto-orient,1` gives 100x127 on a rotated 4:3
+            // photo), and only once.
+            "1" => {
+                if !pipeline.steps.contains(&Step::AutoOrient) {
+                    pipeline.steps.insert(0, Step::AutoOrient);
+                }
+            }
+            other => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "auto-orient: '{other}' must be 0 or 1"
+                )))
+            }
+        },
         "format" => parse_format(&arguments, grammar, &mut pipeline.output)?,
         "quality" => {
             pipeline.output.quality = Some(parse_quality(Params::new(name, &arguments)?, grammar)?);
@@ -241,6 +289,57 @@ fn single_value<'a>(action: &str, arguments: &[&'a str]) -> Result<&'a str, Pipe
             arguments.join(",")
         ))),
     }
+}
+
+/// A required parameter's value, or `MissingArgument` naming it.
+fn required(action: &str, key: &str, value: Option<u32>) -> Result<u32, PipelineError> {
+    value.ok_or_else(|| PipelineError::missing_argument(format!("{action}: {key} is required")))
+}
+
+/// `crop,w_,h_,x_,y_,g_` (document 2.4.2); every parameter is optional.
+fn parse_crop(mut params: Params<'_>) -> Result<OssCrop, PipelineError> {
+    let any = 0..=u32::MAX;
+    // w_0 / h_0 (the bottom of "[0-图片宽度]") are the whole side, like leaving them out.
+    let side = |value: Option<u32>| value.filter(|side| *side > 0);
+    let crop = OssCrop {
+        width: side(params.take_integer("w", any.clone())?),
+        height: side(params.take_integer("h", any.clone())?),
+        x: params.take_integer("x", any.clone())?.unwrap_or(0),
+        y: params.take_integer("y", any)?.unwrap_or(0),
+        gravity: match params.take("g") {
+            None => Gravity::NorthWest,
+            Some(name) => Gravity::from_oss_name(name).ok_or_else(|| {
+                PipelineError::invalid_argument(format!(
+                    "crop: g_{name} is not one of nw, north, ne, west, center, east, sw, south, se"
+                ))
+            })?,
+        },
+    };
+    params.finish()?;
+    Ok(crop)
+}
+
+/// `indexcrop,x_|y_,i_` (document 2.4.3). With both `x` and `y`, `y` takes effect (current
+/// vendor page); `i` defaults to 0.
+fn parse_index_crop(mut params: Params<'_>) -> Result<IndexCrop, PipelineError> {
+    let x = params.take_integer("x", 1..=u32::MAX)?;
+    let y = params.take_integer("y", 1..=u32::MAX)?;
+    let index = params.take_integer("i", 0..=u32::MAX)?.unwrap_or(0);
+    params.finish()?;
+    let (axis, length) = match (x, y) {
+        (_, Some(length)) => (Axis::Y, length),
+        (Some(length), None) => (Axis::X, length),
+        (None, None) => {
+            return Err(PipelineError::missing_argument(
+                "indexcrop: one of x or y (the strip length) is required",
+            ))
+        }
+    };
+    Ok(IndexCrop {
+        axis,
+        length,
+        index,
+    })
 }
 
 fn parse_resize(mut params: Params<'_>, grammar: Grammar) -> Result<Resize, PipelineError> {
@@ -492,7 +591,25 @@ mod tests {
             ("image/quality,adaptive_80", ErrorCode::InvalidArgument, Some(0), "quality: unknown parameter adaptive_80"),
             ("image/format,gif-from-any", ErrorCode::InvalidArgument, Some(0), "format: unknown format 'gif-from-any' (expected one of jpg, png, bmp, webp, gif, tiff)"),
             ("image/interlace,2", ErrorCode::InvalidArgument, Some(0), "interlace: '2' must be 0 or 1"),
-            ("image/resize,w_1/crop,w_10", ErrorCode::NotImplemented, Some(1), "crop: this action is not implemented yet"),
+            ("image/circle", ErrorCode::MissingArgument, Some(0), "circle: r is required"),
+            ("image/circle,r_0", ErrorCode::InvalidArgument, Some(0), "circle: r_0 must be at least 1"),
+            ("image/circle,r_1,x_1", ErrorCode::InvalidArgument, Some(0), "circle: unknown parameter x_1"),
+            ("image/rounded-corners", ErrorCode::MissingArgument, Some(0), "rounded-corners: r is required"),
+            ("image/rounded-corners,r_0", ErrorCode::InvalidArgument, Some(0), "rounded-corners: r_0 is out of range 1-4096"),
+            ("image/rounded-corners,r_4097", ErrorCode::InvalidArgument, Some(0), "rounded-corners: r_4097 is out of range 1-4096"),
+            ("image/indexcrop,i_1", ErrorCode::MissingArgument, Some(0), "indexcrop: one of x or y (the strip length) is required"),
+            ("image/indexcrop,x_0", ErrorCode::InvalidArgument, Some(0), "indexcrop: x_0 must be at least 1"),
+            ("image/indexcrop,y_10,i_-1", ErrorCode::InvalidArgument, Some(0), "indexcrop: i_-1 is not a whole number"),
+            ("image/crop,g_middle", ErrorCode::InvalidArgument, Some(0), "crop: g_middle is not one of nw, north, ne, west, center, east, sw, south, se"),
+            ("image/crop,x_-5", ErrorCode::InvalidArgument, Some(0), "crop: x_-5 is not a whole number"),
+            ("image/crop,dx_5", ErrorCode::InvalidArgument, Some(0), "crop: unknown parameter dx_5"),
+            ("image/crop,w_100,h_100,rounded-corners,r_10", ErrorCode::InvalidArgument, Some(0), "crop: 'rounded-corners' is not a key_value parameter"),
+            ("image/rotate", ErrorCode::MissingArgument, Some(0), "rotate: a value is required (rotate,<value>)"),
+            ("image/rotate,361", ErrorCode::InvalidArgument, Some(0), "rotate: 361 is out of range 0-360"),
+            ("image/rotate,45,any-size", ErrorCode::InvalidArgument, Some(0), "rotate: takes one value, got '45,any-size'"),
+            ("image/rotate,r_45", ErrorCode::InvalidArgument, Some(0), "rotate: r_45 is not a whole number"),
+            ("image/auto-orient,2", ErrorCode::InvalidArgument, Some(0), "auto-orient: '2' must be 0 or 1"),
+            ("image/auto-orient", ErrorCode::MissingArgument, Some(0), "auto-orient: a value is required (auto-orient,<value>)"),
             ("image/resize,w_1/watermark,text_aGk", ErrorCode::NotImplemented, Some(1), "watermark: this action is not implemented yet"),
             ("image/resize,w_1/sepia,1", ErrorCode::InvalidArgument, Some(1), "unknown action 'sepia'"),
             ("image/resize,w_1/", ErrorCode::InvalidArgument, Some(1), "empty action (check for '//' or a trailing '/')"),
@@ -519,6 +636,96 @@ mod tests {
                 (code, step, message),
                 "{text}"
             );
+        }
+    }
+
+    fn steps(text: &str) -> Vec<Step> {
+        parse(text)
+            .unwrap_or_else(|error| panic!("{text}: {error}"))
+            .pipeline
+            .steps
+    }
+
+    #[test]
+    fn the_cutting_and_turning_actions_read_every_parameter() {
+        let table = [
+            (
+                "image/circle,r_100",
+                vec![Step::Circle(Circle { radius: 100 })],
+            ),
+            (
+                "image/rounded-corners,r_30",
+                vec![Step::RoundedCorners(RoundedCorners { radius: 30 })],
+            ),
+            (
+                "image/indexcrop,x_100,i_0",
+                vec![Step::IndexCrop(IndexCrop {
+                    axis: Axis::X,
+                    length: 100,
+                    index: 0,
+                })],
+            ),
+            // i defaults to 0; with both x and y, y takes effect.
+            (
+                "image/indexcrop,y_50",
+                vec![Step::IndexCrop(IndexCrop {
+                    axis: Axis::Y,
+                    length: 50,
+                    index: 0,
+                })],
+            ),
+            (
+                "image/indexcrop,i_3,x_10,y_20",
+                vec![Step::IndexCrop(IndexCrop {
+                    axis: Axis::Y,
+                    length: 20,
+                    index: 3,
+                })],
+            ),
+            (
+                "image/crop,x_10,y_10,w_200,h_200,g_se",
+                vec![Step::OssCrop(OssCrop {
+                    width: Some(200),
+                    height: Some(200),
+                    x: 10,
+                    y: 10,
+                    gravity: Gravity::SouthEast,
+                })],
+            ),
+            // Everything is optional; w_0/h_0 are the whole side.
+            ("image/crop", vec![Step::OssCrop(OssCrop::default())]),
+            (
+                "image/crop,w_0,h_0,x_0",
+                vec![Step::OssCrop(OssCrop::default())],
+            ),
+            (
+                "image/rotate,70",
+                vec![Step::Rotate(Rotate {
+                    degrees: 70,
+                    limit_source_side: true,
+                })],
+            ),
+            (
+                "image/rotate,0",
+                vec![Step::Rotate(Rotate {
+                    degrees: 0,
+                    limit_source_side: true,
+                })],
+            ),
+            // auto-orient,0 does nothing; auto-orient,1 turns the source upright before
+            // anything else, once.
+            ("image/auto-orient,0", vec![]),
+            (
+                "image/resize,w_100/auto-orient,1",
+                vec![Step::AutoOrient, steps("image/resize,w_100")[0].clone()],
+            ),
+            (
+                "image/auto-orient,1/circle,r_5/auto-orient,1",
+                vec![Step::AutoOrient, Step::Circle(Circle { radius: 5 })],
+            ),
+        ];
+        for (text, expected) in table {
+            assert_eq!(steps(text), expected, "{text}");
         }
     }
 

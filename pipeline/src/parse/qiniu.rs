@@ -264,7 +264,10 @@ fn parse_image_mogr2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
             "rotate" => {
                 let text = value(name)?;
                 let degrees = integer_in("imageMogr2/rotate", &text, &text, 1..=360)?;
-                pipeline.steps.push(Step::Rotate(Rotate { degrees }));
+                pipeline.steps.push(Step::Rotate(Rotate {
+                    degrees,
+                    limit_source_side: false,
+                }));
             }
             "blur" => pipeline.steps.push(Step::Blur(parse_blur(&value(name)?)?)),
             "size-limit" => {
