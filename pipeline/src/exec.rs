@@ -4,7 +4,7 @@
 //! anything: read the header, plan every step on the header's dimensions (each plan checks the
 //! output limits), and only then decode the pixels, apply the steps, and encode.
 
-use crate::ast::Pipeline;
+use crate::ast::{Pipeline, Step};
 use crate::codec::decode::{self, SourceInfo};
 use crate::codec::encode::{self, EncodeOptions};
 use crate::codec::gif;
@@ -266,7 +266,7 @@ fn describe(
         .ok_or_else(|| PipelineError::internal("no document was asked for"))?;
     limits.check_source_dimensions(info.width, info.height)?;
     Ok(Rendered {
-        bytes: ops::info::render(document, source, info)?,
+        bytes: ops::info::render(document, source, info, limits)?,
         width: info.width,
         height: info.height,
         format: info.format,
@@ -359,6 +359,14 @@ fn render(
 
 /// GIF to GIF: every frame through the steps, one at a time ([`gif::transcode`]); a still GIF
 /// is an animation of one frame.
+///
+/// OSS's one-level rule ("gif、webp 动图由于资源消耗原因目前只支持一级处理。如不能在缩略操作后直接
+/// 进行图片裁剪"): unless the pipeline allows several steps on an animation (Qiniu, see
+/// [`crate::ast::OutputSettings::multi_step_animation`]), an animated source (two frames or
+/// more) with more than one step is `BadRequest`, found when the second frame arrives. Any one
+/// action is applied frame by frame; output settings (`format`, `quality`, `interlace`) are
+/// not steps and do not count. A still GIF, or an animation written to another format (its
+/// first frame), takes any number of steps.
 fn run_animation(
     pipeline: &Pipeline,
     source: &[u8],
@@ -372,7 +380,20 @@ fn run_animation(
         orientation: 1,
         assets,
     };
+    let one_level_only = !pipeline.output.multi_step_animation && pipeline.steps.len() > 1;
     let animation = gif::transcode(source, limits, |frame, mut raster| {
+        if frame == 1 && one_level_only {
+            let actions: Vec<&str> = pipeline.steps.iter().map(Step::action_name).collect();
+            return Err(PipelineError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "an animated GIF takes one processing action (OSS processes animations one \
+                     level deep), this pipeline has {}: {}",
+                    actions.len(),
+                    actions.join(", ")
+                ),
+            ));
+        }
         for (index, step) in pipeline.steps.iter().enumerate() {
             check_deadline(&format!(
                 "step {index} ({}) of frame {frame}",
