@@ -272,6 +272,41 @@ fn sharpen_from_50_to_399_adds_detail_in_both_dialects() {
     assert_eq!(error.code, ErrorCode::InvalidArgument);
 }
 
+/// A little-endian TIFF block with three IFD0 fields: Make "Canon", XResolution 96/1,
+/// ResolutionUnit 2 (inch).
+fn camera_exif() -> Vec<u8> {
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&3u16.to_le_bytes());
+    // Entries (tag, type, count, value or offset); the data area starts at 8 + 2 + 36 + 4 = 50.
+    for (tag, kind, count, value) in [
+        (0x010Fu16, 2u16, 6u32, 50u32),
+        (0x011A, 5, 1, 56),
+        (0x0128, 3, 1, 2),
+    ] {
+        tiff.extend_from_slice(&tag.to_le_bytes());
+        tiff.extend_from_slice(&kind.to_le_bytes());
+        tiff.extend_from_slice(&count.to_le_bytes());
+        tiff.extend_from_slice(&value.to_le_bytes());
+    }
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(b"Canon\0");
+    tiff.extend_from_slice(&96u32.to_le_bytes());
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff
+}
+
+/// The gopher with an APP1 holding `tiff` as its EXIF.
+fn gopher_with_tiff(tiff: &[u8]) -> Vec<u8> {
+    let source = fixture("gopher-640x427.jpg");
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(tiff);
+    let length = u16::try_from(app1.len() + 2).unwrap().to_be_bytes();
+    let mut with_exif = vec![0xFF, 0xD8, 0xFF, 0xE1, length[0], length[1]];
+    with_exif.extend_from_slice(&app1);
+    with_exif.extend_from_slice(&source[2..]);
+    with_exif
+}
+
 /// The gopher with an APP1 holding one EXIF field, orientation 6 (big-endian TIFF).
 fn gopher_with_exif() -> Vec<u8> {
     let source = fixture("gopher-640x427.jpg");
@@ -314,6 +349,14 @@ fn info_reports_size_format_frames_dimensions_and_exif() {
         json!({"value": with_exif.len().to_string()})
     );
     assert_eq!(info["ImageWidth"], json!({"value": "640"}));
+
+    // Text, rationals and numbers as the vendor's example writes them; EXIF resolution wins
+    // over the JFIF density.
+    let info = document(&oss("image/info", &gopher_with_tiff(&camera_exif())));
+    assert_eq!(info["Make"], json!({"value": "Canon"}));
+    assert_eq!(info["XResolution"], json!({"value": "96/1"}));
+    assert_eq!(info["ResolutionUnit"], json!({"value": "2"}));
+    assert!(info.get("YResolution").is_none(), "{info}");
 
     let gif = document(&oss("image/info", &fixture("anim-100x80.gif")));
     assert_eq!(gif["Format"], json!({"value": "gif"}));
