@@ -494,6 +494,22 @@ fn an_animation_takes_one_action_and_other_outputs_take_any() {
             "{process}: {error}"
         );
     }
+    // "将一张gif图片保存后成动态webp格式": image/resize,w_200/format,webp (w_50 here: the
+    // fixture is 100 px wide and resize does not enlarge by default).
+    let webp = oss("image/resize,w_50/format,webp", &gif);
+    assert_eq!(
+        (webp.format, webp.width, webp.height),
+        (ImageFormat::Webp, 50, 40)
+    );
+    let animation_frames = webp
+        .bytes
+        .windows(4)
+        .filter(|window| *window == b"ANMF")
+        .count();
+    assert_eq!(animation_frames, 4);
+    assert_eq!(pixels(&webp).dimensions(), (50, 40));
+    let error = try_oss("image/resize,w_50/bright,10/format,webp", &gif).unwrap_err();
+    assert_eq!(error.code, ErrorCode::BadRequest);
     // Written to another format, the first frame is a still picture: any number of steps.
     let still = oss("image/resize,w_50/bright,10/format,png", &gif);
     assert_eq!(
