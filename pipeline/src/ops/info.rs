@@ -2,8 +2,9 @@
 //! `imageInfo` and `exif`, OSS `info` and `average-hue`.
 //!
 //! A command holding one of these has no other processing step; the executor answers it from
-//! the source bytes without decoding pixels (except GIF frames, which are counted), and the
-//! result's content is `application/json` ([`crate::exec::Content::Json`]).
+//! the source bytes without decoding pixels (except GIF frames, which are counted, and
+//! `average-hue`, which averages the decoded picture), and the result's content is
+//! `application/json` ([`crate::exec::Content::Json`]).
 //!
 //! # imageInfo
 //!
