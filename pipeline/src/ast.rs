@@ -26,21 +26,24 @@
 //! | `image` alone | the empty pipeline (re-encode only) |
 //! | `scale,wp_N` / `hp_N` / `ew_W,eh_H` / `area_N` | Qiniu `!Npx`, `!xNp`, `WxH<`, `N@` ([`crate::ops::scale`]) |
 //! | `crop,w_,h_,g_,dx_,dy_` | a crop whose box sits at gravity `g` moved by signed `dx`/`dy`, clipped ([`crate::ops::crop`]) |
-//! | `rotate,N`, `auto-orient,1`, `blur,r_R,s_S` | OSS syntax; `s` may be a decimal (Qiniu sigma) |
 //! | `rotate,N,any-size` | a rotation without OSS's 4096 px input rule (Qiniu, [`crate::ops::rotate`]) |
 //! | `crop,x_X,y_Y[,w_W][,h_H][,g_G]` | OSS `crop`, always written with `x_` and `y_`, which tells it from the Qiniu crop ([`crate::ops::crop::OssCrop`]) |
+//! | `rotate,N`, `auto-orient,1`, `blur,r_R,s_S` | OSS syntax; `s` may be a decimal (Qiniu sigma) and above 50 |
 //! | `view,m_M[,w_W][,h_H]` | Qiniu `imageView2/M` ([`crate::ops::image_view`]) |
-//! | `document,qiniu-imageinfo`, `document,qiniu-exif` | a JSON document instead of an image ([`crate::ops::info`]) |
+//! | `document,qiniu-imageinfo`, `document,qiniu-exif` | a JSON document instead of an image ([`crate::ops::info`]); OSS `info` and `average-hue` are written as OSS writes them |
 //! | `watermark,ref_<b64>,dissolve_N,g_G,dx_N,dy_N[,ws_N]` | one image watermark ([`crate::ops::watermark`]) |
 //! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
 //! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
+//! | `animation,multi-step` | Qiniu: every step runs on each frame of an animated GIF (OSS allows one, see [`OutputSettings::multi_step_animation`]) |
 //!
 //! The vendor parsers reject these extensions, so a user of one vendor's language cannot write
 //! another vendor's semantics by accident.
 
 use crate::error::PipelineError;
 use crate::ops::blur::Blur;
+use crate::ops::bright::Bright;
 use crate::ops::circle::Circle;
+use crate::ops::contrast::Contrast;
 use crate::ops::crop::{Crop, OssCrop};
 use crate::ops::format::OutputFormat;
 use crate::ops::image_view::ImageView;
@@ -51,6 +54,7 @@ use crate::ops::resize::Resize;
 use crate::ops::rotate::Rotate;
 use crate::ops::rounded_corners::RoundedCorners;
 use crate::ops::scale::Scale;
+use crate::ops::sharpen::Sharpen;
 use crate::ops::size_limit::SizeLimit;
 use crate::ops::watermark::ImageMark;
 use std::fmt;
@@ -93,6 +97,12 @@ pub enum Step {
     Circle(Circle),
     /// Round the corners (OSS `rounded-corners`).
     RoundedCorners(RoundedCorners),
+    /// Lighten or darken (OSS `bright`).
+    Bright(Bright),
+    /// More or less contrast (OSS `contrast`).
+    Contrast(Contrast),
+    /// Unsharp mask (OSS `sharpen`, Qiniu `sharpen/1`).
+    Sharpen(Sharpen),
 }
 
 impl Step {
@@ -111,6 +121,9 @@ impl Step {
             Step::IndexCrop(_) => "indexcrop",
             Step::Circle(_) => "circle",
             Step::RoundedCorners(_) => "rounded-corners",
+            Step::Bright(_) => "bright",
+            Step::Contrast(_) => "contrast",
+            Step::Sharpen(_) => "sharpen",
         }
     }
 }
@@ -136,8 +149,14 @@ pub struct OutputSettings {
     /// Qiniu `ignore-error/1`: when processing fails, the result is the source unchanged.
     pub ignore_error: bool,
     /// The result is a JSON document about the source instead of an image (Qiniu
-    /// `imageInfo`, `exif`); such a pipeline has no steps.
+    /// `imageInfo`, `exif`, OSS `info`, `average-hue`); such a pipeline has no steps.
     pub document: Option<Document>,
+    /// Whether an animated GIF may go through several steps. OSS processes animations one
+    /// level deep only ("gif、webp 动图由于资源消耗原因目前只支持一级处理。如不能在缩略操作后直接进行
+    /// 图片裁剪"), so by default a second step on an animation is refused ([`crate::exec`]);
+    /// Qiniu runs every step on each frame, and its parser sets this for commands with
+    /// several steps.
+    pub multi_step_animation: bool,
 }
 
 impl OutputSettings {
@@ -243,6 +262,9 @@ impl fmt::Display for Step {
             Step::IndexCrop(crop) => crop.fmt(f),
             Step::Circle(circle) => circle.fmt(f),
             Step::RoundedCorners(corners) => corners.fmt(f),
+            Step::Bright(bright) => bright.fmt(f),
+            Step::Contrast(contrast) => contrast.fmt(f),
+            Step::Sharpen(sharpen) => sharpen.fmt(f),
         }
     }
 }
@@ -275,6 +297,9 @@ impl fmt::Display for Pipeline {
         }
         if output.ignore_error {
             f.write_str("/ignore-error,1")?;
+        }
+        if output.multi_step_animation {
+            f.write_str("/animation,multi-step")?;
         }
         if let Some(document) = output.document {
             write!(f, "/{document}")?;
@@ -347,6 +372,14 @@ mod tests {
             "image/rotate,70/auto-orient,0",
             "image/resize,w_100/auto-orient,1",
             "image/rotate,0/rotate,360",
+            "image/blur,r_3,s_2",
+            "image/resize,w_200/blur,s_50,r_50",
+            "image/bright,50/contrast,-50",
+            "image/bright,-100/contrast,100/bright,0",
+            "image/sharpen,100",
+            "image/resize,w_200/sharpen,399/format,png",
+            "image/info",
+            "image/average-hue",
         ];
         let qiniu_cases = [
             "imageMogr2/thumbnail/700x",
@@ -376,6 +409,9 @@ mod tests {
             "exif",
             "watermark/1/image/Yjpsb2dvLnBuZw/dissolve/50/gravity/North/dx/20/dy/5/ws/0.25",
             "watermark/3/image/bG9nby5wbmc/image/bG9nby5wbmc/gravity/West",
+            "imageMogr2/sharpen/1",
+            "imageMogr2/thumbnail/100x/sharpen/1/format/png",
+            "imageMogr2/sharpen/0/thumbnail/10x",
         ];
         let mut cases = Vec::new();
         for text in oss_cases {

@@ -4,7 +4,7 @@
 //! anything: read the header, plan every step on the header's dimensions (each plan checks the
 //! output limits), and only then decode the pixels, apply the steps, and encode.
 
-use crate::ast::Pipeline;
+use crate::ast::{Pipeline, Step};
 use crate::codec::decode::{self, SourceInfo};
 use crate::codec::encode::{self, EncodeOptions};
 use crate::codec::gif;
@@ -203,7 +203,11 @@ pub fn run_many(
     if let Err(error) = check_deadline("decoding") {
         return for_all(error);
     }
-    let animated = |plan: &Plan| info.format == ImageFormat::Gif && plan.format == ImageFormat::Gif;
+    // A GIF source written as GIF or WebP keeps its animation.
+    let animated = |plan: &Plan| {
+        info.format == ImageFormat::Gif
+            && matches!(plan.format, ImageFormat::Gif | ImageFormat::Webp)
+    };
 
     // Shrink-on-load: each first step's plan says how many pixels it needs (None: the full
     // picture); a JPEG decoder may then hand back 1/2, 1/4 or 1/8 of the source, never less
@@ -232,7 +236,14 @@ pub fn run_many(
                 None => describe(pipeline, source, &info, limits),
                 Some(plan) => plan.and_then(|plan| {
                     if animated(&plan) {
-                        return run_animation(pipeline, source, limits, assets, &check_deadline);
+                        return run_animation(
+                            pipeline,
+                            plan.format,
+                            source,
+                            limits,
+                            assets,
+                            &check_deadline,
+                        );
                     }
                     // The last pipeline to use the decoded picture takes it; the others copy it.
                     let picture = if Some(index) == last_user {
@@ -288,7 +299,7 @@ fn describe(
         .ok_or_else(|| PipelineError::internal("no document was asked for"))?;
     limits.check_source_dimensions(info.width, info.height)?;
     Ok(Rendered {
-        bytes: ops::info::render(document, source, info)?,
+        bytes: ops::info::render(document, source, info, limits)?,
         width: info.width,
         height: info.height,
         format: info.format,
@@ -382,10 +393,21 @@ fn render(
     })
 }
 
-/// GIF to GIF: every frame through the steps, one at a time ([`gif::transcode`]); a still GIF
-/// is an animation of one frame.
+/// GIF to GIF or to animated WebP (OSS "将一张gif图片保存后成动态webp格式"): every frame through
+/// the steps, one at a time ([`gif::transcode`], [`gif::transcode_to_webp`]); a still GIF is an
+/// animation of one frame. The WebP's quality follows the `quality` setting (a GIF has no
+/// source quality, so relative and absolute are the same).
+///
+/// OSS's one-level rule ("gif、webp 动图由于资源消耗原因目前只支持一级处理。如不能在缩略操作后直接
+/// 进行图片裁剪"): unless the pipeline allows several steps on an animation (Qiniu, see
+/// [`crate::ast::OutputSettings::multi_step_animation`]), an animated source (two frames or
+/// more) with more than one step is `BadRequest`, found when the second frame arrives. Any one
+/// action is applied frame by frame; output settings (`format`, `quality`, `interlace`) are
+/// not steps and do not count. A still GIF, or an animation written to another format (its
+/// first frame), takes any number of steps.
 fn run_animation(
     pipeline: &Pipeline,
+    format: ImageFormat,
     source: &[u8],
     limits: &Limits,
     assets: &dyn ops::watermark::AssetLookup,
@@ -397,7 +419,20 @@ fn run_animation(
         orientation: 1,
         assets,
     };
-    let animation = gif::transcode(source, limits, |frame, mut raster| {
+    let one_level_only = !pipeline.output.multi_step_animation && pipeline.steps.len() > 1;
+    let process = |frame: usize, mut raster: crate::codec::Raster| {
+        if frame == 1 && one_level_only {
+            let actions: Vec<&str> = pipeline.steps.iter().map(Step::action_name).collect();
+            return Err(PipelineError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "an animated GIF takes one processing action (OSS processes animations one \
+                     level deep), this pipeline has {}: {}",
+                    actions.len(),
+                    actions.join(", ")
+                ),
+            ));
+        }
         for (index, step) in pipeline.steps.iter().enumerate() {
             check_deadline(&format!(
                 "step {index} ({}) of frame {frame}",
@@ -408,12 +443,24 @@ fn run_animation(
                 .map_err(|error| error.at_step(index))?;
         }
         Ok(raster)
-    })?;
+    };
+    let animation = match format {
+        ImageFormat::Webp => {
+            let context = QualityContext {
+                source_quality: None,
+                source_pixels: 0,
+                output_pixels: 0,
+            };
+            let quality = quality::resolve(pipeline.output.quality, &context);
+            gif::transcode_to_webp(source, limits, quality, process)?
+        }
+        _ => gif::transcode(source, limits, process)?,
+    };
     Ok(Rendered {
         bytes: animation.bytes,
         width: animation.width,
         height: animation.height,
-        format: ImageFormat::Gif,
+        format,
         content: Content::Image,
     })
 }

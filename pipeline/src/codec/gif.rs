@@ -1,7 +1,8 @@
 //! Animated GIF, frame by frame: decode one frame (composited onto the full canvas, as it is
 //! shown), hand it to the pipeline's steps, quantise and write it, and drop it before the next.
 //! Memory stays at one canvas and one result whatever the frame count; the count itself is
-//! bounded by [`Limits::max_gif_frames`].
+//! bounded by [`Limits::max_gif_frames`]. The result is a GIF ([`transcode`]) or an animated
+//! WebP ([`transcode_to_webp`]).
 
 use super::{PixelLayout, Raster};
 use crate::error::PipelineError;
@@ -33,8 +34,90 @@ pub struct Animation {
 pub fn transcode(
     source: &[u8],
     limits: &Limits,
-    mut process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
+    process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
 ) -> Result<Animation, PipelineError> {
+    let mut bytes = Vec::new();
+    let (width, height, frames) = {
+        let mut encoder = GifEncoder::new_with_speed(&mut bytes, QUANTIZATION_SPEED);
+        encoder
+            .set_repeat(Repeat::Infinite)
+            .map_err(|error| encode_failed(&error))?;
+        each_frame(source, limits, process, |rgba, delay| {
+            encoder
+                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
+                .map_err(|error| encode_failed(&error))
+        })?
+    };
+    Ok(Animation {
+        bytes,
+        width,
+        height,
+        frames,
+    })
+}
+
+/// [`transcode`], writing an animated WebP instead (OSS: "将一张gif图片保存后成动态webp格式"),
+/// lossy at `quality` (1-100), looping, with the source's frame delays. libwebp's animation
+/// encoder takes every frame before it writes, so the processed frames are held until the end
+/// (at most [`Limits::max_gif_frames`] of them). A GIF of one frame becomes a still WebP.
+pub fn transcode_to_webp(
+    source: &[u8],
+    limits: &Limits,
+    quality: u8,
+    process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
+) -> Result<Animation, PipelineError> {
+    // (RGBA pixels, start time in ms)
+    let mut frames: Vec<(Vec<u8>, i32)> = Vec::new();
+    let mut start_ms: u64 = 0;
+    let (width, height, count) = each_frame(source, limits, process, |rgba, delay| {
+        let (numerator, denominator) = delay.numer_denom_ms();
+        frames.push((rgba.into_raw(), i32::try_from(start_ms).unwrap_or(i32::MAX)));
+        start_ms += u64::from(numerator) / u64::from(denominator.max(1));
+        Ok(())
+    })?;
+    let webp_failed = |what: String| {
+        PipelineError::encode_failed(format!(
+            "encode: could not write a {width}x{height} animated webp: {what}"
+        ))
+    };
+    let mut config = webp::WebPConfig::new().map_err(|()| webp_failed("no config".into()))?;
+    config.lossless = 0;
+    config.alpha_compression = 1;
+    config.quality = f32::from(quality.clamp(1, 100));
+    let bytes = match frames.as_slice() {
+        [(still, _)] => webp::Encoder::from_rgba(still, width, height)
+            .encode_advanced(&config)
+            .map(|memory| memory.to_vec())
+            .map_err(|error| webp_failed(format!("{error:?}")))?,
+        _ => {
+            let mut encoder = webp::AnimEncoder::new(width, height, &config);
+            encoder.set_loop_count(0);
+            for (pixels, start) in &frames {
+                encoder.add_frame(webp::AnimFrame::from_rgba(pixels, width, height, *start));
+            }
+            encoder
+                .try_encode()
+                .map(|memory| memory.to_vec())
+                .map_err(|error| webp_failed(format!("{error:?}")))?
+        }
+    };
+    Ok(Animation {
+        bytes,
+        width,
+        height,
+        frames: count,
+    })
+}
+
+/// The decode-process loop of [`transcode`] and [`transcode_to_webp`]: each frame of the GIF
+/// `source` (composited onto the full canvas) through `process`, then to `write` with its
+/// delay. Returns the frames' (width, height) and count.
+fn each_frame(
+    source: &[u8],
+    limits: &Limits,
+    mut process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
+    mut write: impl FnMut(RgbaImage, image::Delay) -> Result<(), PipelineError>,
+) -> Result<(u32, u32, usize), PipelineError> {
     let corrupt = |error: image::ImageError| {
         PipelineError::decode_failed(format!("the GIF source is corrupt or truncated: {error}"))
     };
@@ -45,48 +128,33 @@ pub fn transcode(
     decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
     decoder.set_limits(decoder_limits).map_err(corrupt)?;
 
-    let mut bytes = Vec::new();
     let mut size = None;
     let mut count = 0;
-    {
-        let mut encoder = GifEncoder::new_with_speed(&mut bytes, QUANTIZATION_SPEED);
-        encoder
-            .set_repeat(Repeat::Infinite)
-            .map_err(|error| encode_failed(&error))?;
-        for (index, frame) in decoder.into_frames().enumerate() {
-            if index >= limits.max_gif_frames as usize {
-                return Err(PipelineError::image_too_large(format!(
-                    "the GIF source has more than {} frames",
-                    limits.max_gif_frames
-                )));
-            }
-            let frame = frame.map_err(corrupt)?;
-            let delay = frame.delay();
-            let canvas = frame.into_buffer();
-            let (width, height) = canvas.dimensions();
-            let raster = Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())?;
-            let result = process(index, raster)?;
-            let dimensions = result.dimensions();
-            if *size.get_or_insert(dimensions) != dimensions {
-                return Err(PipelineError::internal(format!(
-                    "GIF frame {index} came out {dimensions:?}, unlike the frames before it"
-                )));
-            }
-            let rgba = into_rgba(result)?;
-            encoder
-                .encode_frame(image::Frame::from_parts(rgba, 0, 0, delay))
-                .map_err(|error| encode_failed(&error))?;
-            count = index + 1;
+    for (index, frame) in decoder.into_frames().enumerate() {
+        if index >= limits.max_gif_frames as usize {
+            return Err(PipelineError::image_too_large(format!(
+                "the GIF source has more than {} frames",
+                limits.max_gif_frames
+            )));
         }
+        let frame = frame.map_err(corrupt)?;
+        let delay = frame.delay();
+        let canvas = frame.into_buffer();
+        let (width, height) = canvas.dimensions();
+        let raster = Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())?;
+        let result = process(index, raster)?;
+        let dimensions = result.dimensions();
+        if *size.get_or_insert(dimensions) != dimensions {
+            return Err(PipelineError::internal(format!(
+                "GIF frame {index} came out {dimensions:?}, unlike the frames before it"
+            )));
+        }
+        write(into_rgba(result)?, delay)?;
+        count = index + 1;
     }
     let (width, height) =
         size.ok_or_else(|| PipelineError::decode_failed("the GIF source has no frame"))?;
-    Ok(Animation {
-        bytes,
-        width,
-        height,
-        frames: count,
-    })
+    Ok((width, height, count))
 }
 
 fn encode_failed(error: &image::ImageError) -> PipelineError {
@@ -145,6 +213,34 @@ mod tests {
             (50, 40, frames)
         );
         assert_eq!(frame_count(&animation.bytes), frames);
+    }
+
+    #[test]
+    fn an_animation_becomes_an_animated_webp_with_every_frame() {
+        let source = fixture("anim-100x80.gif");
+        let frames = frame_count(&source);
+        let animation = transcode_to_webp(&source, &Limits::default(), 80, |_, raster| {
+            resize::apply(
+                raster,
+                &resize::ResizePlan::Scale {
+                    width: 50,
+                    height: 40,
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(
+            (animation.width, animation.height, animation.frames),
+            (50, 40, frames)
+        );
+        assert!(animation.bytes.starts_with(b"RIFF"));
+        // One ANMF chunk per frame.
+        let chunks = animation
+            .bytes
+            .windows(4)
+            .filter(|window| *window == b"ANMF")
+            .count();
+        assert_eq!(chunks, frames);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Operations whose result is a JSON document about the source instead of an image: Qiniu
-//! `imageInfo` and `exif` (and, later, OSS `info`, which can add its own [`Document`] variant).
+//! `imageInfo` and `exif`, OSS `info` and `average-hue`.
 //!
 //! A command holding one of these has no other processing step; the executor answers it from
-//! the source bytes without decoding pixels (except GIF frames, which are counted), and the
-//! result's content is `application/json` ([`crate::exec::Content::Json`]).
+//! the source bytes without decoding pixels (except GIF frames, which are counted, and
+//! `average-hue`, which averages the decoded picture), and the result's content is
+//! `application/json` ([`crate::exec::Content::Json`]).
 //!
 //! # imageInfo
 //!
@@ -20,12 +21,46 @@
 //! `type` is the TIFF field type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL, 7 UNDEFINED,
 //! 10 SRATIONAL, ...) and `val` the value as text with its unit. A source without EXIF is
 //! `BadRequest` ("no EXIF data").
+//!
+//! # OSS info
+//!
+//! Every member is `{"value": "<text>"}`, members in name order, as the vendor's example:
+//!
+//! ```text
+//! {"FileSize": {"value": "21839"}, "Format": {"value": "jpg"}, "FrameCount": {"value": "1"},
+//!  "ImageHeight": {"value": "267"}, "ImageWidth": {"value": "400"},
+//!  "ResolutionUnit": {"value": "1"}, "XResolution": {"value": "1/1"}, "YResolution": {"value": "1/1"}}
+//! ```
+//!
+//! * `FileSize` (bytes), `Format` (`jpg`, `png`, `gif`, `webp`, `bmp`, `tiff`), `FrameCount` (GIF
+//!   frames, 1 otherwise), `ImageHeight`, `ImageWidth` (the picture's own size) are always there.
+//! * When the source has EXIF ("当图片中包含EXIF信息时 ... 返回图片的基本信息以及EXIF信息"), every
+//!   named field of the primary image's IFDs and then of the thumbnail's (the vendor's example
+//!   lists `Compression`, `JPEGInterchangeFormat`), the primary's winning a name both have:
+//!   numbers as decimals, several separated by spaces (`"GPSVersionID": "2 2 0 0"`), rationals
+//!   as `n/d` (`"XResolution": "96/1"`), text as it is; the IFD pointers are named `ExifTag` and
+//!   `GPSTag` as in the example. PNG EXIF is not read ("PNG不支持解析EXIF信息").
+//! * A JPEG without EXIF resolution reports its JFIF density instead: `ResolutionUnit` 1 (no
+//!   unit), 2 (inch) or 3 (cm) and `XResolution`/`YResolution` as `n/1`, which is what the
+//!   example shows for an EXIF-less JPEG.
+//!
+//! "info操作不能和其他处理操作同时使用": the OSS parser refuses `info` next to another action.
+//!
+//! # OSS average-hue
+//!
+//! `{"RGB": "0xbbcd7f"}`: the mean colour of the picture as `0x` and six lower-case hex
+//! digits (the vendor's example, `0xbbcd7f` = RGB(187, 205, 127)). The mean is weighted by
+//! alpha, so transparent pixels lend no colour (a fully transparent image averages all its
+//! pixels alike); for an animated GIF it is the first frame's. Like `info`, it describes the
+//! source and takes no other action.
 
 use crate::codec::decode::SourceInfo;
 use crate::error::{ErrorCode, PipelineError};
+use crate::limits::Limits;
 use crate::ops::format::ImageFormat;
 use image::{AnimationDecoder, ImageDecoder, ImageReader};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Cursor;
 
@@ -36,6 +71,10 @@ pub enum Document {
     QiniuImageInfo,
     /// Qiniu `exif`.
     QiniuExif,
+    /// OSS `info`: size, format, frames, dimensions and EXIF fields.
+    OssInfo,
+    /// OSS `average-hue`: the mean colour.
+    OssAverageHue,
 }
 
 impl Document {
@@ -44,33 +83,51 @@ impl Document {
         match self {
             Document::QiniuImageInfo => "qiniu-imageinfo",
             Document::QiniuExif => "qiniu-exif",
+            Document::OssInfo => "oss-info",
+            Document::OssAverageHue => "oss-average-hue",
         }
     }
 
     /// Reads a canonical value.
     pub fn from_name(name: &str) -> Option<Document> {
-        [Document::QiniuImageInfo, Document::QiniuExif]
-            .into_iter()
-            .find(|document| document.name() == name)
+        [
+            Document::QiniuImageInfo,
+            Document::QiniuExif,
+            Document::OssInfo,
+            Document::OssAverageHue,
+        ]
+        .into_iter()
+        .find(|document| document.name() == name)
     }
 }
 
-/// Canonical rendering (an extension): `document,qiniu-imageinfo`, `document,qiniu-exif`.
+/// Canonical rendering: OSS's own `info` and `average-hue`; the extension
+/// `document,qiniu-imageinfo`, `document,qiniu-exif` for Qiniu's documents.
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "document,{}", self.name())
+        match self {
+            Document::OssInfo => f.write_str("info"),
+            Document::OssAverageHue => f.write_str("average-hue"),
+            Document::QiniuImageInfo | Document::QiniuExif => {
+                write!(f, "document,{}", self.name())
+            }
+        }
     }
 }
 
-/// Writes the JSON document about `source` (already probed into `info`).
+/// Writes the JSON document about `source` (already probed into `info`; `limits` bound the
+/// decode `average-hue` needs).
 pub fn render(
     document: Document,
     source: &[u8],
     info: &SourceInfo,
+    limits: &Limits,
 ) -> Result<Vec<u8>, PipelineError> {
     let value = match document {
         Document::QiniuImageInfo => image_info(source, info)?,
         Document::QiniuExif => exif(source)?,
+        Document::OssInfo => oss_info(source, info)?,
+        Document::OssAverageHue => average_hue(source, limits)?,
     };
     serde_json::to_vec(&value).map_err(|error| PipelineError::internal(format!("json: {error}")))
 }
@@ -122,6 +179,147 @@ fn color_model(source: &[u8], format: ImageFormat) -> Result<&'static str, Pipel
         },
     };
     Ok(model)
+}
+
+fn oss_info(source: &[u8], info: &SourceInfo) -> Result<Value, PipelineError> {
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    if info.format != ImageFormat::Png {
+        fields.extend(oss_exif_fields(source));
+    }
+    if info.format == ImageFormat::Jpeg && !fields.contains_key("XResolution") {
+        if let Some((unit, x, y)) = jfif_density(source) {
+            fields.insert("ResolutionUnit".into(), unit.to_string());
+            fields.insert("XResolution".into(), format!("{x}/1"));
+            fields.insert("YResolution".into(), format!("{y}/1"));
+        }
+    }
+    let frames = match info.format {
+        ImageFormat::Gif => gif_frames(source)?,
+        _ => 1,
+    };
+    fields.insert("FileSize".into(), source.len().to_string());
+    fields.insert("Format".into(), info.format.extension().into());
+    fields.insert("FrameCount".into(), frames.to_string());
+    fields.insert("ImageHeight".into(), info.height.to_string());
+    fields.insert("ImageWidth".into(), info.width.to_string());
+    // Built from a sorted map, so the members come in name order whether or not serde_json
+    // keeps insertion order.
+    let members = fields
+        .into_iter()
+        .map(|(name, value)| (name, json!({ "value": value })))
+        .collect();
+    Ok(Value::Object(members))
+}
+
+/// The named EXIF fields as OSS `info` writes them (see the module documentation); empty
+/// when the source has no readable EXIF.
+fn oss_exif_fields(source: &[u8]) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    let Ok(parsed) = exif::Reader::new().read_from_container(&mut Cursor::new(source)) else {
+        return fields;
+    };
+    // Primary image first, so that its fields win over the thumbnail's of the same name.
+    let mut ordered: Vec<&exif::Field> = parsed.fields().collect();
+    ordered.sort_by_key(|field| field.ifd_num != exif::In::PRIMARY);
+    for field in ordered {
+        if field.tag.description().is_none() {
+            continue;
+        }
+        let name = if field.tag == exif::Tag::ExifIFDPointer {
+            "ExifTag".to_string()
+        } else if field.tag == exif::Tag::GPSInfoIFDPointer {
+            "GPSTag".to_string()
+        } else if field.tag == exif::Tag::InteropIFDPointer {
+            "InteroperabilityTag".to_string()
+        } else {
+            field.tag.to_string()
+        };
+        if let Some(text) = oss_value_text(&field.value) {
+            fields.entry(name).or_insert(text);
+        }
+    }
+    fields
+}
+
+/// A field's value as OSS `info` writes it; `None` for a type we cannot read.
+fn oss_value_text(value: &exif::Value) -> Option<String> {
+    use exif::Value;
+    fn joined<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+        items
+            .into_iter()
+            .map(|item| item.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    let text = match value {
+        Value::Ascii(strings) => strings
+            .iter()
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Value::Byte(items) => joined(items),
+        Value::Short(items) => joined(items),
+        Value::Long(items) => joined(items),
+        Value::SByte(items) => joined(items),
+        Value::SShort(items) => joined(items),
+        Value::SLong(items) => joined(items),
+        Value::Float(items) => joined(items),
+        Value::Double(items) => joined(items),
+        Value::Rational(items) => joined(items.iter().map(|r| format!("{}/{}", r.num, r.denom))),
+        Value::SRational(items) => joined(items.iter().map(|r| format!("{}/{}", r.num, r.denom))),
+        // Version strings and the like are printable ASCII ("0230"); anything else as bytes.
+        Value::Undefined(bytes, _) if bytes.iter().all(|byte| byte.is_ascii_graphic()) => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        Value::Undefined(bytes, _) => joined(bytes),
+        Value::Unknown(..) => return None,
+    };
+    Some(text)
+}
+
+/// A JPEG's JFIF density: (TIFF-style resolution unit, x density, y density). JFIF units 0
+/// (aspect ratio only), 1 (per inch), 2 (per cm) are TIFF's 1, 2, 3.
+fn jfif_density(source: &[u8]) -> Option<(u8, u16, u16)> {
+    const APP0: u8 = 0xE0;
+    let payload = crate::codec::decode::jpeg_header_segments(source)
+        .find(|(marker, payload)| *marker == APP0 && payload.starts_with(b"JFIF\0"))
+        .map(|(_, payload)| payload)?;
+    // "JFIF\0", version (2 bytes), units, x density (2), y density (2).
+    let unit = *payload.get(7)?;
+    let x = u16::from_be_bytes([*payload.get(8)?, *payload.get(9)?]);
+    let y = u16::from_be_bytes([*payload.get(10)?, *payload.get(11)?]);
+    (unit <= 2).then_some((unit + 1, x, y))
+}
+
+/// `{"RGB": "0xrrggbb"}`: the alpha-weighted mean colour of the (first frame of the) picture.
+fn average_hue(source: &[u8], limits: &Limits) -> Result<Value, PipelineError> {
+    let raster = crate::codec::decode::decode(source, limits)?.raster;
+    let channels = raster.layout().bytes_per_pixel();
+    let has_alpha = raster.layout().has_alpha();
+    let mut weighted = [0u64; 3];
+    let mut weights = 0u64;
+    let mut plain = [0u64; 3];
+    let mut count = 0u64;
+    for pixel in raster.data().chunks_exact(channels) {
+        let alpha = if has_alpha {
+            u64::from(pixel.get(3).copied().unwrap_or(255))
+        } else {
+            255
+        };
+        for (channel, &value) in pixel.iter().take(3).enumerate() {
+            weighted[channel] += u64::from(value) * alpha;
+            plain[channel] += u64::from(value);
+        }
+        weights += alpha;
+        count += 1;
+    }
+    let (sums, total) = if weights > 0 {
+        (weighted, weights)
+    } else {
+        (plain, count.max(1))
+    };
+    let mean = |channel: usize| (sums[channel] + total / 2) / total;
+    Ok(json!({ "RGB": format!("0x{:02x}{:02x}{:02x}", mean(0), mean(1), mean(2)) }))
 }
 
 fn gif_frames(source: &[u8]) -> Result<usize, PipelineError> {

@@ -19,12 +19,15 @@
 //! * [`index_crop`], [`circle`], [`rounded_corners`]: OSS `indexcrop`, `circle`,
 //!   `rounded-corners`.
 //! * [`rotate`], [`auto_orient`], [`blur`].
+//! * [`bright`], [`contrast`], [`sharpen`]: OSS tone and detail adjustments (Qiniu `sharpen`).
 //! * [`format`](mod@format), [`quality`], [`size_limit`]: output settings, applied by the
 //!   encoder.
 
 pub mod auto_orient;
 pub mod blur;
+pub mod bright;
 pub mod circle;
+pub mod contrast;
 pub mod crop;
 pub mod format;
 pub mod gravity;
@@ -36,6 +39,7 @@ pub mod resize;
 pub mod rotate;
 pub mod rounded_corners;
 pub mod scale;
+pub mod sharpen;
 pub mod size_limit;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -150,6 +154,9 @@ pub enum StepPlan {
     Circle(Region),
     /// Rounded corners (the size does not change).
     RoundedCorners(rounded_corners::RoundedCorners),
+    /// A change of the pixels in place, the size kept (`bright`, `contrast`, `sharpen`); the
+    /// step itself says what to do.
+    Adjust,
 }
 
 impl StepPlan {
@@ -167,7 +174,8 @@ impl StepPlan {
             | StepPlan::Blur(_)
             | StepPlan::Watermark
             | StepPlan::Circle(_)
-            | StepPlan::RoundedCorners(_) => None,
+            | StepPlan::RoundedCorners(_)
+            | StepPlan::Adjust => None,
         }
     }
 
@@ -178,7 +186,10 @@ impl StepPlan {
             StepPlan::Crop(region) | StepPlan::Circle(region) => (region.width, region.height),
             StepPlan::Rotate(plan) => (plan.width, plan.height),
             StepPlan::Orient(transform) => transform.output_size(input),
-            StepPlan::Blur(_) | StepPlan::Watermark | StepPlan::RoundedCorners(_) => input,
+            StepPlan::Blur(_)
+            | StepPlan::Watermark
+            | StepPlan::RoundedCorners(_)
+            | StepPlan::Adjust => input,
         }
     }
 }
@@ -205,6 +216,7 @@ pub fn plan_step(
         ))),
         Step::Blur(blur) => Ok(StepPlan::Blur(*blur)),
         Step::Watermark(_) => Ok(StepPlan::Watermark),
+        Step::Bright(_) | Step::Contrast(_) | Step::Sharpen(_) => Ok(StepPlan::Adjust),
     }
 }
 
@@ -215,8 +227,14 @@ pub fn apply_step(
     plan: &StepPlan,
     context: &StepContext<'_>,
 ) -> Result<Raster, PipelineError> {
-    if let Step::Watermark(mark) = step {
-        return watermark::apply(raster, mark, context.assets, context.limits);
+    match step {
+        Step::Watermark(mark) => {
+            return watermark::apply(raster, mark, context.assets, context.limits)
+        }
+        Step::Bright(adjust) => return Ok(bright::apply(raster, adjust)),
+        Step::Contrast(adjust) => return Ok(contrast::apply(raster, adjust)),
+        Step::Sharpen(adjust) => return sharpen::apply(raster, adjust),
+        _ => {}
     }
     match plan {
         StepPlan::Resize(plan) => resize::apply(raster, plan),
@@ -224,10 +242,22 @@ pub fn apply_step(
         StepPlan::Rotate(plan) => rotate::apply(&raster, plan),
         StepPlan::Orient(transform) => Ok(auto_orient::transform(&raster, *transform)),
         StepPlan::Blur(blur) => blur::apply(&raster, blur),
-        StepPlan::Watermark => Ok(raster),
         StepPlan::Circle(square) => circle::apply(&raster, square),
         StepPlan::RoundedCorners(corners) => rounded_corners::apply(&raster, corners),
+        StepPlan::Watermark | StepPlan::Adjust => Ok(raster),
     }
+}
+
+/// Maps every colour channel of `raster` (never alpha) through `table`, indexed by the
+/// channel's value: the per-pixel tone curves of `bright` and `contrast`.
+pub(crate) fn map_colour_channels(mut raster: Raster, table: &[u8; 256]) -> Raster {
+    let channels = raster.layout().bytes_per_pixel();
+    for pixel in raster.data_mut().chunks_exact_mut(channels) {
+        for value in pixel.iter_mut().take(3) {
+            *value = table[usize::from(*value)];
+        }
+    }
+    raster
 }
 
 /// Reads a canonical-form action added after the OSS parser (see [`crate::ast`]) into
@@ -260,6 +290,18 @@ pub(crate) fn parse_canonical_action(
                 }),
             _ => Err(PipelineError::invalid_argument(
                 "document: takes exactly one value",
+            )),
+        };
+        return Some(parsed);
+    }
+    if name == "animation" {
+        let parsed = match arguments {
+            ["multi-step"] => {
+                pipeline.output.multi_step_animation = true;
+                Ok(())
+            }
+            _ => Err(PipelineError::invalid_argument(
+                "animation: the canonical form is animation,multi-step",
             )),
         };
         return Some(parsed);

@@ -170,6 +170,35 @@ pub(crate) fn integer_in(
     Ok(value)
 }
 
+/// Parses a decimal integer written as digits with an optional leading `-`, and checks it
+/// against `range` (`bright: 150 is out of range -100 to 100`). Positional values (`bright,50`)
+/// have no key, so the message shows the value alone.
+pub(crate) fn signed_integer_in(
+    action: &str,
+    text: &str,
+    range: RangeInclusive<i32>,
+) -> Result<i32, PipelineError> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(PipelineError::invalid_argument(format!(
+            "{action}: '{text}' is not a whole number"
+        )));
+    }
+    let out_of_range = || {
+        PipelineError::invalid_argument(format!(
+            "{action}: {text} is out of range {} to {}",
+            range.start(),
+            range.end()
+        ))
+    };
+    // Digits only after the sign, so the one way to fail is overflow: out of range too.
+    let value: i32 = text.parse().map_err(|_| out_of_range())?;
+    if !range.contains(&value) {
+        return Err(out_of_range());
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,15 +20,20 @@
 use super::{decode_base64_text, integer_in, StyleLookup};
 use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
 use crate::error::{ErrorCode, PipelineError};
+use crate::ops::blur::{Blur, RADIUS_RANGE as BLUR_RADIUS_RANGE};
+use crate::ops::bright::Bright;
 use crate::ops::circle::Circle;
+use crate::ops::contrast::Contrast;
 use crate::ops::crop::OssCrop;
 use crate::ops::format::ImageFormat;
 use crate::ops::gravity::Gravity;
 use crate::ops::index_crop::{Axis, IndexCrop};
+use crate::ops::info::Document;
 use crate::ops::quality::{Quality, QUALITY_RANGE};
 use crate::ops::resize::{Resize, ResizeMode, OSS_SIDE_RANGE, PERCENT_RANGE};
 use crate::ops::rotate::{Rotate, DEGREE_RANGE};
 use crate::ops::rounded_corners::{RoundedCorners, RADIUS_RANGE};
+use crate::ops::sharpen::Sharpen;
 use std::ops::RangeInclusive;
 
 /// Which variant of the syntax to accept.
@@ -41,15 +46,7 @@ pub(crate) enum Grammar {
 }
 
 /// OSS image actions that exist in the vendor language but are not implemented yet.
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "blur",
-    "bright",
-    "contrast",
-    "sharpen",
-    "watermark",
-    "info",
-    "average-hue",
-];
+const NOT_YET_IMPLEMENTED: &[&str] = &["watermark"];
 
 /// OSS processing modules other than `image`.
 const OTHER_MODULES: [&str; 2] = ["video", "imm"];
@@ -131,10 +128,30 @@ pub(crate) fn parse_image(text: &str, grammar: Grammar) -> Result<Pipeline, Pipe
         )));
     };
     let mut pipeline = Pipeline::default();
+    let mut actions = 0;
     for (index, action) in body.split('/').enumerate() {
         parse_action(action, grammar, &mut pipeline).map_err(|error| error.at_step(index))?;
+        actions += 1;
+    }
+    // "info操作不能和其他处理操作同时使用": a document describes the source as it is.
+    if let Some(document) = pipeline.output.document {
+        if actions > 1 {
+            return Err(PipelineError::invalid_argument(format!(
+                "{}: describes the source and cannot be combined with other actions",
+                document_action(document)
+            )));
+        }
     }
     Ok(pipeline)
+}
+
+/// The action that asks for `document`, as error messages name it.
+fn document_action(document: Document) -> &'static str {
+    match document {
+        Document::OssInfo => "info",
+        Document::OssAverageHue => "average-hue",
+        Document::QiniuImageInfo | Document::QiniuExif => "document",
+    }
 }
 
 fn parse_action(
@@ -203,6 +220,35 @@ fn parse_action(
                 )))
             }
         },
+        "blur" => {
+            let blur = parse_blur(Params::new(name, &arguments)?)?;
+            pipeline.steps.push(Step::Blur(blur));
+        }
+        "bright" => {
+            let bright = Bright::parse(single_value(name, &arguments)?)?;
+            pipeline.steps.push(Step::Bright(bright));
+        }
+        "contrast" => {
+            let contrast = Contrast::parse(single_value(name, &arguments)?)?;
+            pipeline.steps.push(Step::Contrast(contrast));
+        }
+        "sharpen" => {
+            let sharpen = Sharpen::parse(single_value(name, &arguments)?)?;
+            pipeline.steps.push(Step::Sharpen(sharpen));
+        }
+        "info" | "average-hue" => {
+            if !arguments.is_empty() {
+                return Err(PipelineError::invalid_argument(format!(
+                    "{name}: takes no parameters, got '{}'",
+                    arguments.join(",")
+                )));
+            }
+            pipeline.output.document = Some(if name == "info" {
+                Document::OssInfo
+            } else {
+                Document::OssAverageHue
+            });
+        }
         "format" => parse_format(&arguments, grammar, &mut pipeline.output)?,
         "quality" => {
             pipeline.output.quality = Some(parse_quality(Params::new(name, &arguments)?, grammar)?);
@@ -390,6 +436,29 @@ fn parse_resize(mut params: Params<'_>, grammar: Grammar) -> Result<Resize, Pipe
     Ok(resize.normalized())
 }
 
+/// OSS `blur,r_<1-50>,s_<1-50>`: both are required ("是否必须: 是") and whole numbers (the
+/// canonical form also carries Qiniu's decimal sigma, see [`crate::ops::blur`]).
+fn parse_blur(mut params: Params<'_>) -> Result<Blur, PipelineError> {
+    let radius = params.take_integer("r", BLUR_RADIUS_RANGE)?;
+    let sigma = params.take_integer("s", OSS_SIGMA_RANGE)?;
+    params.finish()?;
+    match (radius, sigma) {
+        (Some(radius), Some(sigma)) => Ok(Blur {
+            radius,
+            sigma_milli: sigma * 1000,
+        }),
+        (None, _) => Err(PipelineError::missing_argument(
+            "blur: r (the radius, 1-50) is required",
+        )),
+        (_, None) => Err(PipelineError::missing_argument(
+            "blur: s (the standard deviation, 1-50) is required",
+        )),
+    }
+}
+
+/// OSS's range of the blur's standard deviation ("s: [1,50]").
+const OSS_SIGMA_RANGE: RangeInclusive<u32> = 1..=50;
+
 /// The canonical-form spelling of "convert to GIF whatever the source" (Qiniu semantics).
 pub(crate) const GIF_FROM_ANY: &str = "gif-from-any";
 
@@ -525,6 +594,7 @@ mod tests {
                 size_limit: None,
                 ignore_error: false,
                 document: None,
+                multi_step_animation: false,
             }
         );
         assert_eq!(

@@ -27,7 +27,8 @@
 //! crops that follow it in the same `imageMogr2` step ("只影响其后的裁剪偏移"). A command with
 //! Qiniu steps and no `quality` gets Qiniu's default, `quality/75` (adaptive), made explicit in
 //! the AST; a command that is only `style/<name>` keeps the style's (OSS) defaults.
-//! `sharpen` is `NotImplemented`.
+//! `sharpen/1` sharpens ([`crate::ops::sharpen`] at OSS's recommended strength, 100) and
+//! `sharpen/0` does nothing ("图片是否锐化，当设置值为1时打开锐化效果").
 //!
 //! ImageMagick's raw characters are accepted once URL-decoded: `%` = `p`, `^` = `r`, `+` = `a`
 //! with a leading `!` implied (`50%` = `!50p`, `300x300+30-100` = `!300x300a30-100`).
@@ -80,6 +81,7 @@ use crate::ops::quality::{Quality, QUALITY_RANGE};
 use crate::ops::resize::{Resize, ResizeMode, PERCENT_RANGE};
 use crate::ops::rotate::Rotate;
 use crate::ops::scale::Scale;
+use crate::ops::sharpen::Sharpen;
 use crate::ops::size_limit::SizeLimit;
 use crate::ops::watermark::ImageMark;
 
@@ -99,9 +101,6 @@ const NOT_YET_IMPLEMENTED_COMMANDS: [&str; 7] = [
     "avinfo",
     "odconv",
 ];
-
-/// `imageMogr2` parameters that exist but are not implemented yet.
-const NOT_YET_IMPLEMENTED_PARAMETERS: [&str; 1] = ["sharpen"];
 
 /// The JPEG quality of a Qiniu result when the command names none ("取值范围是[1, 100]，默认75").
 pub const QINIU_DEFAULT_QUALITY: u8 = 75;
@@ -181,6 +180,11 @@ pub fn parse_command_with_styles(
             ));
         }
         return Ok(Command { pipeline, save_as });
+    }
+    // Qiniu runs every step on each frame of an animation; OSS's one-level rule stays with
+    // a style alone.
+    if qiniu_steps > 0 && pipeline.steps.len() > 1 {
+        pipeline.output.multi_step_animation = true;
     }
     // A style alone is a stored OSS pipeline and keeps OSS's defaults; Qiniu's default
     // quality belongs to commands that have Qiniu steps.
@@ -270,6 +274,17 @@ fn parse_image_mogr2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
                 }));
             }
             "blur" => pipeline.steps.push(Step::Blur(parse_blur(&value(name)?)?)),
+            "sharpen" => match value(name)?.as_str() {
+                "1" => pipeline.steps.push(Step::Sharpen(Sharpen {
+                    value: crate::ops::sharpen::RECOMMENDED,
+                })),
+                "0" => {}
+                other => {
+                    return Err(PipelineError::invalid_argument(format!(
+                        "imageMogr2/sharpen: '{other}' must be 0 or 1"
+                    )))
+                }
+            },
             "size-limit" => {
                 pipeline.output.size_limit = Some(SizeLimit::parse_qiniu(
                     "imageMogr2/size-limit",
@@ -292,11 +307,6 @@ fn parse_image_mogr2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
                 return Err(PipelineError::invalid_argument(
                     "imageMogr2: empty parameter (check for '//')",
                 ))
-            }
-            known if NOT_YET_IMPLEMENTED_PARAMETERS.contains(&known) => {
-                return Err(PipelineError::not_implemented(format!(
-                    "imageMogr2/{known}: not implemented yet"
-                )))
             }
             unknown => {
                 return Err(PipelineError::invalid_argument(format!(
@@ -950,7 +960,8 @@ mod tests {
             ("imageMogr2/blur/3x0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/blur: sigma '0' must be a number greater than 0 (at most 3 decimals)"),
             ("imageMogr2/gravity/Middle/crop/1x1", ErrorCode::InvalidArgument, Some(0), "imageMogr2/gravity: 'Middle' is not a gravity (NorthWest, North, NorthEast, West, Center, East, SouthWest, South, SouthEast)"),
             ("imageMogr2/size-limit/15g", ErrorCode::InvalidArgument, Some(0), "imageMogr2/size-limit: '15g' is not a size (<n>, <n>k, <n>m or $(fsize), optionally followed by !)"),
-            ("imageMogr2/sharpen/1", ErrorCode::NotImplemented, Some(0), "imageMogr2/sharpen: not implemented yet"),
+            ("imageMogr2/sharpen/2", ErrorCode::InvalidArgument, Some(0), "imageMogr2/sharpen: '2' must be 0 or 1"),
+            ("imageMogr2/sharpen", ErrorCode::MissingArgument, Some(0), "imageMogr2/sharpen: a value is required"),
             ("imageMogr2/sepia/1", ErrorCode::InvalidArgument, Some(0), "imageMogr2: unknown parameter 'sepia'"),
             ("imageMogr2//thumbnail/1x", ErrorCode::InvalidArgument, Some(0), "imageMogr2: empty parameter (check for '//')"),
             ("imageMogr2/thumbnail/1x|avthumb/mp4", ErrorCode::NotImplemented, Some(1), "avthumb: this command is not implemented yet"),
