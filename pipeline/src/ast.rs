@@ -32,6 +32,7 @@
 //! | `watermark,ref_<b64>,dissolve_N,g_G,dx_N,dy_N[,ws_N]` | one image watermark ([`crate::ops::watermark`]) |
 //! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
 //! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
+//! | `frame,t_MS[,m_fast][,ar_auto][,end_last]` (first) | the source is a video: start from this frame (OSS `video/snapshot`, Qiniu `vframe`; [`crate::video`]) |
 //!
 //! The vendor parsers reject these extensions, so a user of one vendor's language cannot write
 //! another vendor's semantics by accident.
@@ -48,6 +49,7 @@ use crate::ops::rotate::Rotate;
 use crate::ops::scale::Scale;
 use crate::ops::size_limit::SizeLimit;
 use crate::ops::watermark::ImageMark;
+use crate::video::FrameGrab;
 use std::fmt;
 use std::str::FromStr;
 
@@ -58,6 +60,9 @@ pub struct Pipeline {
     pub steps: Vec<Step>,
     /// How the result is encoded.
     pub output: OutputSettings,
+    /// When the source is a video: the frame the steps start from. The caller extracts it
+    /// before running the pipeline (see [`crate::video`]); the engine itself decodes images.
+    pub frame: Option<FrameGrab>,
 }
 
 /// One operation of a pipeline. Each variant's arguments live in the operation's own module
@@ -230,6 +235,9 @@ impl fmt::Display for Pipeline {
     /// The canonical form described in the module documentation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("image")?;
+        if let Some(frame) = &self.frame {
+            write!(f, "/{frame}")?;
+        }
         for step in &self.steps {
             write!(f, "/{step}")?;
         }
@@ -316,6 +324,10 @@ mod tests {
             "image/quality,q_90/format,webp",
             "image/interlace,0/format,jpg",
             "image/format,tiff/format,bmp",
+            "video/snapshot,t_7000,f_jpg,w_800,h_600,m_fast",
+            "video/snapshot,t_0,f_png,w_100,ar_auto",
+            "@100w_100h_1e_1c_90Q.png",
+            "@100w_4e_10-20-30bgc|50p_1l|90r|80q.src",
         ];
         let qiniu_cases = [
             "imageMogr2/thumbnail/700x",
@@ -345,6 +357,8 @@ mod tests {
             "exif",
             "watermark/1/image/Yjpsb2dvLnBuZw/dissolve/50/gravity/North/dx/20/dy/5/ws/0.25",
             "watermark/3/image/bG9nby5wbmc/image/bG9nby5wbmc/gravity/West",
+            "vframe/jpg/offset/7/w/480/h/360",
+            "vframe/png/offset/1.25/h/100/rotate/auto|imageMogr2/rotate/45",
         ];
         let mut cases = Vec::new();
         for text in oss_cases {
