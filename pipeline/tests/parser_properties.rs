@@ -46,7 +46,7 @@ fn config() -> ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
             .and_then(|cases| cases.parse().ok())
-            .unwrap_or(1500),
+            .unwrap_or(3000),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
