@@ -10,6 +10,9 @@ RUN cargo build --release --locked --bin ferrotype
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/*
+# ffmpeg extracts the frames of video sources (OSS video/snapshot, Qiniu vframe).
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/ferrotype /usr/local/bin/ferrotype
 ENV FERROTYPE_LISTEN=0.0.0.0:8080 FERROTYPE_DATA_DIR=/data
 VOLUME /data

@@ -35,6 +35,7 @@
 //! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
 //! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
 //! | `animation,multi-step` | Qiniu: every step runs on each frame of an animated GIF (OSS allows one, see [`OutputSettings::multi_step_animation`]) |
+//! | `frame,t_MS[,m_fast][,ar_auto][,end_last]` (first) | the source is a video: start from this frame (OSS `video/snapshot`, Qiniu `vframe`; [`crate::video`]) |
 //!
 //! The vendor parsers reject these extensions, so a user of one vendor's language cannot write
 //! another vendor's semantics by accident.
@@ -57,6 +58,7 @@ use crate::ops::scale::Scale;
 use crate::ops::sharpen::Sharpen;
 use crate::ops::size_limit::SizeLimit;
 use crate::ops::watermark::ImageMark;
+use crate::video::FrameGrab;
 use std::fmt;
 use std::str::FromStr;
 
@@ -67,6 +69,9 @@ pub struct Pipeline {
     pub steps: Vec<Step>,
     /// How the result is encoded.
     pub output: OutputSettings,
+    /// When the source is a video: the frame the steps start from. The caller extracts it
+    /// before running the pipeline (see [`crate::video`]); the engine itself decodes images.
+    pub frame: Option<FrameGrab>,
 }
 
 /// One operation of a pipeline. Each variant's arguments live in the operation's own module
@@ -273,6 +278,9 @@ impl fmt::Display for Pipeline {
     /// The canonical form described in the module documentation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("image")?;
+        if let Some(frame) = &self.frame {
+            write!(f, "/{frame}")?;
+        }
         for step in &self.steps {
             write!(f, "/{step}")?;
         }
@@ -380,6 +388,10 @@ mod tests {
             "image/resize,w_200/sharpen,399/format,png",
             "image/info",
             "image/average-hue",
+            "video/snapshot,t_7000,f_jpg,w_800,h_600,m_fast",
+            "video/snapshot,t_0,f_png,w_100,ar_auto",
+            "@100w_100h_1e_1c_90Q.png",
+            "@100w_4e_10-20-30bgc|50p_1l|90r|80q.src",
         ];
         let qiniu_cases = [
             "imageMogr2/thumbnail/700x",
@@ -412,6 +424,8 @@ mod tests {
             "imageMogr2/sharpen/1",
             "imageMogr2/thumbnail/100x/sharpen/1/format/png",
             "imageMogr2/sharpen/0/thumbnail/10x",
+            "vframe/jpg/offset/7/w/480/h/360",
+            "vframe/png/offset/1.25/h/100/rotate/auto|imageMogr2/rotate/45",
         ];
         let mut cases = Vec::new();
         for text in oss_cases {

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     WatermarkError,
     /// `style/<name>` names a style that does not exist.
     NoSuchStyle,
+    /// An OSS old-API (`@`) string chains more than 4 parts with `|` (老版 "管道目前限制在4个").
+    TooManyPipe,
     /// The operation is part of a vendor language but Ferrotype does not do it (yet).
     NotImplemented,
     /// The source is an image format we recognise but do not decode (HEIC, AVIF, ICO...).
@@ -50,6 +52,7 @@ impl ErrorCode {
             ErrorCode::ImageTooLarge => "ImageTooLarge",
             ErrorCode::WatermarkError => "WatermarkError",
             ErrorCode::NoSuchStyle => "NoSuchStyle",
+            ErrorCode::TooManyPipe => "TooManyPipe",
             ErrorCode::NotImplemented => "NotImplemented",
             ErrorCode::UnsupportedFormat => "UnsupportedFormat",
             ErrorCode::DecodeFailed => "DecodeFailed",
@@ -71,6 +74,7 @@ impl ErrorCode {
             | ErrorCode::BadRequest
             | ErrorCode::ImageTooLarge
             | ErrorCode::WatermarkError
+            | ErrorCode::TooManyPipe
             | ErrorCode::UnsupportedFormat
             | ErrorCode::DecodeFailed => 400,
             ErrorCode::NoSuchStyle => 404,
@@ -179,6 +183,7 @@ mod tests {
             (ErrorCode::ImageTooLarge, "ImageTooLarge", 400),
             (ErrorCode::WatermarkError, "WatermarkError", 400),
             (ErrorCode::NoSuchStyle, "NoSuchStyle", 404),
+            (ErrorCode::TooManyPipe, "TooManyPipe", 400),
             (ErrorCode::NotImplemented, "NotImplemented", 501),
             (ErrorCode::UnsupportedFormat, "UnsupportedFormat", 400),
             (ErrorCode::DecodeFailed, "DecodeFailed", 400),

@@ -16,6 +16,7 @@
 //! | [`exec`] | [`run`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
+//! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted by the caller) |
 //!
 //! # Flow
 //!
@@ -47,6 +48,7 @@ pub mod exec;
 pub mod limits;
 pub mod ops;
 pub mod parse;
+pub mod video;
 
 pub use ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
 pub use codec::decode::SourceInfo;

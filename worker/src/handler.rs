@@ -236,10 +236,19 @@ async fn render_items(
         .saturating_mul(u32::try_from(parsed.len()).unwrap_or(u32::MAX));
     let deadline = Instant::now() + timeout;
     let indices: Vec<usize> = parsed.iter().map(|(index, _)| *index).collect();
+    // A video source's frame extraction shares the items' time allowance.
+    let extractor = crate::video::Ffmpeg::from_env(timeout);
     let render = tokio::task::spawn_blocking(move || {
         let pipelines: Vec<&pipeline::Pipeline> =
             parsed.iter().map(|(_, pipeline)| pipeline).collect();
-        pipeline::exec::run_many(&pipelines, &source, &limits, Some(deadline), &assets)
+        crate::video::run_pipelines(
+            &pipelines,
+            &source,
+            &limits,
+            Some(deadline),
+            &assets,
+            &extractor,
+        )
     });
     let outcomes: Vec<Result<pipeline::Rendered, ItemOutcome>> =
         match tokio::time::timeout(timeout + timeout / 2, render).await {

@@ -5,6 +5,9 @@
 //! - [`handler`]: one job: claim, fetch the source once, run each item's pipeline on the
 //!   blocking pool, write the targets, record outcomes, finish.
 //! - [`notify`]: the callback sender, driven by the ledger so no callback is lost to a crash.
+//! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg,
+//!   behind [`video::FrameExtractor`], and [`video::run_pipelines`], which the handler and
+//!   `ferrotype process` run pipelines through.
 //! - [`sweeper`]: republishes jobs whose message was never confirmed or whose lease expired,
 //!   and fails jobs that used up their attempts.
 
@@ -12,6 +15,7 @@ pub mod consumer;
 pub mod handler;
 pub mod notify;
 pub mod sweeper;
+pub mod video;
 
 use std::sync::Arc;
 

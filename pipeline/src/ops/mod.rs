@@ -306,6 +306,15 @@ pub(crate) fn parse_canonical_action(
         };
         return Some(parsed);
     }
+    if name == "frame" {
+        if pipeline.frame.is_some() {
+            return Some(Err(PipelineError::invalid_argument("frame: given twice")));
+        }
+        let parsed = CanonicalArgs::new(name, arguments)
+            .and_then(crate::video::FrameGrab::from_canonical)
+            .map(|frame| pipeline.frame = Some(frame));
+        return Some(parsed);
+    }
     if name == "size-limit" {
         let parsed = CanonicalArgs::new(name, arguments)
             .and_then(size_limit::SizeLimit::from_canonical)

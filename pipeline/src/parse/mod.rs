@@ -4,12 +4,15 @@
 //! * [`oss`]: Aliyun OSS `x-oss-process` strings (`image/...`, `style/<name>`,
 //!   `|sys/saveas,...`), and the canonical form (OSS syntax plus extensions, see
 //!   [`crate::ast`]).
+//! * [`oss_legacy`]: the OSS old image-service API (`@100w_100h_90Q.jpg`, `@!<style>`), written
+//!   as an `x-oss-process` value starting with `@`.
 //! * [`qiniu`]: Qiniu `fops` / `persistentOps` strings (`imageMogr2/...|saveas/...;...`).
 //!
 //! Shared here: style lookup for OSS `style/<name>`, and the small decoders both dialects need
 //! (percent-encoding, URL-safe base64, integers with ranges).
 
 pub mod oss;
+pub mod oss_legacy;
 pub mod qiniu;
 
 use crate::ast::Pipeline;

@@ -3,7 +3,13 @@
 //! ```text
 //! image/<action>,<k>_<v>,<k>_<v>/<action>,<value>/...[|sys/saveas,o_<b64 key>[,b_<b64 bucket>]]
 //! style/<name>[|sys/saveas,...]
+//! video/snapshot,t_<ms>,f_<jpg|png>[,w_<W>][,h_<H>][,m_fast][,ar_auto][|sys/saveas,...]
+//! @<old API string>[|sys/saveas,...]
 //! ```
+//!
+//! `video/snapshot` starts the pipeline from a frame of a video source ([`crate::video`]).
+//! A value starting with `@` is the old image-service API (`object@100w_100h_90Q.jpg`) written
+//! after the object name, parsed by [`super::oss_legacy`].
 //!
 //! Actions run in the order written. Errors (OSS document 2.7, and our decisions):
 //! * missing `image/` (or `style/`) prefix, an empty action, an unknown action or parameter, a
@@ -59,12 +65,39 @@ const OBJECT_KEY_MAX: usize = 1023;
 
 /// Parses an `x-oss-process` value into a command.
 pub fn parse_process(text: &str, styles: &dyn StyleLookup) -> Result<Command, PipelineError> {
+    if let Some(legacy) = text.strip_prefix('@') {
+        // The old API chains its own parts with '|' too: they end where `sys/` begins.
+        let (head, sys) = match legacy.find("|sys/") {
+            Some(at) => (
+                legacy.get(..at).unwrap_or_default(),
+                legacy.get(at..).unwrap_or_default(),
+            ),
+            None => (legacy, ""),
+        };
+        let pipeline = super::oss_legacy::parse(head, styles)?;
+        let mut parts = sys.split('|');
+        parts.next();
+        return Ok(Command {
+            pipeline,
+            save_as: parse_sys_parts(parts)?,
+        });
+    }
     let mut parts = text.split('|');
     let head = parts.next().unwrap_or_default();
     let pipeline = match head.strip_prefix("style/") {
         Some(name) => expand_style(name, styles)?,
         None => parse_image(head, Grammar::Oss)?,
     };
+    Ok(Command {
+        pipeline,
+        save_as: parse_sys_parts(parts)?,
+    })
+}
+
+/// The `|sys/...` parts after the processing: at most one `sys/saveas`.
+fn parse_sys_parts<'a>(
+    parts: impl Iterator<Item = &'a str>,
+) -> Result<Option<SaveAs>, PipelineError> {
     let mut save_as = None;
     for part in parts {
         let Some(sys) = part.strip_prefix("sys/") else {
@@ -77,7 +110,7 @@ pub fn parse_process(text: &str, styles: &dyn StyleLookup) -> Result<Command, Pi
         }
         save_as = Some(parse_sys(sys)?);
     }
-    Ok(Command { pipeline, save_as })
+    Ok(save_as)
 }
 
 pub(crate) fn expand_style(
@@ -115,6 +148,11 @@ pub(crate) fn expand_style(
 pub(crate) fn parse_image(text: &str, grammar: Grammar) -> Result<Pipeline, PipelineError> {
     if grammar == Grammar::Canonical && text == "image" {
         return Ok(Pipeline::default());
+    }
+    if grammar == Grammar::Oss {
+        if let Some(body) = text.strip_prefix("video/") {
+            return parse_video(body);
+        }
     }
     let Some(body) = text.strip_prefix("image/") else {
         let module = text.split('/').next().unwrap_or_default();
@@ -506,6 +544,96 @@ fn parse_quality(mut params: Params<'_>, grammar: Grammar) -> Result<Quality, Pi
     Ok(quality)
 }
 
+/// Parses the `video/...` module: `snapshot` is its one action (see [`crate::video`] for the
+/// vendor rules). The frame is described in [`Pipeline::frame`]; its size becomes a `resize`
+/// step and `f` the output format.
+fn parse_video(body: &str) -> Result<Pipeline, PipelineError> {
+    let mut items = body.split(',');
+    let name = items.next().unwrap_or_default();
+    if name != "snapshot" {
+        return Err(PipelineError::not_implemented(format!(
+            "video/{name}: only video/snapshot is implemented"
+        )));
+    }
+    let arguments: Vec<&str> = items.collect();
+    let mut params = Params::new("snapshot", &arguments)?;
+    let any_value = 0..=u32::MAX;
+    let offset_ms = params.take_integer("t", any_value.clone())?;
+    let width = params
+        .take_integer("w", any_value.clone())?
+        .filter(|w| *w > 0);
+    let height = params.take_integer("h", any_value)?.filter(|h| *h > 0);
+    let keyframe = match params.take("m") {
+        None => false,
+        Some("fast") => true,
+        Some(other) => {
+            return Err(PipelineError::invalid_argument(format!(
+                "snapshot: m_{other} is not valid (only m_fast)"
+            )))
+        }
+    };
+    let format = match params.take("f") {
+        Some("jpg") => ImageFormat::Jpeg,
+        Some("png") => ImageFormat::Png,
+        Some(other) => {
+            return Err(PipelineError::invalid_argument(format!(
+                "snapshot: f_{other} is not one of jpg, png"
+            )))
+        }
+        None => {
+            return Err(PipelineError::missing_argument(
+                "snapshot: f (jpg or png) is required",
+            ))
+        }
+    };
+    let autorotate = match params.take("ar") {
+        None => false,
+        Some("auto") => true,
+        Some(other @ ("w" | "h")) => {
+            return Err(PipelineError::not_implemented(format!(
+                "snapshot: ar_{other} is not implemented (only ar_auto)"
+            )))
+        }
+        Some(other) => {
+            return Err(PipelineError::invalid_argument(format!(
+                "snapshot: ar_{other} is not valid (only ar_auto)"
+            )))
+        }
+    };
+    params.finish()?;
+    let offset_ms = offset_ms.ok_or_else(|| {
+        PipelineError::missing_argument("snapshot: t (the time in ms) is required")
+    })?;
+    let mut pipeline = Pipeline {
+        frame: Some(crate::video::FrameGrab {
+            offset_ms,
+            keyframe,
+            autorotate,
+            past_end: crate::video::PastEnd::Refuse,
+        }),
+        ..Pipeline::default()
+    };
+    // "如果指定为0则自动计算": one side keeps the aspect ratio; both: exactly w x h. The range
+    // ends at the video's size, so the resize never enlarges (its default limit_1).
+    let resize = match (width, height) {
+        (None, None) => None,
+        (Some(_), Some(_)) => Some(Resize {
+            mode: ResizeMode::Fixed,
+            width,
+            height,
+            ..Resize::default()
+        }),
+        _ => Some(Resize {
+            width,
+            height,
+            ..Resize::default()
+        }),
+    };
+    pipeline.steps.extend(resize.map(Step::Resize));
+    pipeline.output.format = Some(format);
+    Ok(pipeline)
+}
+
 /// Parses what follows `sys/`: `saveas,o_...,b_...`, optionally followed by `/notify,...`
 /// (asynchronous processing; not supported yet).
 fn parse_sys(text: &str) -> Result<SaveAs, PipelineError> {
@@ -686,7 +814,8 @@ mod tests {
             ("image/", ErrorCode::InvalidArgument, Some(0), "empty action (check for '//' or a trailing '/')"),
             ("resize,w_100", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'resize,w_100'"),
             ("image", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'image'"),
-            ("video/snapshot,t_1000", ErrorCode::NotImplemented, None, "the video module is not implemented; only image/ is"),
+            ("video/info", ErrorCode::NotImplemented, None, "video/info: only video/snapshot is implemented"),
+            ("imm/detect", ErrorCode::NotImplemented, None, "the imm module is not implemented; only image/ is"),
             ("image/resize,w_1|sys/saveas", ErrorCode::MissingArgument, None, "saveas: o (the target object) is required"),
             ("image/resize,w_1|sys/saveas,o_", ErrorCode::InvalidArgument, None, "saveas: '' is not a valid object name (1-1023 bytes, not starting with / or \\)"),
             ("image/resize,w_1|sys/saveas,o_L2E", ErrorCode::InvalidArgument, None, "saveas: '/a' is not a valid object name (1-1023 bytes, not starting with / or \\)"),
@@ -796,6 +925,126 @@ mod tests {
         ];
         for (text, expected) in table {
             assert_eq!(steps(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn video_snapshots_start_from_a_frame() {
+        // The document's examples, then the w/h 0 rules, m_fast, ar_auto.
+        let table = [
+            (
+                "video/snapshot,t_7000,f_jpg,w_800,h_600,m_fast",
+                "image/frame,t_7000,m_fast/resize,m_fixed,w_800,h_600/format,jpg",
+            ),
+            (
+                "video/snapshot,t_50000,f_jpg,w_800,h_600",
+                "image/frame,t_50000/resize,m_fixed,w_800,h_600/format,jpg",
+            ),
+            ("video/snapshot,t_0,f_png", "image/frame,t_0/format,png"),
+            (
+                "video/snapshot,t_10,f_png,w_0,h_0",
+                "image/frame,t_10/format,png",
+            ),
+            (
+                "video/snapshot,t_10,f_png,w_100,h_0",
+                "image/frame,t_10/resize,w_100/format,png",
+            ),
+            (
+                "video/snapshot,t_10,f_png,h_100",
+                "image/frame,t_10/resize,h_100/format,png",
+            ),
+            (
+                "video/snapshot,f_jpg,t_10,ar_auto",
+                "image/frame,t_10,ar_auto/format,jpg",
+            ),
+        ];
+        for (text, canonical) in table {
+            let command = parse(&format!("{text}|sys/saveas,o_YQ")).unwrap();
+            assert_eq!(command.pipeline.to_string(), canonical, "{text}");
+            assert_eq!(command.save_as.and_then(|s| s.key).as_deref(), Some("a"));
+            let reparsed: Pipeline = canonical.parse().unwrap();
+            assert_eq!(reparsed, command.pipeline, "{text}");
+        }
+        let errors = [
+            (
+                "video/snapshot,f_jpg",
+                ErrorCode::MissingArgument,
+                "snapshot: t (the time in ms) is required",
+            ),
+            (
+                "video/snapshot,t_10",
+                ErrorCode::MissingArgument,
+                "snapshot: f (jpg or png) is required",
+            ),
+            (
+                "video/snapshot,t_10,f_gif",
+                ErrorCode::InvalidArgument,
+                "snapshot: f_gif is not one of jpg, png",
+            ),
+            (
+                "video/snapshot,t_-1,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: t_-1 is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1.5,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: t_1.5 is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,w_x",
+                ErrorCode::InvalidArgument,
+                "snapshot: w_x is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,m_slow",
+                ErrorCode::InvalidArgument,
+                "snapshot: m_slow is not valid (only m_fast)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,ar_w",
+                ErrorCode::NotImplemented,
+                "snapshot: ar_w is not implemented (only ar_auto)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,ar_x",
+                ErrorCode::InvalidArgument,
+                "snapshot: ar_x is not valid (only ar_auto)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,s_1",
+                ErrorCode::InvalidArgument,
+                "snapshot: unknown parameter s_1",
+            ),
+            (
+                "video/snapshot,t_1,t_2,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: parameter t is given twice",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg/resize,w_1",
+                ErrorCode::InvalidArgument,
+                "snapshot: f_jpg/resize is not one of jpg, png",
+            ),
+            (
+                "video/snapshots,t_1",
+                ErrorCode::NotImplemented,
+                "video/snapshots: only video/snapshot is implemented",
+            ),
+            // The canonical extension is not part of the OSS language.
+            (
+                "image/frame,t_1",
+                ErrorCode::InvalidArgument,
+                "unknown action 'frame'",
+            ),
+        ];
+        for (text, code, message) in errors {
+            let error = parse(text).unwrap_err();
+            assert_eq!(
+                (error.code, error.message.as_str()),
+                (code, message),
+                "{text}"
+            );
         }
     }
 

@@ -60,7 +60,11 @@
 //! * `watermark/1` and `watermark/3` with image groups: one [`crate::ops::watermark`] step per
 //!   image (`image` is URL-safe base64 of `bucket:key` or a key in the source bucket);
 //!   `watermark/2` and `text` groups are `NotImplemented`.
-//! * `vframe`, `imageAve`, `avthumb`, ...: `NotImplemented`.
+//! * `vframe/<jpg|png>/offset/<seconds>/w/<W>/h/<H>/rotate/<90|180|270|auto>`: the first step
+//!   of a command on a video source ([`crate::video`]): the frame goes in
+//!   [`Pipeline::frame`], `w`/`h` become a `resize` (enlarging allowed), `rotate` a `rotate`
+//!   step; later `|` steps (`imageMogr2`...) work on the frame.
+//! * `imageAve`, `avthumb`, ...: `NotImplemented`.
 //!
 //! # Crop geometry
 //!
@@ -92,11 +96,10 @@ const SINGLE_SIDE_RANGE: std::ops::RangeInclusive<u32> = 0..=10_000;
 const ENLARGE_MAX_SIDE: u32 = 10_000;
 
 /// Qiniu processing commands that exist but are not implemented yet.
-const NOT_YET_IMPLEMENTED_COMMANDS: [&str; 7] = [
+const NOT_YET_IMPLEMENTED_COMMANDS: [&str; 6] = [
     "imageAve",
     "imageslim",
     "avthumb",
-    "vframe",
     "vsample",
     "avinfo",
     "odconv",
@@ -149,7 +152,11 @@ pub fn parse_command_with_styles(
     let mut processing_steps = 0;
     let mut qiniu_steps = 0;
     for (index, step) in steps.iter().enumerate() {
-        let parsed = if let (0, Some(name)) = (index, step.strip_prefix("style/")) {
+        let parsed = if let (0, Some(parameters)) = (index, step.strip_prefix("vframe/")) {
+            processing_steps += 1;
+            qiniu_steps += 1;
+            parse_vframe(parameters, &mut pipeline)
+        } else if let (0, Some(name)) = (index, step.strip_prefix("style/")) {
             processing_steps += 1;
             super::oss::expand_style(name, styles).map(|expanded| pipeline = expanded)
         } else if let Some(entry) = step.strip_prefix("saveas/") {
@@ -195,6 +202,105 @@ pub fn parse_command_with_styles(
     Ok(Command { pipeline, save_as })
 }
 
+/// vframe's `w`/`h`: "长边取值范围 [20,3840]，短边取值范围 [20,2160]".
+const VFRAME_LONG_SIDE: std::ops::RangeInclusive<u32> = 20..=3840;
+const VFRAME_SHORT_SIDE_MAX: u32 = 2160;
+
+/// `vframe/<jpg|png>/offset/<seconds>/w/<W>/h/<H>/rotate/<90|180|270|auto>` (the part after
+/// `vframe/`).
+fn parse_vframe(parameters: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    let mut items = parameters.split('/');
+    let format = match items.next().unwrap_or_default() {
+        "jpg" | "jpeg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        other => {
+            return Err(PipelineError::invalid_argument(format!(
+                "vframe: format '{other}' is not one of jpg, png"
+            )))
+        }
+    };
+    let (mut offset, mut width, mut height, mut rotate) = (None, None, None, None);
+    while let Some(key) = items.next() {
+        let value = items.next().ok_or_else(|| {
+            PipelineError::invalid_argument(format!("vframe: {key} has no value"))
+        })?;
+        let value = percent_decode("vframe", value)?;
+        let slot = match key {
+            "offset" => &mut offset,
+            "w" => &mut width,
+            "h" => &mut height,
+            "rotate" => &mut rotate,
+            other => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "vframe: unknown parameter '{other}'"
+                )))
+            }
+        };
+        if slot.replace(value).is_some() {
+            return Err(PipelineError::invalid_argument(format!(
+                "vframe: {key} is given twice"
+            )));
+        }
+    }
+    let offset = offset
+        .ok_or_else(|| PipelineError::missing_argument("vframe: offset (seconds) is required"))?;
+    let offset_ms = crate::video::seconds_to_ms("vframe", &offset)?;
+    let side = |key: &str, value: Option<&str>| {
+        value
+            .map(|value| integer_in("vframe", &format!("{key}/{value}"), value, VFRAME_LONG_SIDE))
+            .transpose()
+    };
+    let width = side("w", width.as_deref())?;
+    let height = side("h", height.as_deref())?;
+    if let (Some(w), Some(h)) = (width, height) {
+        if w.min(h) > VFRAME_SHORT_SIDE_MAX {
+            return Err(PipelineError::invalid_argument(format!(
+                "vframe: w/{w}/h/{h}: the short side must be at most {VFRAME_SHORT_SIDE_MAX}"
+            )));
+        }
+    }
+    let mut autorotate = false;
+    let rotate_step = match rotate.as_deref() {
+        None => None,
+        Some("auto") => {
+            autorotate = true;
+            None
+        }
+        Some(degrees @ ("90" | "180" | "270")) => Some(Rotate {
+            degrees: degrees.parse().unwrap_or_default(),
+            limit_source_side: false,
+        }),
+        Some(other) => {
+            return Err(PipelineError::invalid_argument(format!(
+                "vframe: rotate/{other} is not one of 90, 180, 270, auto"
+            )))
+        }
+    };
+    pipeline.frame = Some(crate::video::FrameGrab {
+        offset_ms,
+        keyframe: false,
+        autorotate,
+        past_end: crate::video::PastEnd::LastFrame,
+    });
+    if width.is_some() || height.is_some() {
+        let mode = if width.is_some() && height.is_some() {
+            ResizeMode::Fixed
+        } else {
+            ResizeMode::Lfit
+        };
+        pipeline.steps.push(Step::Resize(Resize {
+            mode,
+            width,
+            height,
+            allow_enlarge: true,
+            ..Resize::default()
+        }));
+    }
+    pipeline.steps.extend(rotate_step.map(Step::Rotate));
+    pipeline.output.format = Some(format);
+    Ok(())
+}
+
 fn parse_step(text: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
     let (name, parameters) = text.split_once('/').unwrap_or((text, ""));
     match name {
@@ -214,6 +320,9 @@ fn parse_step(text: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> 
             });
             Ok(())
         }
+        "vframe" => Err(PipelineError::invalid_argument(
+            "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)",
+        )),
         "saveas" => Err(PipelineError::missing_argument(
             "saveas: the EncodedEntryURI is required (saveas/<EncodedEntryURI>)",
         )),
@@ -787,6 +896,114 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
     use base64::Engine as _;
+
+    #[test]
+    fn vframe_starts_a_command_from_a_video_frame() {
+        let table = [
+            // The document's example: the 7th second, jpg, 480x360.
+            (
+                "vframe/jpg/offset/7/w/480/h/360",
+                "image/frame,t_7000,end_last/resize,m_fixed,w_480,h_360,limit_0/format,jpg/quality,adaptive_75",
+            ),
+            ("vframe/png/offset/0", "image/frame,t_0,end_last/format,png/quality,adaptive_75"),
+            (
+                "vframe/jpg/offset/1.5/w/3840",
+                "image/frame,t_1500,end_last/resize,w_3840,limit_0/format,jpg/quality,adaptive_75",
+            ),
+            (
+                "vframe/png/h/20/offset/0.001/rotate/90",
+                "image/frame,t_1,end_last/resize,h_20,limit_0/rotate,90/format,png/quality,adaptive_75",
+            ),
+            (
+                "vframe/jpg/offset/2/rotate/auto",
+                "image/frame,t_2000,ar_auto,end_last/format,jpg/quality,adaptive_75",
+            ),
+            (
+                "vframe/jpg/offset/2|imageMogr2/thumbnail/100x/quality/90",
+                "image/frame,t_2000,end_last/resize,w_100,limit_0/format,jpg/quality,adaptive_90",
+            ),
+            (
+                "vframe/jpg/offset/2/w/3840/h/2160",
+                "image/frame,t_2000,end_last/resize,m_fixed,w_3840,h_2160,limit_0/format,jpg/quality,adaptive_75",
+            ),
+        ];
+        for (text, canonical) in table {
+            let command = parse_command(&format!("{text}|saveas/YjprLmpwZw")).unwrap();
+            assert_eq!(command.pipeline.to_string(), canonical, "{text}");
+            let reparsed: Pipeline = canonical.parse().unwrap();
+            assert_eq!(reparsed, command.pipeline, "{text}");
+        }
+        let errors = [
+            (
+                "vframe/gif/offset/1",
+                Some(0),
+                "vframe: format 'gif' is not one of jpg, png",
+            ),
+            (
+                "vframe/jpg",
+                Some(0),
+                "vframe: offset (seconds) is required",
+            ),
+            ("vframe/jpg/offset", Some(0), "vframe: offset has no value"),
+            (
+                "vframe/jpg/offset/x",
+                Some(0),
+                "vframe: offset 'x' is not a number of seconds (up to 3 decimals)",
+            ),
+            (
+                "vframe/jpg/offset/1/w/19",
+                Some(0),
+                "vframe: w/19 is out of range 20-3840",
+            ),
+            (
+                "vframe/jpg/offset/1/h/3841",
+                Some(0),
+                "vframe: h/3841 is out of range 20-3840",
+            ),
+            (
+                "vframe/jpg/offset/1/w/3000/h/2500",
+                Some(0),
+                "vframe: w/3000/h/2500: the short side must be at most 2160",
+            ),
+            (
+                "vframe/jpg/offset/1/rotate/45",
+                Some(0),
+                "vframe: rotate/45 is not one of 90, 180, 270, auto",
+            ),
+            (
+                "vframe/jpg/offset/1/offset/2",
+                Some(0),
+                "vframe: offset is given twice",
+            ),
+            (
+                "vframe/jpg/offset/1/size/2",
+                Some(0),
+                "vframe: unknown parameter 'size'",
+            ),
+            (
+                "imageMogr2/thumbnail/10x|vframe/jpg/offset/1",
+                Some(1),
+                "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)",
+            ),
+            (
+                "vframe",
+                Some(0),
+                "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)",
+            ),
+        ];
+        for (text, step, message) in errors {
+            let error = parse_command(text).unwrap_err();
+            assert_eq!(
+                (error.step, error.message.as_str()),
+                (step, message),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_command("vframe/jpg").unwrap_err().code,
+            crate::error::ErrorCode::MissingArgument
+        );
+    }
 
     #[test]
     fn a_first_step_may_name_a_style() {
