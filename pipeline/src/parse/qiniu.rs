@@ -912,7 +912,7 @@ mod tests {
             ),
             (
                 "vframe/png/h/20/offset/0.001/rotate/90",
-                "image/frame,t_1,end_last/resize,h_20,limit_0/rotate,90/format,png/quality,adaptive_75",
+                "image/frame,t_1,end_last/resize,h_20,limit_0/rotate,90,any-size/format,png/quality,adaptive_75/animation,multi-step",
             ),
             (
                 "vframe/jpg/offset/2/rotate/auto",
