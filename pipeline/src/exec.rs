@@ -87,6 +87,7 @@ pub fn plan(
         limits,
         orientation: info.orientation,
         assets: &ops::watermark::NoAssets,
+        fonts: &ops::text::NoFonts,
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         let planned = ops::plan_step(step, size, &context).map_err(|error| error.at_step(index))?;
@@ -120,19 +121,22 @@ pub fn run_with_deadline(
         limits,
         deadline,
         &ops::watermark::NoAssets,
+        &ops::text::NoFonts,
     )
 }
 
 /// [`run_with_deadline`], with the watermark images a pipeline refers to provided by
-/// `assets` (see [`Pipeline::asset_references`]).
+/// `assets` (see [`Pipeline::asset_references`]) and the fonts of its text marks by `fonts`
+/// (see [`crate::fonts::SystemFonts`]).
 pub fn run_with_assets(
     pipeline: &Pipeline,
     source: &[u8],
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn ops::watermark::AssetLookup,
+    fonts: &dyn ops::text::FontLookup,
 ) -> Result<Rendered, PipelineError> {
-    run_many(&[pipeline], source, limits, deadline, assets)
+    run_many(&[pipeline], source, limits, deadline, assets, fonts)
         .pop()
         .unwrap_or_else(|| Err(PipelineError::internal("no result for the pipeline")))
 }
@@ -140,14 +144,23 @@ pub fn run_with_assets(
 /// Runs several pipelines on one source (a job's items), decoding it once, at the largest size
 /// any of them needs: a JPEG shrinks on load only as far as every pipeline allows. Results come
 /// in the order of `pipelines`, and one pipeline's failure is its own. `deadline` as in
-/// [`run_with_deadline`], for all of them together; `assets` as in [`run_with_assets`].
+/// [`run_with_deadline`], for all of them together; `assets` and `fonts` as in
+/// [`run_with_assets`].
 pub fn run_many(
     pipelines: &[&Pipeline],
     source: &[u8],
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn ops::watermark::AssetLookup,
+    fonts: &dyn ops::text::FontLookup,
 ) -> Vec<Result<Rendered, PipelineError>> {
+    // What every step may need; each run sets the source's orientation.
+    let base_context = ops::StepContext {
+        limits,
+        orientation: 1,
+        assets,
+        fonts,
+    };
     let check_deadline = |stage: &str| match deadline {
         Some(deadline) if Instant::now() >= deadline => Err(PipelineError::new(
             ErrorCode::DeadlineExceeded,
@@ -210,7 +223,13 @@ pub fn run_many(
                 None => describe(pipeline, source, &info, limits),
                 Some(plan) => plan.and_then(|plan| {
                     if animated(&plan) {
-                        return run_animation(pipeline, source, limits, assets, &check_deadline);
+                        return run_animation(
+                            pipeline,
+                            source,
+                            limits,
+                            &base_context,
+                            &check_deadline,
+                        );
                     }
                     // The last pipeline to use the decoded picture takes it; the others copy it.
                     let picture = if Some(index) == last_user {
@@ -226,8 +245,7 @@ pub fn run_many(
                         &info,
                         picture,
                         source,
-                        limits,
-                        assets,
+                        &base_context,
                         &check_deadline,
                     )
                 }),
@@ -283,8 +301,7 @@ fn render(
     info: &SourceInfo,
     decoded: decode::Decoded,
     source: &[u8],
-    limits: &Limits,
-    assets: &dyn ops::watermark::AssetLookup,
+    base_context: &ops::StepContext<'_>,
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
     let source_size = (info.width, info.height);
@@ -292,9 +309,8 @@ fn render(
     let shrunk_on_load = decoded.raster.dimensions() != source_size;
     let mut raster = decoded.raster;
     let step_context = ops::StepContext {
-        limits,
         orientation: decoded.orientation,
-        assets,
+        ..*base_context
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         check_deadline(&format!("step {index} ({})", step.action_name()))?;
@@ -363,14 +379,13 @@ fn run_animation(
     pipeline: &Pipeline,
     source: &[u8],
     limits: &Limits,
-    assets: &dyn ops::watermark::AssetLookup,
+    base_context: &ops::StepContext<'_>,
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
     // GIF has no EXIF orientation.
     let step_context = ops::StepContext {
-        limits,
         orientation: 1,
-        assets,
+        ..*base_context
     };
     let animation = gif::transcode(source, limits, |frame, mut raster| {
         for (index, step) in pipeline.steps.iter().enumerate() {
@@ -644,6 +659,7 @@ mod tests {
             &Limits::default(),
             None,
             &ops::watermark::NoAssets,
+            &ops::text::NoFonts,
         );
         let sizes: Vec<_> = results
             .iter()
@@ -673,6 +689,7 @@ mod tests {
             &Limits::default(),
             None,
             &ops::watermark::NoAssets,
+            &ops::text::NoFonts,
         );
         assert!(failures
             .iter()

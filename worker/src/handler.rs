@@ -239,7 +239,14 @@ async fn render_items(
     let render = tokio::task::spawn_blocking(move || {
         let pipelines: Vec<&pipeline::Pipeline> =
             parsed.iter().map(|(_, pipeline)| pipeline).collect();
-        pipeline::exec::run_many(&pipelines, &source, &limits, Some(deadline), &assets)
+        pipeline::exec::run_many(
+            &pipelines,
+            &source,
+            &limits,
+            Some(deadline),
+            &assets,
+            pipeline::fonts::SystemFonts::shared(),
+        )
     });
     let outcomes: Vec<Result<pipeline::Rendered, ItemOutcome>> =
         match tokio::time::timeout(timeout + timeout / 2, render).await {

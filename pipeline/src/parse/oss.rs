@@ -11,11 +11,15 @@
 //!   and the parameter;
 //! * a required parameter absent (`resize` with no size, `quality` with neither q nor Q,
 //!   saveas without `o`): `MissingArgument`;
-//! * an OSS action or module Ferrotype does not implement yet (`crop`, `watermark`, `video/`
+//! * an OSS action or module Ferrotype does not implement yet (`crop`, `video/`
 //!   ...): `NotImplemented`;
 //! * `style/<name>` not found: `NoSuchStyle`.
 //!
 //! Error `step` indexes are the 0-based position of the action after `image/`.
+//!
+//! `watermark` lives in its own child module, [`watermark`].
+
+mod watermark;
 
 use super::{decode_base64_text, integer_in, StyleLookup};
 use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
@@ -35,7 +39,7 @@ pub(crate) enum Grammar {
 }
 
 /// OSS image actions that exist in the vendor language but are not implemented yet.
-const NOT_YET_IMPLEMENTED: [&str; 13] = [
+const NOT_YET_IMPLEMENTED: [&str; 12] = [
     "crop",
     "circle",
     "indexcrop",
@@ -46,7 +50,6 @@ const NOT_YET_IMPLEMENTED: [&str; 13] = [
     "bright",
     "contrast",
     "sharpen",
-    "watermark",
     "info",
     "average-hue",
 ];
@@ -156,6 +159,17 @@ fn parse_action(
             pipeline.steps.push(Step::Resize(resize));
         }
         "format" => parse_format(&arguments, grammar, &mut pipeline.output)?,
+        "watermark" => {
+            let mark = watermark::parse(Params::new(name, &arguments)?, grammar)?;
+            pipeline.steps.push(Step::Watermark(mark));
+            // "一张图片上，最多支持3张不同的水印图做水印."
+            let distinct = pipeline.asset_references().len();
+            if grammar == Grammar::Oss && distinct > crate::ops::watermark::MAX_DISTINCT_IMAGES {
+                return Err(PipelineError::invalid_argument(
+                    "watermark: at most 3 different watermark images in one process",
+                ));
+            }
+        }
         "quality" => {
             pipeline.output.quality = Some(parse_quality(Params::new(name, &arguments)?, grammar)?);
         }
@@ -493,7 +507,7 @@ mod tests {
             ("image/format,gif-from-any", ErrorCode::InvalidArgument, Some(0), "format: unknown format 'gif-from-any' (expected one of jpg, png, bmp, webp, gif, tiff)"),
             ("image/interlace,2", ErrorCode::InvalidArgument, Some(0), "interlace: '2' must be 0 or 1"),
             ("image/resize,w_1/crop,w_10", ErrorCode::NotImplemented, Some(1), "crop: this action is not implemented yet"),
-            ("image/resize,w_1/watermark,text_aGk", ErrorCode::NotImplemented, Some(1), "watermark: this action is not implemented yet"),
+            ("image/resize,w_1/watermark,text_aGk,x_-1", ErrorCode::InvalidArgument, Some(1), "watermark: x_-1 is not a whole number"),
             ("image/resize,w_1/sepia,1", ErrorCode::InvalidArgument, Some(1), "unknown action 'sepia'"),
             ("image/resize,w_1/", ErrorCode::InvalidArgument, Some(1), "empty action (check for '//' or a trailing '/')"),
             ("image/", ErrorCode::InvalidArgument, Some(0), "empty action (check for '//' or a trailing '/')"),
