@@ -44,11 +44,14 @@ fn candidates(family: FontFamily) -> [(&'static str, u32); 3] {
     }
 }
 
+/// A font file's bytes and the face to use in it, once read (`None`: no file found).
+type Loaded = OnceLock<Option<(Vec<u8>, u32)>>;
+
 /// Fonts read from a font directory (by default [`DEFAULT_FONT_DIR`]), once per family.
 #[derive(Debug)]
 pub struct SystemFonts {
     root: PathBuf,
-    loaded: [OnceLock<Option<(Vec<u8>, u32)>>; 7],
+    loaded: [Loaded; 7],
 }
 
 impl Default for SystemFonts {

@@ -302,7 +302,7 @@ pub fn render(
         }
     }
     let raster = Raster::new(width, height, PixelLayout::Rgba8, data)?;
-    if mark.rotate % 360 == 0 {
+    if mark.rotate.is_multiple_of(360) {
         return Ok(raster);
     }
     let plan = rotate::plan(

@@ -700,6 +700,59 @@ mod tests {
         );
     }
 
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    /// The document's examples on the gopher, run whole: a resize to 300 wide, then the
+    /// panda (here a fixture) at P_30 and a text, both south-east.
+    #[test]
+    fn oss_examples_change_the_south_east_corner_only() {
+        let assets: HashMap<String, Vec<u8>> =
+            [("panda.png".to_string(), fixture("alpha-300x200.png"))].into();
+        let limits = Limits::default();
+        let fonts = fonts();
+        let run = |process: &str| {
+            let pipeline = crate::parse::oss::parse_process(process, &crate::parse::NoStyles)
+                .unwrap()
+                .pipeline;
+            let rendered = crate::exec::run_with_assets(
+                &pipeline,
+                &fixture("gopher-640x427.jpg"),
+                &limits,
+                None,
+                &assets,
+                &fonts,
+            )
+            .unwrap_or_else(|error| panic!("{process}: {error}"));
+            decode::decode(&rendered.bytes, &limits).unwrap().raster
+        };
+        let plain = run("image/resize,w_300/format,png");
+        assert_eq!(plain.dimensions(), (300, 200));
+        let table = [
+            // P_30 of 300x200 is a 90x60 box; the 300x200 panda becomes 90x60 (its
+            // transparent corners may leave a few edge pixels unchanged).
+            (
+                "image/resize,w_300/watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA,t_90,g_se,x_10,y_10/format,png",
+                (200, 130, 289, 189),
+            ),
+            (
+                "image/resize,w_300,h_300/watermark,type_d3F5LXplbmhlaQ,size_30,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,color_FFFFFF,shadow_50,t_100,g_se,x_10,y_10/format,png",
+                // "Hello 图片服务!" at 30 px is about 160 px wide and 35 high.
+                (100, 150, 289, 189),
+            ),
+        ];
+        for (process, (min_x, min_y, max_x, max_y)) in table {
+            let marked = run(process);
+            let (x0, y0, x1, y1) = changed_box(&plain, &marked).unwrap();
+            assert!(
+                x0 >= min_x && y0 >= min_y && x1 <= max_x && y1 <= max_y,
+                "{process}: changed ({x0}, {y0})-({x1}, {y1})"
+            );
+        }
+    }
+
     #[test]
     fn mixed_marks_put_image_and_text_side_by_side() {
         let red = Raster::filled(20, 60, PixelLayout::Rgb8, Rgb { r: 255, g: 0, b: 0 });

@@ -867,6 +867,88 @@ mod tests {
     use crate::error::ErrorCode;
     use base64::Engine as _;
 
+    fn watermarks(fops: &str) -> Vec<Watermark> {
+        parse_fops(fops)
+            .unwrap_or_else(|error| panic!("{fops}: {error}"))
+            .remove(0)
+            .pipeline
+            .steps
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Watermark(mark) => Some(mark),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_watermarks_follow_the_documents_example_and_defaults() {
+        // The document's example: 七牛云存储 in 宋体, 500 twips, white, 85 %, 20 px from the
+        // south-east corner.
+        let marks = watermarks("watermark/2/text/5LiD54mb5LqR5a2Y5YKo/font/5a6L5L2T/fontsize/500/fill/d2hpdGU/dissolve/85/gravity/SouthEast/dx/20/dy/20");
+        let [mark] = marks.as_slice() else {
+            panic!("{marks:?}")
+        };
+        let MarkContent::Text(text) = &mark.content else {
+            panic!("{mark:?}")
+        };
+        assert_eq!(text.text, "七牛云存储");
+        assert_eq!(text.font, FontFamily::FangzhengShusong);
+        assert_eq!((text.size, text.color), (25, Rgb::WHITE));
+        assert_eq!(
+            (
+                mark.opacity,
+                mark.gravity,
+                mark.dx,
+                mark.dy,
+                mark.skip_when_larger
+            ),
+            (85, Gravity::SouthEast, 20, 20, true)
+        );
+        // Defaults: 黑体, 240 twips = 12 px, black, opaque, south-east, 10 px.
+        let marks = watermarks("watermark/2/text/SGk");
+        let MarkContent::Text(text) = &marks[0].content else {
+            panic!("{marks:?}")
+        };
+        assert_eq!(
+            (text.font, text.size, text.color),
+            (FontFamily::FangzhengHeiti, 12, Rgb { r: 0, g: 0, b: 0 })
+        );
+        assert_eq!((marks[0].opacity, marks[0].dx, marks[0].dy), (100, 10, 10));
+        // Colours: #RRGGBB, names, any case; fontsize rounds to whole pixels.
+        for (fill, colour) in [
+            ("#FF0000", "FF0000"),
+            ("Red", "FF0000"),
+            ("00ff7f", "00FF7F"),
+        ] {
+            let fops = format!(
+                "watermark/2/text/SGk/fill/{}/fontsize/250",
+                base64::engine::general_purpose::URL_SAFE.encode(fill)
+            );
+            let marks = watermarks(&fops);
+            let MarkContent::Text(text) = &marks[0].content else {
+                panic!("{marks:?}")
+            };
+            assert_eq!(
+                (text.color.to_string().as_str(), text.size),
+                (colour, 13),
+                "{fill}"
+            );
+        }
+        // watermark/3: image and text groups, each with its own parameters, in order.
+        let marks = watermarks("watermark/3/image/bG9nby5wbmc/dissolve/50/text/SGk/gravity/North/fontsize/400/image/bG9nby5wbmc/ws/0.5");
+        assert_eq!(marks.len(), 3);
+        assert!(
+            matches!(&marks[0].content, MarkContent::Image(image) if image.reference == "logo.png")
+        );
+        assert_eq!(marks[0].opacity, 50);
+        assert!(matches!(&marks[1].content, MarkContent::Text(text) if text.size == 20));
+        assert_eq!((marks[1].gravity, marks[1].opacity), (Gravity::North, 100));
+        assert!(
+            matches!(&marks[2].content, MarkContent::Image(image) if image.ws_milli == Some(500))
+        );
+    }
+
     #[test]
     fn a_first_step_may_name_a_style() {
         let styles: std::collections::HashMap<String, String> =
