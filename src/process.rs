@@ -1,4 +1,8 @@
 //! `ferrotype process INPUT PIPELINE -o OUTPUT`: the engine alone, on local files.
+//!
+//! Watermark images are read from the input's folder (a reference `key` is the file
+//! `<folder>/key`, a Qiniu `bucket:key` the file `<folder>/bucket/key`); text watermarks use the
+//! installed fonts ([`pipeline::fonts::SystemFonts`]).
 
 use std::path::Path;
 
@@ -16,6 +20,9 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
     let command =
         parse_any(pipeline_text).map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
     let limits = Limits::default();
+    let assets = LocalAssets {
+        folder: input.parent().unwrap_or(Path::new(".")).to_path_buf(),
+    };
     // A video source (`video/snapshot`, `vframe`) has its frame extracted by ffmpeg first.
     let extractor = worker::video::Ffmpeg::from_env(FRAME_TIMEOUT);
     let rendered = worker::video::run_pipelines(
@@ -23,7 +30,8 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
         &source,
         &limits,
         None,
-        &pipeline::ops::watermark::NoAssets,
+        &assets,
+        pipeline::fonts::SystemFonts::shared(),
         &extractor,
     )
     .into_iter()
@@ -37,6 +45,20 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
         rendered.height,
         rendered.format.extension().to_string(),
     ))
+}
+
+/// Watermark images next to the input file.
+struct LocalAssets {
+    folder: std::path::PathBuf,
+}
+
+impl pipeline::ops::watermark::AssetLookup for LocalAssets {
+    fn asset(&self, reference: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.folder.join(reference)).ok().or_else(|| {
+            let (bucket, key) = reference.split_once(':')?;
+            std::fs::read(self.folder.join(bucket).join(key)).ok()
+        })
+    }
 }
 
 fn parse_any(text: &str) -> Result<pipeline::Command, PipelineError> {

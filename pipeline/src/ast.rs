@@ -31,7 +31,10 @@
 //! | `rotate,N`, `auto-orient,1`, `blur,r_R,s_S` | OSS syntax; `s` may be a decimal (Qiniu sigma) and above 50 |
 //! | `view,m_M[,w_W][,h_H]` | Qiniu `imageView2/M` ([`crate::ops::image_view`]) |
 //! | `document,qiniu-imageinfo`, `document,qiniu-exif` | a JSON document instead of an image ([`crate::ops::info`]); OSS `info` and `average-hue` are written as OSS writes them |
-//! | `watermark,ref_<b64>,dissolve_N,g_G,dx_N,dy_N[,ws_N]` | one image watermark ([`crate::ops::watermark`]) |
+//! | `watermark,...,t_N,g_G,x_N,y_N[,voffset_N][,fill_1][,skip_1]` | one watermark ([`crate::ops::watermark`]): OSS parameters, plus `x`/`y` above 4096 (Qiniu margins), `skip_1` (Qiniu: a mark larger than the image is left out), `t` always written |
+//! | `watermark,image_<b64>[,pre_<b64 actions>][,ws_N]` | the mark image: `image` holds only the object (or Qiniu `bucket:key`), `pre` the OSS preprocessing actions (`resize,P_30/rotate,90`), `ws` Qiniu's scale in thousandths |
+//! | `watermark,text_<b64>,type_<b64>,color_RRGGBB,size_N[,shadow_N][,rotate_N]` | the mark text, every look parameter written; `size` in px (Qiniu twips converted); `type` also for Qiniu's font names, mapped ([`crate::ops::text`]) |
+//! | `watermark,...,order_N,align_N,interval_N` | written for a mixed (image and text) mark only |
 //! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
 //! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
 //! | `animation,multi-step` | Qiniu: every step runs on each frame of an animated GIF (OSS allows one, see [`OutputSettings::multi_step_animation`]) |
@@ -57,7 +60,7 @@ use crate::ops::rounded_corners::RoundedCorners;
 use crate::ops::scale::Scale;
 use crate::ops::sharpen::Sharpen;
 use crate::ops::size_limit::SizeLimit;
-use crate::ops::watermark::ImageMark;
+use crate::ops::watermark::Watermark;
 use crate::video::FrameGrab;
 use std::fmt;
 use std::str::FromStr;
@@ -92,8 +95,9 @@ pub enum Step {
     AutoOrient,
     /// Gaussian blur (Qiniu and OSS `blur`).
     Blur(Blur),
-    /// An image watermark (Qiniu `watermark/1`, each image of `watermark/3`).
-    Watermark(ImageMark),
+    /// An image, text or mixed watermark (OSS `watermark`, Qiniu `watermark/1` and `/2`, each
+    /// group of `watermark/3`).
+    Watermark(Watermark),
     /// Cut a region with OSS `crop` rules (start from a gravity origin, BadRequest outside).
     OssCrop(OssCrop),
     /// Cut into strips and keep one (OSS `indexcrop`).
@@ -242,9 +246,12 @@ impl Pipeline {
     pub fn asset_references(&self) -> Vec<&str> {
         let mut references: Vec<&str> = Vec::new();
         for step in &self.steps {
-            if let Step::Watermark(mark) = step {
-                if !references.contains(&mark.reference.as_str()) {
-                    references.push(&mark.reference);
+            if let Some(image) = match step {
+                Step::Watermark(mark) => mark.image(),
+                _ => None,
+            } {
+                if !references.contains(&image.reference.as_str()) {
+                    references.push(&image.reference);
                 }
             }
         }
@@ -392,6 +399,13 @@ mod tests {
             "video/snapshot,t_0,f_png,w_100,ar_auto",
             "@100w_100h_1e_1c_90Q.png",
             "@100w_4e_10-20-30bgc|50p_1l|90r|80q.src",
+            "image/watermark,image_cGFuZGEucG5n,t_90,g_se,x_10,y_10",
+            "image/resize,w_400/watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA,t_90,g_se,x_10,y_10",
+            "image/watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLHdfNTA=",
+            "image/resize,w_300,h_300/watermark,type_d3F5LXplbmhlaQ,size_30,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ",
+            "image/watermark,type_d3F5LXplbmhlaQ,size_30,text_SGVsbG8g5Zu-54mH5pyN5YqhIQ,color_FFFFFF,shadow_50,t_100,g_se,x_10,y_10",
+            "image/watermark,image_cGFuZGEucG5n,text_SGVsbG8,shadow_50,order_1,align_2,interval_10,g_west,voffset_-20,fill_1,rotate_360",
+            "image/watermark,text_b3Nz5paH5a2X5rC05Y2wMg,color_0000b7,size_20,g_sw,x_100,y_100,rotate_45,type_ZmFuZ3poZW5na2FpdGk=",
         ];
         let qiniu_cases = [
             "imageMogr2/thumbnail/700x",
@@ -426,6 +440,8 @@ mod tests {
             "imageMogr2/sharpen/0/thumbnail/10x",
             "vframe/jpg/offset/7/w/480/h/360",
             "vframe/png/offset/1.25/h/100/rotate/auto|imageMogr2/rotate/45",
+            "watermark/2/text/5LiD54mb5LqR5a2Y5YKo/font/5a6L5L2T/fontsize/500/fill/d2hpdGU/dissolve/85/gravity/SouthEast/dx/20/dy/20",
+            "watermark/3/image/bG9nby5wbmc/text/SGk/fill/I0ZGMDAwMA/gravity/North/dx/100000",
         ];
         let mut cases = Vec::new();
         for text in oss_cases {

@@ -112,6 +112,7 @@ pub fn plan(
         limits,
         orientation: info.orientation,
         assets: &ops::watermark::NoAssets,
+        fonts: &ops::text::NoFonts,
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         let planned = ops::plan_step(step, size, &context).map_err(|error| error.at_step(index))?;
@@ -145,19 +146,22 @@ pub fn run_with_deadline(
         limits,
         deadline,
         &ops::watermark::NoAssets,
+        &ops::text::NoFonts,
     )
 }
 
 /// [`run_with_deadline`], with the watermark images a pipeline refers to provided by
-/// `assets` (see [`Pipeline::asset_references`]).
+/// `assets` (see [`Pipeline::asset_references`]) and the fonts of its text marks by `fonts`
+/// (see [`crate::fonts::SystemFonts`]).
 pub fn run_with_assets(
     pipeline: &Pipeline,
     source: &[u8],
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn ops::watermark::AssetLookup,
+    fonts: &dyn ops::text::FontLookup,
 ) -> Result<Rendered, PipelineError> {
-    run_many(&[pipeline], source, limits, deadline, assets)
+    run_many(&[pipeline], source, limits, deadline, assets, fonts)
         .pop()
         .unwrap_or_else(|| Err(PipelineError::internal("no result for the pipeline")))
 }
@@ -165,14 +169,23 @@ pub fn run_with_assets(
 /// Runs several pipelines on one source (a job's items), decoding it once, at the largest size
 /// any of them needs: a JPEG shrinks on load only as far as every pipeline allows. Results come
 /// in the order of `pipelines`, and one pipeline's failure is its own. `deadline` as in
-/// [`run_with_deadline`], for all of them together; `assets` as in [`run_with_assets`].
+/// [`run_with_deadline`], for all of them together; `assets` and `fonts` as in
+/// [`run_with_assets`].
 pub fn run_many(
     pipelines: &[&Pipeline],
     source: &[u8],
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn ops::watermark::AssetLookup,
+    fonts: &dyn ops::text::FontLookup,
 ) -> Vec<Result<Rendered, PipelineError>> {
+    // What every step may need; each run sets the source's orientation.
+    let base_context = ops::StepContext {
+        limits,
+        orientation: 1,
+        assets,
+        fonts,
+    };
     let check_deadline = |stage: &str| match deadline {
         Some(deadline) if Instant::now() >= deadline => Err(PipelineError::new(
             ErrorCode::DeadlineExceeded,
@@ -241,7 +254,7 @@ pub fn run_many(
                             plan.format,
                             source,
                             limits,
-                            assets,
+                            &base_context,
                             &check_deadline,
                         );
                     }
@@ -259,8 +272,7 @@ pub fn run_many(
                         &info,
                         picture,
                         source,
-                        limits,
-                        assets,
+                        &base_context,
                         &check_deadline,
                     )
                 }),
@@ -316,8 +328,7 @@ fn render(
     info: &SourceInfo,
     decoded: decode::Decoded,
     source: &[u8],
-    limits: &Limits,
-    assets: &dyn ops::watermark::AssetLookup,
+    base_context: &ops::StepContext<'_>,
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
     let source_size = (info.width, info.height);
@@ -330,9 +341,8 @@ fn render(
         .and_then(|(index, _)| Some((index, *plan.steps.get(index)?)));
     let mut raster = decoded.raster;
     let step_context = ops::StepContext {
-        limits,
         orientation: decoded.orientation,
-        assets,
+        ..*base_context
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         check_deadline(&format!("step {index} ({})", step.action_name()))?;
@@ -410,14 +420,13 @@ fn run_animation(
     format: ImageFormat,
     source: &[u8],
     limits: &Limits,
-    assets: &dyn ops::watermark::AssetLookup,
+    base_context: &ops::StepContext<'_>,
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
     // GIF has no EXIF orientation.
     let step_context = ops::StepContext {
-        limits,
         orientation: 1,
-        assets,
+        ..*base_context
     };
     let one_level_only = !pipeline.output.multi_step_animation && pipeline.steps.len() > 1;
     let process = |frame: usize, mut raster: crate::codec::Raster| {
@@ -716,6 +725,7 @@ mod tests {
             &Limits::default(),
             None,
             &ops::watermark::NoAssets,
+            &ops::text::NoFonts,
         );
         let sizes: Vec<_> = results
             .iter()
@@ -745,6 +755,7 @@ mod tests {
             &Limits::default(),
             None,
             &ops::watermark::NoAssets,
+            &ops::text::NoFonts,
         );
         assert!(failures
             .iter()

@@ -11,9 +11,10 @@
 //! |---|---|
 //! | [`parse`] | the dialect parsers: [`parse::oss`] (`x-oss-process`), [`parse::qiniu`] (`fops`), and the canonical form |
 //! | [`ast`] | the typed [`Pipeline`] they all produce, [`Command`] / [`SaveAs`], and the canonical rendering (`Display`) |
-//! | [`ops`] | one module per operation: arguments, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]) |
+//! | [`ops`] | one module per operation: arguments, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::index_crop`], [`ops::circle`], [`ops::rounded_corners`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::text`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]) |
 //! | [`codec`] | [`codec::decode`] (format sniffing, header limits, decoding to a [`codec::Raster`]) and [`codec::encode`] |
 //! | [`exec`] | [`run`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
+//! | [`fonts`] | the system font loader callers hand to [`exec::run_with_assets`] for text watermarks: the only module that reads files, never called by the engine itself |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
 //! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted by the caller) |
@@ -45,6 +46,7 @@ pub mod ast;
 pub mod codec;
 pub mod error;
 pub mod exec;
+pub mod fonts;
 pub mod limits;
 pub mod ops;
 pub mod parse;

@@ -247,6 +247,7 @@ async fn render_items(
             &limits,
             Some(deadline),
             &assets,
+            pipeline::fonts::SystemFonts::shared(),
             &extractor,
         )
     });

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pipeline::ops::text::FontLookup;
 use pipeline::ops::watermark::AssetLookup;
 use pipeline::video::{FrameGrab, PastEnd};
 use pipeline::{ErrorCode, Limits, Pipeline, PipelineError, Rendered};
@@ -288,6 +289,7 @@ pub fn run_pipelines(
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn AssetLookup,
+    fonts: &dyn FontLookup,
     extractor: &dyn FrameExtractor,
 ) -> Vec<Result<Rendered, PipelineError>> {
     let (videos, images): (Vec<_>, Vec<_>) = pipelines
@@ -299,7 +301,8 @@ pub fn run_pipelines(
     if !images.is_empty() {
         let image_pipelines: Vec<&Pipeline> =
             images.iter().map(|(_, pipeline)| **pipeline).collect();
-        let rendered = pipeline::exec::run_many(&image_pipelines, source, limits, deadline, assets);
+        let rendered =
+            pipeline::exec::run_many(&image_pipelines, source, limits, deadline, assets, fonts);
         for ((index, _), result) in images.iter().zip(rendered) {
             if let Some(slot) = results.get_mut(*index) {
                 *slot = Some(result);
@@ -307,7 +310,15 @@ pub fn run_pipelines(
         }
     }
     for (index, video_pipeline) in videos {
-        let result = run_on_frame(video_pipeline, source, limits, deadline, assets, extractor);
+        let result = run_on_frame(
+            video_pipeline,
+            source,
+            limits,
+            deadline,
+            assets,
+            fonts,
+            extractor,
+        );
         if let Some(slot) = results.get_mut(index) {
             *slot = Some(result);
         }
@@ -326,6 +337,7 @@ fn run_on_frame(
     limits: &Limits,
     deadline: Option<Instant>,
     assets: &dyn AssetLookup,
+    fonts: &dyn FontLookup,
     extractor: &dyn FrameExtractor,
 ) -> Result<Rendered, PipelineError> {
     let Some(grab) = video_pipeline.frame else {
@@ -343,7 +355,7 @@ fn run_on_frame(
         frame: None,
         ..video_pipeline.clone()
     };
-    pipeline::exec::run_many(&[&on_frame], &frame, limits, deadline, assets)
+    pipeline::exec::run_many(&[&on_frame], &frame, limits, deadline, assets, fonts)
         .into_iter()
         .next()
         .unwrap_or_else(|| Err(internal("no result for the frame".to_string())))
@@ -510,6 +522,7 @@ mod tests {
             &Limits::default(),
             None,
             &HashMap::new(),
+            pipeline::fonts::SystemFonts::shared(),
             &ffmpeg(),
         );
         let oss = results[0].as_ref().unwrap();

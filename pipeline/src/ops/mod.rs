@@ -13,7 +13,9 @@
 //! * [`scale`]: Qiniu's other thumbnail geometries (`!Npx`, `!xNp`, `WxH<`, `Area@`).
 //! * [`image_view`]: Qiniu `imageView2` modes 0-5.
 //! * [`info`]: Qiniu `imageInfo` and `exif`, whose result is a JSON document.
-//! * [`watermark`]: image watermarks (Qiniu `watermark/1` and `/3`), images via [`watermark::AssetLookup`].
+//! * [`watermark`]: image, text and mixed watermarks (OSS `watermark`, Qiniu `watermark/1`, `/2`,
+//!   `/3`), images via [`watermark::AssetLookup`], fonts via [`text::FontLookup`]; [`text`]
+//!   renders the text marks.
 //! * [`crop`] with [`gravity`]: Qiniu `crop`, and OSS `crop` ([`crop::OssCrop`]) on the same
 //!   engine.
 //! * [`index_crop`], [`circle`], [`rounded_corners`]: OSS `indexcrop`, `circle`,
@@ -43,6 +45,7 @@ pub mod sharpen;
 pub mod size_limit;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod text;
 pub mod watermark;
 
 use crate::ast::Step;
@@ -60,15 +63,18 @@ pub struct StepContext<'a> {
     pub orientation: u8,
     /// Where watermark images come from.
     pub assets: &'a dyn watermark::AssetLookup,
+    /// Where the fonts of text watermarks come from.
+    pub fonts: &'a dyn text::FontLookup,
 }
 
 impl<'a> StepContext<'a> {
-    /// A context for a source without EXIF orientation, and no watermark images.
+    /// A context for a source without EXIF orientation, and no watermark images or fonts.
     pub fn new(limits: &'a Limits) -> Self {
         StepContext {
             limits,
             orientation: 1,
             assets: &watermark::NoAssets,
+            fonts: &text::NoFonts,
         }
     }
 }
@@ -228,9 +234,7 @@ pub fn apply_step(
     context: &StepContext<'_>,
 ) -> Result<Raster, PipelineError> {
     match step {
-        Step::Watermark(mark) => {
-            return watermark::apply(raster, mark, context.assets, context.limits)
-        }
+        Step::Watermark(mark) => return watermark::apply(raster, mark, context),
         Step::Bright(adjust) => return Ok(bright::apply(raster, adjust)),
         Step::Contrast(adjust) => return Ok(contrast::apply(raster, adjust)),
         Step::Sharpen(adjust) => return sharpen::apply(raster, adjust),
@@ -343,9 +347,6 @@ pub(crate) fn parse_canonical_action(
         "view" => CanonicalArgs::new(name, arguments)
             .and_then(image_view::ImageView::from_canonical)
             .map(Step::View),
-        "watermark" => CanonicalArgs::new(name, arguments)
-            .and_then(watermark::ImageMark::from_canonical)
-            .map(Step::Watermark),
         "rotate" => rotate::Rotate::from_canonical(arguments).map(Step::Rotate),
         "blur" => CanonicalArgs::new(name, arguments)
             .and_then(blur::Blur::from_canonical)

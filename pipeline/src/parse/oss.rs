@@ -17,11 +17,15 @@
 //!   and the parameter;
 //! * a required parameter absent (`resize` with no size, `quality` with neither q nor Q,
 //!   saveas without `o`): `MissingArgument`;
-//! * an OSS action or module Ferrotype does not implement yet (`watermark`, `video/`
-//!   ...): `NotImplemented`;
+//! * an OSS module or action Ferrotype does not implement (`imm/`, `video/` actions other than
+//!   `snapshot`): `NotImplemented`;
 //! * `style/<name>` not found: `NoSuchStyle`.
 //!
 //! Error `step` indexes are the 0-based position of the action after `image/`.
+//!
+//! `watermark` lives in its own child module, [`watermark`].
+
+mod watermark;
 
 use super::{decode_base64_text, integer_in, StyleLookup};
 use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
@@ -50,9 +54,6 @@ pub(crate) enum Grammar {
     /// OSS syntax plus the canonical-form extensions (see [`crate::ast`]).
     Canonical,
 }
-
-/// OSS image actions that exist in the vendor language but are not implemented yet.
-const NOT_YET_IMPLEMENTED: &[&str] = &["watermark"];
 
 /// OSS processing modules other than `image`.
 const OTHER_MODULES: [&str; 2] = ["video", "imm"];
@@ -288,6 +289,17 @@ fn parse_action(
             });
         }
         "format" => parse_format(&arguments, grammar, &mut pipeline.output)?,
+        "watermark" => {
+            let mark = watermark::parse(Params::new(name, &arguments)?, grammar)?;
+            pipeline.steps.push(Step::Watermark(mark));
+            // "一张图片上，最多支持3张不同的水印图做水印."
+            let distinct = pipeline.asset_references().len();
+            if grammar == Grammar::Oss && distinct > crate::ops::watermark::MAX_DISTINCT_IMAGES {
+                return Err(PipelineError::invalid_argument(
+                    "watermark: at most 3 different watermark images in one process",
+                ));
+            }
+        }
         "quality" => {
             pipeline.output.quality = Some(parse_quality(Params::new(name, &arguments)?, grammar)?);
         }
@@ -306,11 +318,6 @@ fn parse_action(
             return Err(PipelineError::invalid_argument(
                 "empty action (check for '//' or a trailing '/')",
             ))
-        }
-        known if NOT_YET_IMPLEMENTED.contains(&known) => {
-            return Err(PipelineError::not_implemented(format!(
-                "{known}: this action is not implemented yet"
-            )))
         }
         unknown => {
             return Err(PipelineError::invalid_argument(format!(
@@ -808,7 +815,7 @@ mod tests {
             ("image/rotate,r_45", ErrorCode::InvalidArgument, Some(0), "rotate: r_45 is not a whole number"),
             ("image/auto-orient,2", ErrorCode::InvalidArgument, Some(0), "auto-orient: '2' must be 0 or 1"),
             ("image/auto-orient", ErrorCode::MissingArgument, Some(0), "auto-orient: a value is required (auto-orient,<value>)"),
-            ("image/resize,w_1/watermark,text_aGk", ErrorCode::NotImplemented, Some(1), "watermark: this action is not implemented yet"),
+            ("image/resize,w_1/watermark,text_aGk,x_-1", ErrorCode::InvalidArgument, Some(1), "watermark: x_-1 is not a whole number"),
             ("image/resize,w_1/sepia,1", ErrorCode::InvalidArgument, Some(1), "unknown action 'sepia'"),
             ("image/resize,w_1/", ErrorCode::InvalidArgument, Some(1), "empty action (check for '//' or a trailing '/')"),
             ("image/", ErrorCode::InvalidArgument, Some(0), "empty action (check for '//' or a trailing '/')"),

@@ -57,9 +57,12 @@
 //!   (default 75); `colors` and `dither` are `NotImplemented`.
 //! * `imageInfo` (also spelled `imageinfo`) and `exif`: the result is a JSON document
 //!   ([`crate::ops::info`]); they must be the only processing step of their command.
-//! * `watermark/1` and `watermark/3` with image groups: one [`crate::ops::watermark`] step per
-//!   image (`image` is URL-safe base64 of `bucket:key` or a key in the source bucket);
-//!   `watermark/2` and `text` groups are `NotImplemented`.
+//! * `watermark/1` (image), `watermark/2` (text) and `watermark/3` (image and text groups, each
+//!   starting at its `image` or `text`): one [`crate::ops::watermark`] step per mark, in order.
+//!   `image` is URL-safe base64 of `bucket:key` or a key in the source bucket; `text`, `font`
+//!   and `fill` (the colour: `#RRGGBB` or a colour name) are URL-safe base64 too; `fontsize` is
+//!   in twips (1/20 pt at 72 DPI: 20 twips = 1 px; default 240); `font` defaults to 黑体 and
+//!   maps onto the OSS font table ([`crate::ops::text::FontFamily::from_qiniu_name`]).
 //! * `vframe/<jpg|png>/offset/<seconds>/w/<W>/h/<H>/rotate/<90|180|270|auto>`: the first step
 //!   of a command on a video source ([`crate::video`]): the frame goes in
 //!   [`Pipeline::frame`], `w`/`h` become a `resize` (enlarging allowed), `rotate` a `rotate`
@@ -73,6 +76,7 @@
 //! [`crate::ops::crop`] for placement and clipping.
 
 use super::{decode_base64_text, integer_in, percent_decode};
+use crate::ast::Rgb;
 use crate::ast::{Command, Pipeline, SaveAs, Step};
 use crate::error::PipelineError;
 use crate::ops::blur::{Blur, RADIUS_RANGE};
@@ -87,7 +91,8 @@ use crate::ops::rotate::Rotate;
 use crate::ops::scale::Scale;
 use crate::ops::sharpen::Sharpen;
 use crate::ops::size_limit::SizeLimit;
-use crate::ops::watermark::ImageMark;
+use crate::ops::text::{FontFamily, TextMark, MAX_SIZE};
+use crate::ops::watermark::{MarkContent, MarkImage, Watermark};
 
 /// The range of `<W>x` and `x<H>`.
 const SINGLE_SIDE_RANGE: std::ops::RangeInclusive<u32> = 0..=10_000;
@@ -505,24 +510,36 @@ fn parse_image_view2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
     Ok(())
 }
 
-/// `watermark/1/image/<b64>/dissolve/<1-100>/gravity/<G>/dx/<n>/dy/<n>/ws/<0-1>` and
-/// `watermark/3/image/<b64>/.../image/<b64>/...` (each `image` starts a group). Text marks
-/// (`watermark/2`, `text` groups) are `NotImplemented`.
+/// Qiniu's default text size: 240 twips (12 pt, 12 px at the reference 72 DPI).
+const DEFAULT_FONTSIZE_TWIPS: u32 = 240;
+
+/// Twips per pixel at Qiniu's reference 72 DPI (1 pt = 1 px, 1 pt = 20 twips).
+const TWIPS_PER_PIXEL: u32 = 20;
+
+/// A Qiniu text mark with its defaults: 黑体, black, 240 twips.
+fn qiniu_text(text: String) -> TextMark {
+    TextMark {
+        font: FontFamily::FangzhengHeiti,
+        size: DEFAULT_FONTSIZE_TWIPS / TWIPS_PER_PIXEL,
+        ..TextMark::new(text)
+    }
+}
+
+/// `watermark/1/image/<b64>/dissolve/<1-100>/gravity/<G>/dx/<n>/dy/<n>/ws/<0-1>`,
+/// `watermark/2/text/<b64>/font/<b64>/fontsize/<twips>/fill/<b64 colour>/dissolve/.../dx/.../dy/...`
+/// and `watermark/3/image/<b64>/.../text/<b64>/...` (each `image` or `text` starts a group).
 fn parse_watermark(parameters: &str, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
     const MARK: &str = "watermark";
     let parameters = parameters.strip_suffix('/').unwrap_or(parameters);
     let mut segments = parameters.split('/');
     let mode = segments.next().unwrap_or_default();
-    match mode {
-        "1" | "3" => {}
-        "2" => {
-            return Err(PipelineError::not_implemented(
-                "watermark/2: text watermarks are not implemented yet",
-            ))
-        }
+    let starter = match mode {
+        "1" => "image",
+        "2" => "text",
+        "3" => "image or text",
         "" => {
             return Err(PipelineError::missing_argument(
-                "watermark: the mode is required (watermark/1, watermark/3)",
+                "watermark: the mode is required (watermark/1, watermark/2, watermark/3)",
             ))
         }
         other => {
@@ -530,8 +547,8 @@ fn parse_watermark(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pipe
                 "watermark: '{other}' is not a mode (1 image, 2 text, 3 several)"
             )))
         }
-    }
-    let mut marks: Vec<ImageMark> = Vec::new();
+    };
+    let mut marks: Vec<Watermark> = Vec::new();
     while let Some(name) = segments.next() {
         let action = format!("{MARK}/{name}");
         let value = match segments.next() {
@@ -542,44 +559,89 @@ fn parse_watermark(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pipe
                 )))
             }
         };
-        if name == "image" {
-            if mode == "1" && !marks.is_empty() {
-                return Err(PipelineError::invalid_argument(
-                    "watermark/1: takes one image (use watermark/3 for several)",
-                ));
+        let starts_group = match (mode, name) {
+            ("1", "image") | ("2", "text") | ("3", "image" | "text") => true,
+            ("1", "text") | ("2", "image") => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "watermark/{mode}: takes no {name} (use watermark/3 for images and texts)"
+                )))
             }
-            let reference = decode_base64_text(&action, "encodedImageURL", &value)?;
-            marks.push(ImageMark::new(reference));
+            _ => false,
+        };
+        if starts_group {
+            if mode != "3" && !marks.is_empty() {
+                return Err(PipelineError::invalid_argument(format!(
+                    "watermark/{mode}: takes one {name} (use watermark/3 for several)"
+                )));
+            }
+            let content = if name == "image" {
+                let reference = decode_base64_text(&action, "encodedImageURL", &value)?;
+                MarkContent::Image(MarkImage::new(reference))
+            } else {
+                let text = decode_base64_text(&action, "encodedText", &value)?;
+                TextMark::check_text(&action, &text)?;
+                MarkContent::Text(qiniu_text(text))
+            };
+            marks.push(Watermark {
+                skip_when_larger: true,
+                ..Watermark::new(content)
+            });
             continue;
-        }
-        if name == "text" {
-            return Err(PipelineError::not_implemented(
-                "watermark/text: text watermarks are not implemented yet",
-            ));
         }
         let Some(mark) = marks.last_mut() else {
             return Err(PipelineError::invalid_argument(format!(
-                "{action}: must follow an image/<encodedImageURL>"
+                "{action}: must follow {}",
+                if mode == "2" {
+                    "a text/<encodedText>"
+                } else {
+                    "an image/<encodedImageURL>"
+                }
             )));
         };
-        match name {
-            "dissolve" => {
-                mark.dissolve =
+        match (name, &mut mark.content) {
+            ("dissolve", _) => {
+                mark.opacity =
                     u8::try_from(integer_in(&action, &value, &value, 1..=100)?).unwrap_or(100);
             }
-            "gravity" => mark.gravity = Gravity::parse_qiniu(&action, &value)?,
-            "dx" => mark.dx = integer_in(&action, &value, &value, 0..=u32::MAX)?,
-            "dy" => mark.dy = integer_in(&action, &value, &value, 0..=u32::MAX)?,
-            "ws" => {
+            ("gravity", _) => mark.gravity = Gravity::parse_qiniu(&action, &value)?,
+            ("dx", _) => mark.dx = integer_in(&action, &value, &value, 0..=u32::MAX)?,
+            ("dy", _) => mark.dy = integer_in(&action, &value, &value, 0..=u32::MAX)?,
+            ("ws", MarkContent::Image(image)) => {
                 let ws = Blur::parse_sigma(&action, &value)?;
                 if ws > 1000 {
                     return Err(PipelineError::invalid_argument(format!(
                         "{action}: '{value}' must be in (0, 1]"
                     )));
                 }
-                mark.ws_milli = Some(ws);
+                image.ws_milli = Some(ws);
             }
-            unknown => {
+            ("font", MarkContent::Text(text)) => {
+                let font = decode_base64_text(&action, "encodedFontName", &value)?;
+                text.font = FontFamily::from_qiniu_name(&font).ok_or_else(|| {
+                    PipelineError::invalid_argument(format!(
+                        "{action}: '{font}' is not a known font (黑体, 宋体, 楷体, 仿宋, 微软雅黑, \
+                         文泉驿正黑, or an OSS font name)"
+                    ))
+                })?;
+            }
+            ("fontsize", MarkContent::Text(text)) => {
+                let twips = integer_in(&action, &value, &value, 1..=MAX_SIZE * TWIPS_PER_PIXEL)?;
+                text.size = ((twips + TWIPS_PER_PIXEL / 2) / TWIPS_PER_PIXEL).max(1);
+            }
+            ("fill", MarkContent::Text(text)) => {
+                let colour = decode_base64_text(&action, "encodedTextColor", &value)?;
+                text.color = parse_colour(&colour).ok_or_else(|| {
+                    PipelineError::invalid_argument(format!(
+                        "{action}: '{colour}' is not a colour (#RRGGBB or a name such as red)"
+                    ))
+                })?;
+            }
+            (known @ ("ws" | "font" | "fontsize" | "fill"), _) => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "{action}: {known} does not apply to this group"
+                )))
+            }
+            (unknown, _) => {
                 return Err(PipelineError::invalid_argument(format!(
                     "{MARK}: unknown parameter '{unknown}'"
                 )))
@@ -587,14 +649,44 @@ fn parse_watermark(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pipe
         }
     }
     if marks.is_empty() {
-        return Err(PipelineError::missing_argument(
-            "watermark: image/<encodedImageURL> is required",
-        ));
+        return Err(PipelineError::missing_argument(format!(
+            "watermark/{mode}: {starter} is required"
+        )));
     }
     pipeline
         .steps
         .extend(marks.into_iter().map(Step::Watermark));
     Ok(())
+}
+
+/// A Qiniu text colour: `#RRGGBB`, `RRGGBB`, or one of the basic colour names (the sixteen of
+/// HTML 4 plus `grey` and `orange`), letter case ignored.
+fn parse_colour(text: &str) -> Option<Rgb> {
+    let hex = text.strip_prefix('#').unwrap_or(text);
+    if let Some(colour) = Rgb::from_hex(hex) {
+        return Some(colour);
+    }
+    let value = match text.to_ascii_lowercase().as_str() {
+        "black" => 0x000000,
+        "silver" => 0xC0C0C0,
+        "gray" | "grey" => 0x808080,
+        "white" => 0xFFFFFF,
+        "maroon" => 0x800000,
+        "red" => 0xFF0000,
+        "purple" => 0x800080,
+        "fuchsia" | "magenta" => 0xFF00FF,
+        "green" => 0x008000,
+        "lime" => 0x00FF00,
+        "olive" => 0x808000,
+        "yellow" => 0xFFFF00,
+        "navy" => 0x000080,
+        "blue" => 0x0000FF,
+        "teal" => 0x008080,
+        "aqua" | "cyan" => 0x00FFFF,
+        "orange" => 0xFFA500,
+        _ => return None,
+    };
+    Rgb::from_hex(&format!("{value:06X}"))
 }
 
 /// `80` is adaptive (capped by Qiniu's correction), `80!` forced.
@@ -897,6 +989,88 @@ mod tests {
     use crate::error::ErrorCode;
     use base64::Engine as _;
 
+    fn watermarks(fops: &str) -> Vec<Watermark> {
+        parse_fops(fops)
+            .unwrap_or_else(|error| panic!("{fops}: {error}"))
+            .remove(0)
+            .pipeline
+            .steps
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Watermark(mark) => Some(mark),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_watermarks_follow_the_documents_example_and_defaults() {
+        // The document's example: 七牛云存储 in 宋体, 500 twips, white, 85 %, 20 px from the
+        // south-east corner.
+        let marks = watermarks("watermark/2/text/5LiD54mb5LqR5a2Y5YKo/font/5a6L5L2T/fontsize/500/fill/d2hpdGU/dissolve/85/gravity/SouthEast/dx/20/dy/20");
+        let [mark] = marks.as_slice() else {
+            panic!("{marks:?}")
+        };
+        let MarkContent::Text(text) = &mark.content else {
+            panic!("{mark:?}")
+        };
+        assert_eq!(text.text, "七牛云存储");
+        assert_eq!(text.font, FontFamily::FangzhengShusong);
+        assert_eq!((text.size, text.color), (25, Rgb::WHITE));
+        assert_eq!(
+            (
+                mark.opacity,
+                mark.gravity,
+                mark.dx,
+                mark.dy,
+                mark.skip_when_larger
+            ),
+            (85, Gravity::SouthEast, 20, 20, true)
+        );
+        // Defaults: 黑体, 240 twips = 12 px, black, opaque, south-east, 10 px.
+        let marks = watermarks("watermark/2/text/SGk");
+        let MarkContent::Text(text) = &marks[0].content else {
+            panic!("{marks:?}")
+        };
+        assert_eq!(
+            (text.font, text.size, text.color),
+            (FontFamily::FangzhengHeiti, 12, Rgb { r: 0, g: 0, b: 0 })
+        );
+        assert_eq!((marks[0].opacity, marks[0].dx, marks[0].dy), (100, 10, 10));
+        // Colours: #RRGGBB, names, any case; fontsize rounds to whole pixels.
+        for (fill, colour) in [
+            ("#FF0000", "FF0000"),
+            ("Red", "FF0000"),
+            ("00ff7f", "00FF7F"),
+        ] {
+            let fops = format!(
+                "watermark/2/text/SGk/fill/{}/fontsize/250",
+                base64::engine::general_purpose::URL_SAFE.encode(fill)
+            );
+            let marks = watermarks(&fops);
+            let MarkContent::Text(text) = &marks[0].content else {
+                panic!("{marks:?}")
+            };
+            assert_eq!(
+                (text.color.to_string().as_str(), text.size),
+                (colour, 13),
+                "{fill}"
+            );
+        }
+        // watermark/3: image and text groups, each with its own parameters, in order.
+        let marks = watermarks("watermark/3/image/bG9nby5wbmc/dissolve/50/text/SGk/gravity/North/fontsize/400/image/bG9nby5wbmc/ws/0.5");
+        assert_eq!(marks.len(), 3);
+        assert!(
+            matches!(&marks[0].content, MarkContent::Image(image) if image.reference == "logo.png")
+        );
+        assert_eq!(marks[0].opacity, 50);
+        assert!(matches!(&marks[1].content, MarkContent::Text(text) if text.size == 20));
+        assert_eq!((marks[1].gravity, marks[1].opacity), (Gravity::North, 100));
+        assert!(
+            matches!(&marks[2].content, MarkContent::Image(image) if image.ws_milli == Some(500))
+        );
+    }
+
     #[test]
     fn vframe_starts_a_command_from_a_video_frame() {
         let table = [
@@ -1184,11 +1358,19 @@ mod tests {
             ("imageMogr2/thumbnail/1x|avthumb/mp4", ErrorCode::NotImplemented, Some(1), "avthumb: this command is not implemented yet"),
             ("imageInfo|imageMogr2/thumbnail/1x", ErrorCode::InvalidArgument, None, "imageInfo and exif describe the source: they must be a command's only processing step"),
             ("exif/1", ErrorCode::InvalidArgument, Some(0), "exif: takes no parameters"),
-            ("watermark/2/text/YQ", ErrorCode::NotImplemented, Some(0), "watermark/2: text watermarks are not implemented yet"),
+            ("watermark/2/image/YQ", ErrorCode::InvalidArgument, Some(0), "watermark/2: takes no image (use watermark/3 for images and texts)"),
+            ("watermark/2/text/YQ/text/Yg", ErrorCode::InvalidArgument, Some(0), "watermark/2: takes one text (use watermark/3 for several)"),
+            ("watermark/2/fontsize/20", ErrorCode::InvalidArgument, Some(0), "watermark/fontsize: must follow a text/<encodedText>"),
+            ("watermark/2/text/YQ/fontsize/0", ErrorCode::InvalidArgument, Some(0), "watermark/fontsize: 0 is out of range 1-20000"),
+            ("watermark/2/text/YQ/fill/cHVjZQ", ErrorCode::InvalidArgument, Some(0), "watermark/fill: 'puce' is not a colour (#RRGGBB or a name such as red)"),
+            ("watermark/2/text/YQ/font/Q29taWM", ErrorCode::InvalidArgument, Some(0), "watermark/font: 'Comic' is not a known font (黑体, 宋体, 楷体, 仿宋, 微软雅黑, 文泉驿正黑, or an OSS font name)"),
+            ("watermark/2/text/YQ/ws/0.5", ErrorCode::InvalidArgument, Some(0), "watermark/ws: ws does not apply to this group"),
+            ("watermark/3/image/YQ/fill/cmVk", ErrorCode::InvalidArgument, Some(0), "watermark/fill: fill does not apply to this group"),
+            ("watermark/2", ErrorCode::MissingArgument, Some(0), "watermark/2: text is required"),
             ("watermark/1/dissolve/50", ErrorCode::InvalidArgument, Some(0), "watermark/dissolve: must follow an image/<encodedImageURL>"),
             ("watermark/1/image/YQ/image/YQ", ErrorCode::InvalidArgument, Some(0), "watermark/1: takes one image (use watermark/3 for several)"),
             ("watermark/1/image/YQ/dissolve/0", ErrorCode::InvalidArgument, Some(0), "watermark/dissolve: 0 is out of range 1-100"),
-            ("watermark/1", ErrorCode::MissingArgument, Some(0), "watermark: image/<encodedImageURL> is required"),
+            ("watermark/1", ErrorCode::MissingArgument, Some(0), "watermark/1: image is required"),
             ("imageView2/6/w/100", ErrorCode::InvalidArgument, Some(0), "imageView2: 6 is out of range 0-5"),
             ("imageView2", ErrorCode::MissingArgument, Some(0), "imageView2: the mode is required (imageView2/<0-5>/w/<W>/h/<H>)"),
             ("imageView2/1/w/0", ErrorCode::InvalidArgument, Some(0), "imageView2/w: 0 must be at least 1"),
