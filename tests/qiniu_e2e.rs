@@ -64,16 +64,37 @@ async fn image_info_saves_a_json_document() {
 }
 
 #[tokio::test]
+async fn a_watermark_image_in_a_bucket_the_key_may_not_read_is_refused() {
+    let app = spawn_app().await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    app.place("private", "logo.png", &fixture("alpha-300x200.png"));
+    let fops = format!(
+        "watermark/1/image/{}|saveas/{}",
+        b64("private:logo.png"),
+        b64("results:leak.jpg")
+    );
+    let response = app
+        .post_job(json!({"bucket": "photos", "key": "gopher.jpg", "fops": [fops]}))
+        .await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "AccessDenied", "{body}");
+    assert!(!app.object_path("results", "leak.jpg").exists());
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_image_watermark_is_read_from_a_bucket() {
     let app = spawn_app().await;
     app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
-    app.place("assets", "logo.png", &fixture("alpha-300x200.png"));
+    // The test key may read "readonly" (a watermark image is read with the submitter's rights).
+    app.place("readonly", "logo.png", &fixture("alpha-300x200.png"));
     let fops = format!(
         "watermark/1/image/{}/dissolve/80/gravity/SouthEast|saveas/{};\
          watermark/1/image/{}|saveas/{}",
-        b64("assets:logo.png"),
+        b64("readonly:logo.png"),
         b64("results:marked.jpg"),
-        b64("assets:missing.png"),
+        b64("readonly:missing.png"),
         b64("results:never.jpg")
     );
     let id = app

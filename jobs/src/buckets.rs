@@ -32,6 +32,16 @@ pub struct Stored {
     pub hash: String,
 }
 
+/// Where a watermark image named by `reference` is stored: `bucket:key`, or a key in the
+/// source's bucket (see `pipeline::ops::watermark`). One rule for the API, which checks the
+/// submitter may read that bucket, and the worker, which reads it.
+pub fn asset_location<'a>(reference: &'a str, source_bucket: &'a str) -> (&'a str, &'a str) {
+    match reference.split_once(':') {
+        Some((bucket, key)) if validate_bucket(bucket).is_ok() => (bucket, key),
+        _ => (source_bucket, reference),
+    }
+}
+
 /// Checks a bucket name: letters, digits, `-`, `_`, `.`; 1 to 63 characters; no leading dot.
 /// Bucket names become folder names, so nothing that could leave the data dir passes.
 pub fn validate_bucket(name: &str) -> Result<(), StoreError> {

@@ -176,6 +176,14 @@ pub async fn submit(
     for (index, command) in submission.commands.iter().enumerate() {
         let parsed = parse_command(command, &styles)
             .map_err(|source| SubmitError::Pipeline { index, source })?;
+        // A watermark image is read with the submitter's rights too: naming an image in a
+        // bucket the key may not read must not copy it into a result it may.
+        for reference in parsed.pipeline.asset_references() {
+            let (bucket, _) = crate::buckets::asset_location(reference, &submission.bucket);
+            if !who.allows(bucket, Permission::Read) {
+                return Err(denied(who, bucket, Permission::Read));
+            }
+        }
         let canonical = parsed.pipeline.to_string();
         let save_as = parsed.save_as.unwrap_or_default();
         let target_bucket = save_as.bucket.unwrap_or_else(|| submission.bucket.clone());

@@ -409,10 +409,7 @@ async fn fetch_assets(
 ) -> Result<HashMap<String, Vec<u8>>, AssetFailure> {
     let mut assets = HashMap::new();
     for reference in pipeline.asset_references() {
-        let (bucket, key) = match reference.split_once(':') {
-            Some((bucket, key)) if jobs::buckets::validate_bucket(bucket).is_ok() => (bucket, key),
-            _ => (source_bucket, reference),
-        };
+        let (bucket, key) = jobs::buckets::asset_location(reference, source_bucket);
         let limit = services.config.max_source_bytes;
         match with_retries(|| services.buckets.get(bucket, key, limit)).await {
             Ok(object) => {
