@@ -105,3 +105,42 @@ async fn a_qiniu_text_watermark_is_drawn_and_a_missing_font_name_is_refused() {
     assert_eq!(response.status(), 400);
     app.stop().await;
 }
+
+/// Issue 4's outcome: one OSS pipeline using resize, crop, rotate, an image and a text
+/// watermark, format and quality runs through the jobs API and is saved where saveas says.
+#[tokio::test]
+async fn an_oss_pipeline_using_every_kind_of_action_is_saved() {
+    let app = spawn_app().await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    app.place("photos", "logo.png", &fixture("alpha-300x200.png"));
+    let logo = b64("logo.png?x-oss-process=image/resize,P_10/rotate,90");
+    let text = b64("Ferrotype");
+    // 640x427 -> resize w_400 -> 400x267 -> crop 300x200 from the centre -> rotate 90 -> 200x300.
+    let process = format!(
+        "image/resize,w_400/crop,w_300,h_200,g_center/rotate,90\
+         /watermark,image_{logo},text_{text},size_20,color_FF0000,order_1,align_1,interval_5,g_se,x_5,y_5\
+         /sharpen,100/bright,5/contrast,5/rounded-corners,r_12\
+         /format,jpg/quality,Q_80/interlace,1|sys/saveas,o_{},b_{}",
+        b64("every.jpg"),
+        b64("results")
+    );
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "gopher.jpg", "process": process}))
+        .await;
+    let job = app.wait_for_end(&id).await;
+    assert_eq!(job["code"], 0, "{job}");
+    let item = &job["items"][0];
+    assert_eq!(
+        (&item["width"], &item["height"], &item["format"]),
+        (&json!(200), &json!(300), &json!("jpg")),
+        "{job}"
+    );
+    let saved = std::fs::read(app.object_path("results", "every.jpg")).expect("target");
+    // Progressive JPEG (SOF2), and the rounded corner is JPEG's white fill.
+    assert!(saved.windows(2).any(|marker| marker == [0xFF, 0xC2]));
+    let picture = decode(&saved);
+    assert_eq!(picture.dimensions(), (200, 300));
+    let corner = picture.get_pixel(0, 0);
+    assert!(corner.0.iter().all(|channel| *channel > 240), "{corner:?}");
+    app.stop().await;
+}
