@@ -216,10 +216,11 @@ pub fn run_many(
     if let Err(error) = check_deadline("decoding") {
         return for_all(error);
     }
-    // A GIF source written as GIF or WebP keeps its animation.
+    // A GIF or animated WebP source written as GIF or WebP keeps its animation.
+    let animated_source = info.format == ImageFormat::Gif
+        || (info.format == ImageFormat::Webp && gif::is_animated_webp(source));
     let animated = |plan: &Plan| {
-        info.format == ImageFormat::Gif
-            && matches!(plan.format, ImageFormat::Gif | ImageFormat::Webp)
+        animated_source && matches!(plan.format, ImageFormat::Gif | ImageFormat::Webp)
     };
 
     // Shrink-on-load: each first step's plan says how many pixels it needs (None: the full
@@ -403,7 +404,7 @@ fn render(
     })
 }
 
-/// GIF to GIF or to animated WebP (OSS "将一张gif图片保存后成动态webp格式"): every frame through
+/// GIF or animated WebP to GIF or to animated WebP (OSS "将一张gif图片保存后成动态webp格式"): every frame through
 /// the steps, one at a time ([`gif::transcode`], [`gif::transcode_to_webp`]); a still GIF is an
 /// animation of one frame. The WebP's quality follows the `quality` setting (a GIF has no
 /// source quality, so relative and absolute are the same).
@@ -423,7 +424,7 @@ fn run_animation(
     base_context: &ops::StepContext<'_>,
     check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
 ) -> Result<Rendered, PipelineError> {
-    // GIF has no EXIF orientation.
+    // Animations carry no EXIF orientation we honour.
     let step_context = ops::StepContext {
         orientation: 1,
         ..*base_context
@@ -435,8 +436,8 @@ fn run_animation(
             return Err(PipelineError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "an animated GIF takes one processing action (OSS processes animations one \
-                     level deep), this pipeline has {}: {}",
+                    "an animation (GIF or WebP) takes one processing action (OSS processes \
+                     animations one level deep), this pipeline has {}: {}",
                     actions.len(),
                     actions.join(", ")
                 ),
@@ -813,6 +814,64 @@ mod tests {
             .clone();
         let rendered = run(&pipeline, &turned, &limits).unwrap();
         assert_eq!((rendered.width, rendered.height), (100, 150));
+    }
+
+    #[test]
+    fn an_animated_webp_source_is_processed_frame_by_frame() {
+        let gif_source = fixture("anim-100x80.gif");
+        let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&gif_source))
+            .map(|decoder| image::AnimationDecoder::into_frames(decoder).count())
+            .unwrap();
+        let webp_source =
+            gif::transcode_to_webp(&gif_source, &Limits::default(), 90, |_, frame| Ok(frame))
+                .unwrap()
+                .bytes;
+        assert!(gif::is_animated_webp(&webp_source));
+        assert!(!gif::is_animated_webp(&fixture("tiny.webp")));
+
+        let limits = Limits::default();
+        let resized = run(&oss_pipeline("image/resize,w_50"), &webp_source, &limits).unwrap();
+        assert_eq!(
+            (resized.width, resized.height, resized.format),
+            (50, 40, ImageFormat::Webp)
+        );
+        assert!(gif::is_animated_webp(&resized.bytes));
+        // OSS writes GIF for GIF sources only; Qiniu converts anything, animations included.
+        let kept = run(
+            &oss_pipeline("image/resize,w_50/format,gif"),
+            &webp_source,
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(kept.format, ImageFormat::Webp);
+        let qiniu = qiniu::parse_fops("imageMogr2/thumbnail/50x/format/gif").unwrap();
+        let as_gif = run(&qiniu[0].pipeline, &webp_source, &limits).unwrap();
+        let written = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&as_gif.bytes))
+            .map(|decoder| image::AnimationDecoder::into_frames(decoder).count())
+            .unwrap();
+        assert_eq!((as_gif.format, written), (ImageFormat::Gif, frames));
+        // OSS's one-level rule holds for WebP animations too; a still picture takes any.
+        let error = run(
+            &oss_pipeline("image/resize,w_50/rotate,90"),
+            &webp_source,
+            &limits,
+        )
+        .unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadRequest);
+        let still = run(
+            &oss_pipeline("image/resize,w_50/rotate,90/format,png"),
+            &webp_source,
+            &limits,
+        )
+        .unwrap();
+        assert_eq!((still.width, still.height), (40, 50));
+        // Past the frame limit: ImageTooLarge, as for a GIF.
+        let few = Limits {
+            max_gif_frames: 1,
+            ..Limits::default()
+        };
+        let error = run(&oss_pipeline("image/resize,w_50"), &webp_source, &few).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ImageTooLarge);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Animated GIF, frame by frame: decode one frame (composited onto the full canvas, as it is
+//! Animations (GIF, and animated WebP sources), frame by frame: decode one frame (composited onto the full canvas, as it is
 //! shown), hand it to the pipeline's steps, quantise and write it, and drop it before the next.
 //! Memory stays at one canvas and one result whatever the frame count; the count itself is
 //! bounded by [`Limits::max_gif_frames`]. The result is a GIF ([`transcode`]) or an animated
@@ -8,6 +8,7 @@ use super::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, ImageDecoder, RgbaImage};
 use std::io::Cursor;
 
@@ -109,31 +110,58 @@ pub fn transcode_to_webp(
     })
 }
 
+/// Whether `source` is a WebP whose extended header (`VP8X`) says it is animated; such a
+/// source goes frame by frame like a GIF instead of being read as its first frame.
+pub fn is_animated_webp(source: &[u8]) -> bool {
+    const ANIMATION_FLAG: u8 = 0x02;
+    source.get(0..4) == Some(b"RIFF")
+        && source.get(8..12) == Some(b"WEBP")
+        && source.get(12..16) == Some(b"VP8X")
+        && source
+            .get(20)
+            .is_some_and(|flags| flags & ANIMATION_FLAG != 0)
+}
+
 /// The decode-process loop of [`transcode`] and [`transcode_to_webp`]: each frame of the GIF
-/// `source` (composited onto the full canvas) through `process`, then to `write` with its
-/// delay. Returns the frames' (width, height) and count.
+/// or animated WebP `source` (composited onto the full canvas) through `process`, then to
+/// `write` with its delay. Both decoders hand out one frame at a time. Returns the frames'
+/// (width, height) and count.
 fn each_frame(
     source: &[u8],
     limits: &Limits,
     mut process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
     mut write: impl FnMut(RgbaImage, image::Delay) -> Result<(), PipelineError>,
 ) -> Result<(u32, u32, usize), PipelineError> {
-    let corrupt = |error: image::ImageError| {
-        PipelineError::decode_failed(format!("the GIF source is corrupt or truncated: {error}"))
+    let kind = if is_animated_webp(source) {
+        "WebP"
+    } else {
+        "GIF"
     };
-    let mut decoder = GifDecoder::new(Cursor::new(source)).map_err(corrupt)?;
+    let corrupt = |error: image::ImageError| {
+        PipelineError::decode_failed(format!(
+            "the {kind} animation is corrupt or truncated: {error}"
+        ))
+    };
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_side);
     decoder_limits.max_image_height = Some(limits.max_side);
     decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
-    decoder.set_limits(decoder_limits).map_err(corrupt)?;
+    let frames = if kind == "WebP" {
+        let mut decoder = WebPDecoder::new(Cursor::new(source)).map_err(corrupt)?;
+        decoder.set_limits(decoder_limits).map_err(corrupt)?;
+        decoder.into_frames()
+    } else {
+        let mut decoder = GifDecoder::new(Cursor::new(source)).map_err(corrupt)?;
+        decoder.set_limits(decoder_limits).map_err(corrupt)?;
+        decoder.into_frames()
+    };
 
     let mut size = None;
     let mut count = 0;
-    for (index, frame) in decoder.into_frames().enumerate() {
+    for (index, frame) in frames.enumerate() {
         if index >= limits.max_gif_frames as usize {
             return Err(PipelineError::image_too_large(format!(
-                "the GIF source has more than {} frames",
+                "the {kind} animation has more than {} frames",
                 limits.max_gif_frames
             )));
         }
@@ -146,14 +174,14 @@ fn each_frame(
         let dimensions = result.dimensions();
         if *size.get_or_insert(dimensions) != dimensions {
             return Err(PipelineError::internal(format!(
-                "GIF frame {index} came out {dimensions:?}, unlike the frames before it"
+                "{kind} frame {index} came out {dimensions:?}, unlike the frames before it"
             )));
         }
         write(into_rgba(result)?, delay)?;
         count = index + 1;
     }
-    let (width, height) =
-        size.ok_or_else(|| PipelineError::decode_failed("the GIF source has no frame"))?;
+    let (width, height) = size
+        .ok_or_else(|| PipelineError::decode_failed(format!("the {kind} source has no frame")))?;
     Ok((width, height, count))
 }
 
