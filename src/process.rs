@@ -70,9 +70,21 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let output = folder.path().join("out");
         let table = [
-            ("clip-160x120.mp4", "video/snapshot,t_1500,f_jpg,w_80", (80, 60, "jpg")),
-            ("clip-160x120.mp4", "vframe/png/offset/2/h/60/rotate/90", (60, 80, "png")),
-            ("gopher-640x427.jpg", "@100w_100h_1e_1c.png", (100, 100, "png")),
+            (
+                "clip-160x120.mp4",
+                "video/snapshot,t_1500,f_jpg,w_80",
+                (80, 60, "jpg"),
+            ),
+            (
+                "clip-160x120.mp4",
+                "vframe/png/offset/2/h/60/rotate/90",
+                (60, 80, "png"),
+            ),
+            (
+                "gopher-640x427.jpg",
+                "@100w_100h_1e_1c.png",
+                (100, 100, "png"),
+            ),
             ("gopher-640x427.jpg", "@50p", (320, 214, "jpg")),
         ];
         for (input, text, (width, height, format)) in table {

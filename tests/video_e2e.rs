@@ -35,7 +35,10 @@ async fn an_oss_snapshot_saves_the_frame_at_the_time() {
     let frame = decoded(&std::fs::read(app.object_path("results", "frame.jpg")).expect("target"));
     assert_eq!(frame.dimensions(), (80, 60));
     let [r, g, b] = frame.get_pixel(40, 30).0;
-    assert!(g > 200 && r < 60 && b < 60, "green at 1.5 s, got {r},{g},{b}");
+    assert!(
+        g > 200 && r < 60 && b < 60,
+        "green at 1.5 s, got {r},{g},{b}"
+    );
 
     // Past the end of the video: OSS's range is [0, duration].
     let id = app
@@ -49,7 +52,10 @@ async fn an_oss_snapshot_saves_the_frame_at_the_time() {
     let item = &job["items"][0];
     assert_eq!(item["error_code"], "InvalidArgument", "{job}");
     assert!(
-        item["error"].as_str().unwrap_or_default().contains("t_9000"),
+        item["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("t_9000"),
         "{job}"
     );
     app.stop().await;
@@ -82,7 +88,10 @@ async fn a_qiniu_vframe_saves_a_frame_and_chains_image_steps() {
     let last = decoded(&std::fs::read(app.object_path("results", "last.jpg")).expect("target 2"));
     assert_eq!(last.dimensions(), (80, 60));
     let [r, g, b] = last.get_pixel(40, 30).0;
-    assert!(b > 200 && r < 60 && g < 60, "the last frame is blue, got {r},{g},{b}");
+    assert!(
+        b > 200 && r < 60 && g < 60,
+        "the last frame is blue, got {r},{g},{b}"
+    );
     assert_eq!(items[2]["code"], 0, "{job}");
 
     // vframe on an image source: ffmpeg reads no video from it.

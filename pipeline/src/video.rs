@@ -138,7 +138,9 @@ pub(crate) fn seconds_to_ms(action: &str, text: &str) -> Result<u32, PipelineErr
         .checked_mul(1000)
         .and_then(|ms| ms.checked_add(millis))
         .and_then(|ms| u32::try_from(ms).ok())
-        .ok_or_else(|| PipelineError::invalid_argument(format!("{action}: offset {text} is too large")))
+        .ok_or_else(|| {
+            PipelineError::invalid_argument(format!("{action}: offset {text} is too large"))
+        })
 }
 
 #[cfg(test)]

@@ -146,7 +146,10 @@ impl Ffmpeg {
         let seconds: f64 = text.trim().parse().map_err(|_| {
             PipelineError::new(
                 ErrorCode::DecodeFailed,
-                format!("video: the source has no duration ffprobe can read ('{}')", text.trim()),
+                format!(
+                    "video: the source has no duration ffprobe can read ('{}')",
+                    text.trim()
+                ),
             )
         })?;
         if !seconds.is_finite() || seconds < 0.0 {
@@ -294,7 +297,8 @@ pub fn run_pipelines(
     let mut results: Vec<Option<Result<Rendered, PipelineError>>> =
         pipelines.iter().map(|_| None).collect();
     if !images.is_empty() {
-        let image_pipelines: Vec<&Pipeline> = images.iter().map(|(_, pipeline)| **pipeline).collect();
+        let image_pipelines: Vec<&Pipeline> =
+            images.iter().map(|(_, pipeline)| **pipeline).collect();
         let rendered = pipeline::exec::run_many(&image_pipelines, source, limits, deadline, assets);
         for ((index, _), result) in images.iter().zip(rendered) {
             if let Some(slot) = results.get_mut(*index) {
@@ -464,7 +468,11 @@ mod tests {
         let started = Instant::now();
         let error = slow.extract(&fixture(CLIP), &grab(0)).unwrap_err();
         assert_eq!(error.code, ErrorCode::DeadlineExceeded);
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
@@ -475,7 +483,11 @@ mod tests {
         };
         let error = missing.extract(&fixture(CLIP), &grab(0)).unwrap_err();
         assert_eq!(error.code, ErrorCode::InternalError);
-        assert!(error.message.contains("is it installed"), "{}", error.message);
+        assert!(
+            error.message.contains("is it installed"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
@@ -487,11 +499,10 @@ mod tests {
         )
         .unwrap()
         .pipeline;
-        let qiniu = pipeline::parse::qiniu::parse_command(
-            "vframe/png/offset/2.5/w/100/h/40/rotate/90",
-        )
-        .unwrap()
-        .pipeline;
+        let qiniu =
+            pipeline::parse::qiniu::parse_command("vframe/png/offset/2.5/w/100/h/40/rotate/90")
+                .unwrap()
+                .pipeline;
         let image = "image/resize,w_10".parse::<Pipeline>().unwrap();
         let results = run_pipelines(
             &[&oss, &qiniu, &image],
@@ -504,7 +515,10 @@ mod tests {
         let oss = results[0].as_ref().unwrap();
         assert_eq!((oss.width, oss.height, oss.extension()), (80, 60, "jpg"));
         let qiniu = results[1].as_ref().unwrap();
-        assert_eq!((qiniu.width, qiniu.height, qiniu.extension()), (40, 100, "png"));
+        assert_eq!(
+            (qiniu.width, qiniu.height, qiniu.extension()),
+            (40, 100, "png")
+        );
         assert_eq!(colour(&qiniu.bytes), "blue");
         // A video is no image: the engine refuses it.
         assert!(results[2].is_err());

@@ -246,9 +246,7 @@ pub(crate) fn parse_canonical_action(
     }
     if name == "frame" {
         if pipeline.frame.is_some() {
-            return Some(Err(PipelineError::invalid_argument(
-                "frame: given twice",
-            )));
+            return Some(Err(PipelineError::invalid_argument("frame: given twice")));
         }
         let parsed = CanonicalArgs::new(name, arguments)
             .and_then(crate::video::FrameGrab::from_canonical)

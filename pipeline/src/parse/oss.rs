@@ -71,7 +71,10 @@ pub fn parse_process(text: &str, styles: &dyn StyleLookup) -> Result<Command, Pi
     if let Some(legacy) = text.strip_prefix('@') {
         // The old API chains its own parts with '|' too: they end where `sys/` begins.
         let (head, sys) = match legacy.find("|sys/") {
-            Some(at) => (legacy.get(..at).unwrap_or_default(), legacy.get(at..).unwrap_or_default()),
+            Some(at) => (
+                legacy.get(..at).unwrap_or_default(),
+                legacy.get(at..).unwrap_or_default(),
+            ),
             None => (legacy, ""),
         };
         let pipeline = super::oss_legacy::parse(head, styles)?;
@@ -388,7 +391,9 @@ fn parse_video(body: &str) -> Result<Pipeline, PipelineError> {
     let mut params = Params::new("snapshot", &arguments)?;
     let any_value = 0..=u32::MAX;
     let offset_ms = params.take_integer("t", any_value.clone())?;
-    let width = params.take_integer("w", any_value.clone())?.filter(|w| *w > 0);
+    let width = params
+        .take_integer("w", any_value.clone())?
+        .filter(|w| *w > 0);
     let height = params.take_integer("h", any_value)?.filter(|h| *h > 0);
     let keyframe = match params.take("m") {
         None => false,
@@ -659,10 +664,22 @@ mod tests {
                 "image/frame,t_50000/resize,m_fixed,w_800,h_600/format,jpg",
             ),
             ("video/snapshot,t_0,f_png", "image/frame,t_0/format,png"),
-            ("video/snapshot,t_10,f_png,w_0,h_0", "image/frame,t_10/format,png"),
-            ("video/snapshot,t_10,f_png,w_100,h_0", "image/frame,t_10/resize,w_100/format,png"),
-            ("video/snapshot,t_10,f_png,h_100", "image/frame,t_10/resize,h_100/format,png"),
-            ("video/snapshot,f_jpg,t_10,ar_auto", "image/frame,t_10,ar_auto/format,jpg"),
+            (
+                "video/snapshot,t_10,f_png,w_0,h_0",
+                "image/frame,t_10/format,png",
+            ),
+            (
+                "video/snapshot,t_10,f_png,w_100,h_0",
+                "image/frame,t_10/resize,w_100/format,png",
+            ),
+            (
+                "video/snapshot,t_10,f_png,h_100",
+                "image/frame,t_10/resize,h_100/format,png",
+            ),
+            (
+                "video/snapshot,f_jpg,t_10,ar_auto",
+                "image/frame,t_10,ar_auto/format,jpg",
+            ),
         ];
         for (text, canonical) in table {
             let command = parse(&format!("{text}|sys/saveas,o_YQ")).unwrap();
@@ -672,25 +689,85 @@ mod tests {
             assert_eq!(reparsed, command.pipeline, "{text}");
         }
         let errors = [
-            ("video/snapshot,f_jpg", ErrorCode::MissingArgument, "snapshot: t (the time in ms) is required"),
-            ("video/snapshot,t_10", ErrorCode::MissingArgument, "snapshot: f (jpg or png) is required"),
-            ("video/snapshot,t_10,f_gif", ErrorCode::InvalidArgument, "snapshot: f_gif is not one of jpg, png"),
-            ("video/snapshot,t_-1,f_jpg", ErrorCode::InvalidArgument, "snapshot: t_-1 is not a whole number"),
-            ("video/snapshot,t_1.5,f_jpg", ErrorCode::InvalidArgument, "snapshot: t_1.5 is not a whole number"),
-            ("video/snapshot,t_1,f_jpg,w_x", ErrorCode::InvalidArgument, "snapshot: w_x is not a whole number"),
-            ("video/snapshot,t_1,f_jpg,m_slow", ErrorCode::InvalidArgument, "snapshot: m_slow is not valid (only m_fast)"),
-            ("video/snapshot,t_1,f_jpg,ar_w", ErrorCode::NotImplemented, "snapshot: ar_w is not implemented (only ar_auto)"),
-            ("video/snapshot,t_1,f_jpg,ar_x", ErrorCode::InvalidArgument, "snapshot: ar_x is not valid (only ar_auto)"),
-            ("video/snapshot,t_1,f_jpg,s_1", ErrorCode::InvalidArgument, "snapshot: unknown parameter s_1"),
-            ("video/snapshot,t_1,t_2,f_jpg", ErrorCode::InvalidArgument, "snapshot: parameter t is given twice"),
-            ("video/snapshot,t_1,f_jpg/resize,w_1", ErrorCode::InvalidArgument, "snapshot: f_jpg/resize is not one of jpg, png"),
-            ("video/snapshots,t_1", ErrorCode::NotImplemented, "video/snapshots: only video/snapshot is implemented"),
+            (
+                "video/snapshot,f_jpg",
+                ErrorCode::MissingArgument,
+                "snapshot: t (the time in ms) is required",
+            ),
+            (
+                "video/snapshot,t_10",
+                ErrorCode::MissingArgument,
+                "snapshot: f (jpg or png) is required",
+            ),
+            (
+                "video/snapshot,t_10,f_gif",
+                ErrorCode::InvalidArgument,
+                "snapshot: f_gif is not one of jpg, png",
+            ),
+            (
+                "video/snapshot,t_-1,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: t_-1 is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1.5,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: t_1.5 is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,w_x",
+                ErrorCode::InvalidArgument,
+                "snapshot: w_x is not a whole number",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,m_slow",
+                ErrorCode::InvalidArgument,
+                "snapshot: m_slow is not valid (only m_fast)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,ar_w",
+                ErrorCode::NotImplemented,
+                "snapshot: ar_w is not implemented (only ar_auto)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,ar_x",
+                ErrorCode::InvalidArgument,
+                "snapshot: ar_x is not valid (only ar_auto)",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg,s_1",
+                ErrorCode::InvalidArgument,
+                "snapshot: unknown parameter s_1",
+            ),
+            (
+                "video/snapshot,t_1,t_2,f_jpg",
+                ErrorCode::InvalidArgument,
+                "snapshot: parameter t is given twice",
+            ),
+            (
+                "video/snapshot,t_1,f_jpg/resize,w_1",
+                ErrorCode::InvalidArgument,
+                "snapshot: f_jpg/resize is not one of jpg, png",
+            ),
+            (
+                "video/snapshots,t_1",
+                ErrorCode::NotImplemented,
+                "video/snapshots: only video/snapshot is implemented",
+            ),
             // The canonical extension is not part of the OSS language.
-            ("image/frame,t_1", ErrorCode::InvalidArgument, "unknown action 'frame'"),
+            (
+                "image/frame,t_1",
+                ErrorCode::InvalidArgument,
+                "unknown action 'frame'",
+            ),
         ];
         for (text, code, message) in errors {
             let error = parse(text).unwrap_err();
-            assert_eq!((error.code, error.message.as_str()), (code, message), "{text}");
+            assert_eq!(
+                (error.code, error.message.as_str()),
+                (code, message),
+                "{text}"
+            );
         }
     }
 

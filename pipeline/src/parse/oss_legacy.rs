@@ -53,9 +53,8 @@ use std::collections::BTreeMap;
 pub const MAX_PARTS: usize = 4;
 
 /// Old-API keys of operations Ferrotype does not carry over.
-const NOT_IMPLEMENTED_KEYS: [&str; 11] = [
-    "a", "ic", "ci", "rc", "o", "bl", "b", "d", "sh", "pr", "x",
-];
+const NOT_IMPLEMENTED_KEYS: [&str; 11] =
+    ["a", "ic", "ci", "rc", "o", "bl", "b", "d", "sh", "pr", "x"];
 
 /// Parses the text after `@` (without the `@`).
 pub fn parse(text: &str, styles: &dyn StyleLookup) -> Result<Pipeline, PipelineError> {
@@ -312,24 +311,54 @@ mod tests {
     fn the_documents_examples_map_onto_the_current_api() {
         let table = [
             // "100w_100h.jpg": fit inside 100x100, JPEG.
-            ("100w_100h.jpg", "image/resize,w_100,h_100,limit_0/format,jpg"),
-            ("100h_100w_0e", "image/resize,w_100,h_100,limit_0/format,jpg"),
-            ("100h_100w_1e", "image/resize,m_mfit,w_100,h_100,limit_0/format,jpg"),
-            ("100w_100h_1e_1c.png", "image/resize,m_fill,w_100,h_100,limit_0/format,png"),
-            ("100w_100h_2e", "image/resize,m_fixed,w_100,h_100,limit_0/format,jpg"),
-            ("100w_100h_4e", "image/resize,m_pad,w_100,h_100,limit_0/format,jpg"),
+            (
+                "100w_100h.jpg",
+                "image/resize,w_100,h_100,limit_0/format,jpg",
+            ),
+            (
+                "100h_100w_0e",
+                "image/resize,w_100,h_100,limit_0/format,jpg",
+            ),
+            (
+                "100h_100w_1e",
+                "image/resize,m_mfit,w_100,h_100,limit_0/format,jpg",
+            ),
+            (
+                "100w_100h_1e_1c.png",
+                "image/resize,m_fill,w_100,h_100,limit_0/format,png",
+            ),
+            (
+                "100w_100h_2e",
+                "image/resize,m_fixed,w_100,h_100,limit_0/format,jpg",
+            ),
+            (
+                "100w_100h_4e",
+                "image/resize,m_pad,w_100,h_100,limit_0/format,jpg",
+            ),
             (
                 "100w_100h_4e_255-0-0bgc",
                 "image/resize,m_pad,w_100,h_100,limit_0,color_FF0000/format,jpg",
             ),
             // c without 1e has no effect.
-            ("100w_100h_1c", "image/resize,w_100,h_100,limit_0/format,jpg"),
+            (
+                "100w_100h_1c",
+                "image/resize,w_100,h_100,limit_0/format,jpg",
+            ),
             ("100w_1l", "image/resize,w_100/format,jpg"),
             ("50p", "image/resize,p_50,limit_0/format,jpg"),
-            ("100w_100h_200p", "image/resize,w_200,h_200,limit_0/format,jpg"),
+            (
+                "100w_100h_200p",
+                "image/resize,w_200,h_200,limit_0/format,jpg",
+            ),
             // "120w_120h_240w 等同于 120h_240w"; order does not matter.
-            ("120w_120h_240w", "image/resize,w_240,h_120,limit_0/format,jpg"),
-            ("90Q_120w_120h", "image/resize,w_120,h_120,limit_0/format,jpg/quality,Q_90"),
+            (
+                "120w_120h_240w",
+                "image/resize,w_240,h_120,limit_0/format,jpg",
+            ),
+            (
+                "90Q_120w_120h",
+                "image/resize,w_120,h_120,limit_0/format,jpg/quality,Q_90",
+            ),
             ("80q.webp", "image/format,webp/quality,q_80"),
             ("80q_70Q", "image/format,jpg/quality,Q_70"),
             ("90r.png", "image/rotate,90/format,png"),
@@ -337,8 +366,14 @@ mod tests {
             (".png", "image/format,png"),
             ("100w.jpeg", "image/resize,w_100,limit_0/format,jpg"),
             // Pipes: every part's steps in order; the last part's suffix decides.
-            ("100w.png|90r", "image/resize,w_100,limit_0/rotate,90/format,jpg"),
-            ("100w|50p|90Q|.bmp", "image/resize,w_100,limit_0/resize,p_50,limit_0/format,bmp/quality,Q_90"),
+            (
+                "100w.png|90r",
+                "image/resize,w_100,limit_0/rotate,90/format,jpg",
+            ),
+            (
+                "100w|50p|90Q|.bmp",
+                "image/resize,w_100,limit_0/resize,p_50,limit_0/format,bmp/quality,Q_90",
+            ),
         ];
         for (text, expected) in table {
             assert_eq!(canonical(text), expected, "{text}");
@@ -348,29 +383,144 @@ mod tests {
     #[test]
     fn errors_carry_the_vendor_codes() {
         let table = [
-            ("", ErrorCode::InvalidArgument, None, "the old API needs parameters after '@' (e.g. @100w_100h.jpg)"),
-            ("1w|2w|3w|4w|5w", ErrorCode::TooManyPipe, None, "5 parts are joined with '|'; the old API allows at most 4"),
-            ("5000w", ErrorCode::InvalidArgument, Some(0), "resize: 5000w is out of range 1-4096"),
-            ("0h", ErrorCode::InvalidArgument, Some(0), "resize: 0h is out of range 1-4096"),
-            ("100w|1001p", ErrorCode::InvalidArgument, Some(1), "resize: 1001p is out of range 1-1000"),
-            ("100w_3e", ErrorCode::InvalidArgument, Some(0), "resize: 3e is not one of 0e, 1e, 2e, 4e"),
-            ("100w_2l", ErrorCode::InvalidArgument, Some(0), "resize: 2l is out of range 0-1"),
-            ("0Q", ErrorCode::InvalidArgument, Some(0), "quality: 0Q is out of range 1-100"),
-            ("101q", ErrorCode::InvalidArgument, Some(0), "quality: 101q is out of range 1-100"),
-            ("361r", ErrorCode::InvalidArgument, Some(0), "rotate: 361r is out of range 0-360"),
-            ("100w.gif", ErrorCode::InvalidArgument, Some(0), "format: unknown format suffix '.gif' (expected jpg, jpeg, png, webp, bmp or src)"),
-            ("w100", ErrorCode::InvalidArgument, Some(0), "'w100' is not a <number><key> parameter (e.g. 100w)"),
-            ("100", ErrorCode::InvalidArgument, Some(0), "'100' is not a <number><key> parameter (e.g. 100w)"),
-            ("100w_", ErrorCode::InvalidArgument, Some(0), "'' is not a <number><key> parameter (e.g. 100w)"),
-            ("100w||50p", ErrorCode::InvalidArgument, Some(1), "empty part (check for '||' or a trailing '|')"),
-            ("4z", ErrorCode::InvalidArgument, Some(0), "unknown parameter '4z'"),
-            ("100w_1o", ErrorCode::NotImplemented, Some(0), "1o: the old API's 'o' is not implemented"),
-            ("100-100-200-200a", ErrorCode::NotImplemented, Some(0), "100-100-200-200a: the old API's 'a' is not implemented"),
-            ("4e_1-2bgc_100w", ErrorCode::InvalidArgument, Some(0), "resize: 1-2bgc is not <r>-<g>-<b> with each 0-255"),
-            ("4e_1-2-256bgc_100w", ErrorCode::InvalidArgument, Some(0), "resize: 1-2-256bgc is not <r>-<g>-<b> with each 0-255"),
-            ("watermark=1&object=YQ", ErrorCode::NotImplemented, Some(0), "watermark: old-API watermarks are not implemented; use image/watermark"),
-            ("!nope", ErrorCode::NoSuchStyle, None, "style: no style named 'nope'"),
-            ("!bad name", ErrorCode::InvalidArgument, None, "style: 'bad name' is not a style name (1-63 letters, digits, '_', '-', '.')"),
+            (
+                "",
+                ErrorCode::InvalidArgument,
+                None,
+                "the old API needs parameters after '@' (e.g. @100w_100h.jpg)",
+            ),
+            (
+                "1w|2w|3w|4w|5w",
+                ErrorCode::TooManyPipe,
+                None,
+                "5 parts are joined with '|'; the old API allows at most 4",
+            ),
+            (
+                "5000w",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 5000w is out of range 1-4096",
+            ),
+            (
+                "0h",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 0h is out of range 1-4096",
+            ),
+            (
+                "100w|1001p",
+                ErrorCode::InvalidArgument,
+                Some(1),
+                "resize: 1001p is out of range 1-1000",
+            ),
+            (
+                "100w_3e",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 3e is not one of 0e, 1e, 2e, 4e",
+            ),
+            (
+                "100w_2l",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 2l is out of range 0-1",
+            ),
+            (
+                "0Q",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "quality: 0Q is out of range 1-100",
+            ),
+            (
+                "101q",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "quality: 101q is out of range 1-100",
+            ),
+            (
+                "361r",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "rotate: 361r is out of range 0-360",
+            ),
+            (
+                "100w.gif",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "format: unknown format suffix '.gif' (expected jpg, jpeg, png, webp, bmp or src)",
+            ),
+            (
+                "w100",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "'w100' is not a <number><key> parameter (e.g. 100w)",
+            ),
+            (
+                "100",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "'100' is not a <number><key> parameter (e.g. 100w)",
+            ),
+            (
+                "100w_",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "'' is not a <number><key> parameter (e.g. 100w)",
+            ),
+            (
+                "100w||50p",
+                ErrorCode::InvalidArgument,
+                Some(1),
+                "empty part (check for '||' or a trailing '|')",
+            ),
+            (
+                "4z",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "unknown parameter '4z'",
+            ),
+            (
+                "100w_1o",
+                ErrorCode::NotImplemented,
+                Some(0),
+                "1o: the old API's 'o' is not implemented",
+            ),
+            (
+                "100-100-200-200a",
+                ErrorCode::NotImplemented,
+                Some(0),
+                "100-100-200-200a: the old API's 'a' is not implemented",
+            ),
+            (
+                "4e_1-2bgc_100w",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 1-2bgc is not <r>-<g>-<b> with each 0-255",
+            ),
+            (
+                "4e_1-2-256bgc_100w",
+                ErrorCode::InvalidArgument,
+                Some(0),
+                "resize: 1-2-256bgc is not <r>-<g>-<b> with each 0-255",
+            ),
+            (
+                "watermark=1&object=YQ",
+                ErrorCode::NotImplemented,
+                Some(0),
+                "watermark: old-API watermarks are not implemented; use image/watermark",
+            ),
+            (
+                "!nope",
+                ErrorCode::NoSuchStyle,
+                None,
+                "style: no style named 'nope'",
+            ),
+            (
+                "!bad name",
+                ErrorCode::InvalidArgument,
+                None,
+                "style: 'bad name' is not a style name (1-63 letters, digits, '_', '-', '.')",
+            ),
         ];
         for (text, code, step, message) in table {
             let error = parse(text, &NoStyles).unwrap_err();
@@ -388,7 +538,10 @@ mod tests {
     fn styles_hold_either_api() {
         let mut styles = HashMap::new();
         styles.insert("old".to_string(), "100w.jpg".to_string());
-        styles.insert("new".to_string(), "image/resize,w_100/format,png".to_string());
+        styles.insert(
+            "new".to_string(),
+            "image/resize,w_100/format,png".to_string(),
+        );
         styles.insert("broken".to_string(), "5000w".to_string());
         assert_eq!(
             parse("!old", &styles).unwrap().to_string(),
@@ -399,19 +552,27 @@ mod tests {
             "image/resize,w_100/format,png"
         );
         let error = parse("!broken", &styles).unwrap_err();
-        assert_eq!(error.message, "style 'broken': resize: 5000w is out of range 1-4096");
+        assert_eq!(
+            error.message,
+            "style 'broken': resize: 5000w is out of range 1-4096"
+        );
     }
 
     #[test]
     fn an_at_process_value_takes_a_saveas() {
-        let command =
-            crate::parse::oss::parse_process("@100w_100h|90r.png|sys/saveas,o_dGVzdC5qcGc", &NoStyles)
-                .unwrap();
+        let command = crate::parse::oss::parse_process(
+            "@100w_100h|90r.png|sys/saveas,o_dGVzdC5qcGc",
+            &NoStyles,
+        )
+        .unwrap();
         assert_eq!(
             command.pipeline.to_string(),
             "image/resize,w_100,h_100,limit_0/rotate,90/format,png"
         );
-        assert_eq!(command.save_as.and_then(|s| s.key).as_deref(), Some("test.jpg"));
+        assert_eq!(
+            command.save_as.and_then(|s| s.key).as_deref(),
+            Some("test.jpg")
+        );
         let error =
             crate::parse::oss::parse_process("@100w|sys/saveas,o_YQ|sys/saveas,o_Yg", &NoStyles)
                 .unwrap_err();

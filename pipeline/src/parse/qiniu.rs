@@ -238,9 +238,8 @@ fn parse_vframe(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pipelin
             )));
         }
     }
-    let offset = offset.ok_or_else(|| {
-        PipelineError::missing_argument("vframe: offset (seconds) is required")
-    })?;
+    let offset = offset
+        .ok_or_else(|| PipelineError::missing_argument("vframe: offset (seconds) is required"))?;
     let offset_ms = crate::video::seconds_to_ms("vframe", &offset)?;
     let side = |key: &str, value: Option<&str>| {
         value
@@ -921,22 +920,70 @@ mod tests {
             assert_eq!(reparsed, command.pipeline, "{text}");
         }
         let errors = [
-            ("vframe/gif/offset/1", Some(0), "vframe: format 'gif' is not one of jpg, png"),
-            ("vframe/jpg", Some(0), "vframe: offset (seconds) is required"),
+            (
+                "vframe/gif/offset/1",
+                Some(0),
+                "vframe: format 'gif' is not one of jpg, png",
+            ),
+            (
+                "vframe/jpg",
+                Some(0),
+                "vframe: offset (seconds) is required",
+            ),
             ("vframe/jpg/offset", Some(0), "vframe: offset has no value"),
-            ("vframe/jpg/offset/x", Some(0), "vframe: offset 'x' is not a number of seconds (up to 3 decimals)"),
-            ("vframe/jpg/offset/1/w/19", Some(0), "vframe: w/19 is out of range 20-3840"),
-            ("vframe/jpg/offset/1/h/3841", Some(0), "vframe: h/3841 is out of range 20-3840"),
-            ("vframe/jpg/offset/1/w/3000/h/2500", Some(0), "vframe: w/3000/h/2500: the short side must be at most 2160"),
-            ("vframe/jpg/offset/1/rotate/45", Some(0), "vframe: rotate/45 is not one of 90, 180, 270, auto"),
-            ("vframe/jpg/offset/1/offset/2", Some(0), "vframe: offset is given twice"),
-            ("vframe/jpg/offset/1/size/2", Some(0), "vframe: unknown parameter 'size'"),
-            ("imageMogr2/thumbnail/10x|vframe/jpg/offset/1", Some(1), "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)"),
-            ("vframe", Some(0), "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)"),
+            (
+                "vframe/jpg/offset/x",
+                Some(0),
+                "vframe: offset 'x' is not a number of seconds (up to 3 decimals)",
+            ),
+            (
+                "vframe/jpg/offset/1/w/19",
+                Some(0),
+                "vframe: w/19 is out of range 20-3840",
+            ),
+            (
+                "vframe/jpg/offset/1/h/3841",
+                Some(0),
+                "vframe: h/3841 is out of range 20-3840",
+            ),
+            (
+                "vframe/jpg/offset/1/w/3000/h/2500",
+                Some(0),
+                "vframe: w/3000/h/2500: the short side must be at most 2160",
+            ),
+            (
+                "vframe/jpg/offset/1/rotate/45",
+                Some(0),
+                "vframe: rotate/45 is not one of 90, 180, 270, auto",
+            ),
+            (
+                "vframe/jpg/offset/1/offset/2",
+                Some(0),
+                "vframe: offset is given twice",
+            ),
+            (
+                "vframe/jpg/offset/1/size/2",
+                Some(0),
+                "vframe: unknown parameter 'size'",
+            ),
+            (
+                "imageMogr2/thumbnail/10x|vframe/jpg/offset/1",
+                Some(1),
+                "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)",
+            ),
+            (
+                "vframe",
+                Some(0),
+                "vframe: must be the first step of a command, with a format (vframe/<jpg|png>/...)",
+            ),
         ];
         for (text, step, message) in errors {
             let error = parse_command(text).unwrap_err();
-            assert_eq!((error.step, error.message.as_str()), (step, message), "{text}");
+            assert_eq!(
+                (error.step, error.message.as_str()),
+                (step, message),
+                "{text}"
+            );
         }
         assert_eq!(
             parse_command("vframe/jpg").unwrap_err().code,
