@@ -102,7 +102,12 @@ impl Ffmpeg {
             arguments.extend(["-sseof".into(), "-1".into()]);
         } else {
             if grab.keyframe {
-                arguments.extend(["-skip_frame".into(), "nokey".into()]);
+                // Decode key frames only, and keep the one before the time (not seek past it).
+                arguments.extend([
+                    "-skip_frame".into(),
+                    "nokey".into(),
+                    "-noaccurate_seek".into(),
+                ]);
             }
             arguments.extend(["-ss".into(), seconds(grab.offset_ms)]);
         }
