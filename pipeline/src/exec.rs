@@ -764,30 +764,12 @@ mod tests {
                 == Some(ErrorCode::DecodeFailed)));
     }
 
-    /// `source` (a JPEG) with an EXIF block saying `orientation`, inserted after SOI.
-    fn with_exif_orientation(source: &[u8], orientation: u16) -> Vec<u8> {
-        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
-        tiff.extend_from_slice(&1u16.to_le_bytes());
-        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
-        tiff.extend_from_slice(&3u16.to_le_bytes());
-        tiff.extend_from_slice(&1u32.to_le_bytes());
-        tiff.extend_from_slice(&orientation.to_le_bytes());
-        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        let mut app1 = b"Exif\0\0".to_vec();
-        app1.extend_from_slice(&tiff);
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
-        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
-        jpeg.extend_from_slice(&app1);
-        jpeg.extend_from_slice(&source[2..]);
-        jpeg
-    }
-
     #[test]
     fn shrink_on_load_looks_through_a_leading_orientation_fix() {
         // imageView2 puts auto-orient first; the resize after it still lets the decoder
         // shrink, with the sides swapped back to the stored picture's for a quarter turn.
         let upright = fixture("gopher-640x427.jpg");
-        let turned = with_exif_orientation(&upright, 6);
+        let turned = crate::ops::test_support::with_exif_orientation(&upright, 6);
         let limits = Limits::default();
         let table = [
             (&upright, "imageView2/2/w/100", Some((1, (100, 67)))),

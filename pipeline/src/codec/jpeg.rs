@@ -192,19 +192,7 @@ mod tests {
     #[test]
     fn exif_orientation_is_read_from_app1() {
         // SOI, APP1 "Exif\0\0" + little-endian TIFF header + IFD with one entry: orientation 6.
-        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
-        tiff.extend_from_slice(&1u16.to_le_bytes());
-        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
-        tiff.extend_from_slice(&3u16.to_le_bytes());
-        tiff.extend_from_slice(&1u32.to_le_bytes());
-        tiff.extend_from_slice(&6u16.to_le_bytes());
-        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        let mut app1 = b"Exif\0\0".to_vec();
-        app1.extend_from_slice(&tiff);
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
-        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
-        jpeg.extend_from_slice(&app1);
-        jpeg.extend_from_slice(&[0xFF, 0xD9]);
+        let jpeg = crate::ops::test_support::with_exif_orientation(&[0xFF, 0xD8, 0xFF, 0xD9], 6);
         assert_eq!(exif_orientation(&jpeg), Some(6));
         assert!(orientation_swaps_axes(exif_orientation(&jpeg)));
         assert_eq!(exif_orientation(&fixture("gopher-640x427.jpg")), None);

@@ -143,21 +143,8 @@ mod tests {
     /// The gopher fixture with an EXIF APP1 segment saying orientation 6 (turn 90 degrees
     /// clockwise to view), as a phone writes a portrait photo.
     fn gopher_taken_sideways() -> Vec<u8> {
-        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
-        tiff.extend_from_slice(&1u16.to_le_bytes());
-        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
-        tiff.extend_from_slice(&3u16.to_le_bytes());
-        tiff.extend_from_slice(&1u32.to_le_bytes());
-        tiff.extend_from_slice(&6u16.to_le_bytes());
-        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        let mut app1 = b"Exif\0\0".to_vec();
-        app1.extend_from_slice(&tiff);
-        let source = crate::ops::test_support::fixture("gopher-640x427.jpg");
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
-        jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
-        jpeg.extend_from_slice(&app1);
-        jpeg.extend_from_slice(&source[2..]);
-        jpeg
+        use crate::ops::test_support::{fixture, with_exif_orientation};
+        with_exif_orientation(&fixture("gopher-640x427.jpg"), 6)
     }
 
     #[test]

@@ -29,3 +29,22 @@ pub(crate) fn run_oss_bytes(text: &str, source: &[u8]) -> (Rendered, Decoded) {
 pub(crate) fn run_oss(text: &str, source: &str) -> (Rendered, Decoded) {
     run_oss_bytes(text, &fixture(source))
 }
+
+/// `jpeg` with an EXIF APP1 segment saying `orientation` inserted after its SOI marker, as a
+/// camera writes it: little-endian TIFF header, one IFD entry (tag 0x0112, SHORT).
+pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+    tiff.extend_from_slice(&3u16.to_le_bytes());
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut marked = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    marked.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+    marked.extend_from_slice(&app1);
+    marked.extend_from_slice(jpeg.get(2..).unwrap_or_default());
+    marked
+}
