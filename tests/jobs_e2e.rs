@@ -10,14 +10,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use common::{b64, fixture, queue_depth, spawn_app, ACCESS_KEY, SECRET_KEY};
+use common::{b64, dimensions, fixture, queue_depth, spawn_app, ACCESS_KEY, SECRET_KEY};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-fn dimensions(bytes: &[u8]) -> (u32, u32) {
-    let image = image::load_from_memory(bytes).expect("result decodes");
-    (image.width(), image.height())
-}
 
 #[tokio::test]
 async fn a_job_with_two_items_saves_both_targets() {

@@ -2,13 +2,8 @@
 
 mod common;
 
-use common::{b64, fixture, spawn_app};
+use common::{b64, dimensions, fixture, spawn_app};
 use serde_json::{json, Value};
-
-fn dimensions(bytes: &[u8]) -> (u32, u32) {
-    let image = image::load_from_memory(bytes).expect("result decodes");
-    (image.width(), image.height())
-}
 
 #[tokio::test]
 async fn two_semicolon_joined_commands_each_save_to_their_own_target() {

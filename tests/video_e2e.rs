@@ -5,14 +5,8 @@
 
 mod common;
 
-use common::{b64, fixture, spawn_app};
+use common::{b64, decode_rgb, fixture, spawn_app};
 use serde_json::json;
-
-fn decoded(bytes: &[u8]) -> image::RgbImage {
-    image::load_from_memory(bytes)
-        .expect("result decodes")
-        .to_rgb8()
-}
 
 #[tokio::test]
 async fn an_oss_snapshot_saves_the_frame_at_the_time() {
@@ -32,7 +26,8 @@ async fn an_oss_snapshot_saves_the_frame_at_the_time() {
     let job = app.wait_for_end(&id).await;
     assert_eq!(job["code"], 0, "{job}");
     assert_eq!(job["items"][0]["format"], "jpg", "{job}");
-    let frame = decoded(&std::fs::read(app.object_path("results", "frame.jpg")).expect("target"));
+    let frame =
+        decode_rgb(&std::fs::read(app.object_path("results", "frame.jpg")).expect("target"));
     assert_eq!(frame.dimensions(), (80, 60));
     let [r, g, b] = frame.get_pixel(40, 30).0;
     assert!(
@@ -80,12 +75,13 @@ async fn a_qiniu_vframe_saves_a_frame_and_chains_image_steps() {
     let items = job["items"].as_array().expect("items");
     assert_eq!(items[0]["code"], 0, "{job}");
     let rotated =
-        decoded(&std::fs::read(app.object_path("results", "rotated.png")).expect("target 1"));
+        decode_rgb(&std::fs::read(app.object_path("results", "rotated.png")).expect("target 1"));
     assert_eq!(rotated.dimensions(), (50, 100));
     assert_eq!(rotated.get_pixel(25, 50).0, [0, 0, 254], "blue at 2.5 s");
     // Past the end: Qiniu gives the last frame.
     assert_eq!(items[1]["code"], 0, "{job}");
-    let last = decoded(&std::fs::read(app.object_path("results", "last.jpg")).expect("target 2"));
+    let last =
+        decode_rgb(&std::fs::read(app.object_path("results", "last.jpg")).expect("target 2"));
     assert_eq!(last.dimensions(), (80, 60));
     let [r, g, b] = last.get_pixel(40, 30).0;
     assert!(
@@ -125,7 +121,7 @@ async fn an_oss_old_api_string_is_a_job() {
         .await;
     let job = app.wait_for_end(&id).await;
     assert_eq!(job["code"], 0, "{job}");
-    let old = decoded(&std::fs::read(app.object_path("results", "old.png")).expect("target"));
+    let old = decode_rgb(&std::fs::read(app.object_path("results", "old.png")).expect("target"));
     assert_eq!(old.dimensions(), (100, 100));
     assert_eq!(job["items"][0]["format"], "png", "{job}");
 

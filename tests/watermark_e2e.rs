@@ -3,14 +3,8 @@
 
 mod common;
 
-use common::{b64, fixture, spawn_app};
+use common::{b64, decode_rgb, fixture, spawn_app};
 use serde_json::json;
-
-fn decode(bytes: &[u8]) -> image::RgbImage {
-    image::load_from_memory(bytes)
-        .expect("result decodes")
-        .to_rgb8()
-}
 
 /// The bounding box (x0, y0, x1, y1) of the pixels that differ between two images.
 fn changed_box(before: &image::RgbImage, after: &image::RgbImage) -> Option<(u32, u32, u32, u32)> {
@@ -58,8 +52,9 @@ async fn an_oss_pipeline_with_an_image_and_a_text_watermark_marks_the_south_east
         let job = app.wait_for_end(id).await;
         assert_eq!(job["code"], 0, "{job}");
     }
-    let plain = decode(&std::fs::read(app.object_path("results", "plain.png")).expect("plain"));
-    let marked = decode(&std::fs::read(app.object_path("results", "marked.png")).expect("marked"));
+    let plain = decode_rgb(&std::fs::read(app.object_path("results", "plain.png")).expect("plain"));
+    let marked =
+        decode_rgb(&std::fs::read(app.object_path("results", "marked.png")).expect("marked"));
     assert_eq!(marked.dimensions(), (640, 427));
     let (x0, y0, x1, y1) = changed_box(&plain, &marked).expect("the marks changed pixels");
     // The logo is fitted into 128x85 (20 % of 640x427) and sits 10 px from the right, 60 px
@@ -86,7 +81,8 @@ async fn a_qiniu_text_watermark_is_drawn_and_a_missing_font_name_is_refused() {
         .await;
     let job = app.wait_for_end(&id).await;
     assert_eq!(job["code"], 0, "{job}");
-    let marked = decode(&std::fs::read(app.object_path("results", "text.jpg")).expect("target"));
+    let marked =
+        decode_rgb(&std::fs::read(app.object_path("results", "text.jpg")).expect("target"));
     // 600 twips = 30 px of red text from (10, 10): some pixel there is clearly red.
     let red = (10..200)
         .flat_map(|x| (10..45).map(move |y| (x, y)))
@@ -138,7 +134,7 @@ async fn an_oss_pipeline_using_every_kind_of_action_is_saved() {
     let saved = std::fs::read(app.object_path("results", "every.jpg")).expect("target");
     // Progressive JPEG (SOF2), and the rounded corner is JPEG's white fill.
     assert!(saved.windows(2).any(|marker| marker == [0xFF, 0xC2]));
-    let picture = decode(&saved);
+    let picture = decode_rgb(&saved);
     assert_eq!(picture.dimensions(), (200, 300));
     let corner = picture.get_pixel(0, 0);
     assert!(corner.0.iter().all(|channel| *channel > 240), "{corner:?}");

@@ -232,3 +232,15 @@ pub fn b64(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE.encode(text)
 }
+
+/// A saved result, decoded to RGB (panics when it is not an image).
+pub fn decode_rgb(bytes: &[u8]) -> image::RgbImage {
+    image::load_from_memory(bytes)
+        .expect("result decodes")
+        .to_rgb8()
+}
+
+/// A saved result's width and height.
+pub fn dimensions(bytes: &[u8]) -> (u32, u32) {
+    decode_rgb(bytes).dimensions()
+}
