@@ -48,3 +48,15 @@ pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     marked.extend_from_slice(jpeg.get(2..).unwrap_or_default());
     marked
 }
+
+/// The watermark steps of `pipeline`, in order.
+pub(crate) fn watermarks(pipeline: crate::ast::Pipeline) -> Vec<super::watermark::Watermark> {
+    pipeline
+        .steps
+        .into_iter()
+        .filter_map(|step| match step {
+            crate::ast::Step::Watermark(mark) => Some(mark),
+            _ => None,
+        })
+        .collect()
+}

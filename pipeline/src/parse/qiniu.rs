@@ -990,17 +990,12 @@ mod tests {
     use base64::Engine as _;
 
     fn watermarks(fops: &str) -> Vec<Watermark> {
-        parse_fops(fops)
-            .unwrap_or_else(|error| panic!("{fops}: {error}"))
-            .remove(0)
-            .pipeline
-            .steps
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::Watermark(mark) => Some(mark),
-                _ => None,
-            })
-            .collect()
+        crate::ops::test_support::watermarks(
+            parse_fops(fops)
+                .unwrap_or_else(|error| panic!("{fops}: {error}"))
+                .remove(0)
+                .pipeline,
+        )
     }
 
     #[test]

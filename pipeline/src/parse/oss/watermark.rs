@@ -309,16 +309,11 @@ mod tests {
     use crate::parse::NoStyles;
 
     fn marks(text: &str) -> Vec<Watermark> {
-        parse_process(text, &NoStyles)
-            .unwrap_or_else(|error| panic!("{text}: {error}"))
-            .pipeline
-            .steps
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::Watermark(mark) => Some(mark),
-                _ => None,
-            })
-            .collect()
+        crate::ops::test_support::watermarks(
+            parse_process(text, &NoStyles)
+                .unwrap_or_else(|error| panic!("{text}: {error}"))
+                .pipeline,
+        )
     }
 
     #[test]
