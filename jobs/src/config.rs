@@ -21,8 +21,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Every exchange and queue name starts with it, so instances sharing a broker stay apart.
     pub queue_prefix: String,
-    /// Worker slots: jobs processed at once, and the RabbitMQ prefetch.
+    /// Worker slots: images rendered at once (one per core by default).
     pub workers: usize,
+    /// Jobs a worker holds at once (the RabbitMQ prefetch); unset, twice `workers`. More jobs
+    /// than render slots, so that one job's fetch, save and ledger round trips overlap another
+    /// job's render instead of leaving its core idle.
+    pub jobs_in_flight: Option<usize>,
     /// Named pipelines (queues) this deployment serves; jobs naming another one are refused.
     pub pipelines: Vec<String>,
     /// Largest source object a worker reads, in bytes.
@@ -83,6 +87,7 @@ impl Default for Config {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            jobs_in_flight: None,
             pipelines: vec!["default".into()],
             max_source_bytes: 20 * 1024 * 1024,
             max_upload_bytes: 100 * 1024 * 1024,
@@ -152,6 +157,9 @@ impl Config {
         if let Some(v) = env("FERROTYPE_WORKERS") {
             self.workers = parsed("FERROTYPE_WORKERS", v)?;
         }
+        if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
+            self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
+        }
         if let Some(v) = env("FERROTYPE_PIPELINES") {
             self.pipelines = v
                 .split(',')
@@ -196,6 +204,12 @@ impl Config {
         if self.workers == 0 {
             return Err(invalid("workers", "0".into()));
         }
+        if let Some(jobs) = self.jobs_in_flight {
+            // Fewer jobs than slots would leave slots that can never be used.
+            if jobs < self.workers {
+                return Err(invalid("jobs_in_flight", jobs.to_string()));
+            }
+        }
         if self.pipelines.is_empty() {
             return Err(invalid("pipelines", "(empty)".into()));
         }
@@ -212,6 +226,13 @@ impl Config {
             return Err(invalid("max_attempts", self.max_attempts.to_string()));
         }
         Ok(())
+    }
+
+    /// The RabbitMQ prefetch: jobs held at once, at least one per render slot.
+    pub fn jobs_in_flight(&self) -> usize {
+        self.jobs_in_flight
+            .unwrap_or_else(|| self.workers.saturating_mul(2))
+            .max(self.workers)
     }
 
     pub fn lease(&self) -> Duration {
@@ -291,8 +312,24 @@ mod tests {
         .expect("valid");
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.workers, 3);
+        assert_eq!(config.jobs_in_flight(), 6, "twice the slots when unset");
         assert_eq!(config.queue_prefix, "t1");
         assert_eq!(config.pipelines, vec!["default", "fast"]);
+    }
+
+    #[test]
+    fn fewer_jobs_in_flight_than_slots_is_refused() {
+        let refused = Config::load_from(env_of(&[
+            ("FERROTYPE_WORKERS", "4"),
+            ("FERROTYPE_JOBS_IN_FLIGHT", "3"),
+        ]));
+        assert!(refused.is_err());
+        let config = Config::load_from(env_of(&[
+            ("FERROTYPE_WORKERS", "4"),
+            ("FERROTYPE_JOBS_IN_FLIGHT", "4"),
+        ]))
+        .expect("as many jobs as slots is valid");
+        assert_eq!(config.jobs_in_flight(), 4);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The RabbitMQ side of the worker, kept thin: deliveries in, acks out.
 //!
-//! Prefetch equals the worker slots, so the broker never hands this process more jobs than it
-//! can run at once; each delivery is acknowledged only after the ledger recorded its outcome,
-//! so a crash at any point leaves the message to be redelivered (and the claim makes the
-//! redelivery harmless).
+//! The prefetch is the jobs a worker holds at once (`jobs_in_flight`, twice the slots by
+//! default), while the render slots (`workers`) bound how many images are rendered at once: a
+//! job that is claiming, fetching, saving or recording does not hold a core, so another job's
+//! render runs meanwhile. Each delivery is acknowledged only after the ledger recorded its
+//! outcome, so a crash at any point leaves the message to be redelivered (and the claim makes
+//! the redelivery harmless).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use jobs::model::JobMessage;
 use jobs::Services;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -29,14 +31,15 @@ pub async fn run(
     notifier_wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
-    let prefetch = u16::try_from(services.config.workers).unwrap_or(u16::MAX);
+    let prefetch = u16::try_from(services.config.jobs_in_flight()).unwrap_or(u16::MAX);
+    let render_slots = Arc::new(Semaphore::new(services.config.workers));
     let consumers = services
         .queue
         .consume(&services.config.pipelines, prefetch, &owner)
         .await?;
     let mut deliveries = futures::stream::select_all(consumers);
     let mut in_flight = JoinSet::new();
-    tracing::info!(%owner, slots = prefetch, pipelines = ?services.config.pipelines, "worker consuming");
+    tracing::info!(%owner, slots = services.config.workers, prefetch, pipelines = ?services.config.pipelines, "worker consuming");
 
     let outcome = loop {
         tokio::select! {
@@ -51,7 +54,8 @@ pub async fn run(
                     let services = services.clone();
                     let owner = owner.clone();
                     let wake = notifier_wake.clone();
-                    in_flight.spawn(async move { handle(services, owner, wake, delivery).await });
+                    let slots = render_slots.clone();
+                    in_flight.spawn(async move { handle(services, owner, wake, &slots, delivery).await });
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "delivery error");
@@ -78,7 +82,13 @@ pub async fn run(
     outcome
 }
 
-async fn handle(services: Arc<Services>, owner: String, wake: Arc<Notify>, delivery: Delivery) {
+async fn handle(
+    services: Arc<Services>,
+    owner: String,
+    wake: Arc<Notify>,
+    render_slots: &Semaphore,
+    delivery: Delivery,
+) {
     let message: JobMessage = match serde_json::from_slice(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
@@ -88,7 +98,7 @@ async fn handle(services: Arc<Services>, owner: String, wake: Arc<Notify>, deliv
             return;
         }
     };
-    let disposition = handler::process(&services, &owner, message.job_id).await;
+    let disposition = handler::process(&services, &owner, render_slots, message.job_id).await;
     let acked = match disposition {
         Disposition::Done { finished } => {
             if finished {

@@ -14,6 +14,7 @@ use jobs::model::{Dialect, ItemRow, Job, Status};
 use jobs::submit::{parse_command, CommandText};
 use jobs::Services;
 use rand::RngExt;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// What the consumer does with the delivery.
@@ -28,8 +29,15 @@ pub enum Disposition {
 /// Storage I/O is retried in place this many times before the job is given back.
 const IO_TRIES: u32 = 3;
 
-pub async fn process(services: &Services, owner: &str, id: Uuid) -> Disposition {
-    match run_job(services, owner, id).await {
+/// `render_slots` bounds the renders running at once across the worker's jobs; a job holds a
+/// slot only while its pixels are being worked, not during its storage and ledger round trips.
+pub async fn process(
+    services: &Services,
+    owner: &str,
+    render_slots: &Semaphore,
+    id: Uuid,
+) -> Disposition {
+    match run_job(services, owner, render_slots, id).await {
         Ok(finished) => Disposition::Done { finished },
         Err(error) => {
             tracing::error!(job = %id, %error, "ledger error while processing");
@@ -39,7 +47,12 @@ pub async fn process(services: &Services, owner: &str, id: Uuid) -> Disposition 
 }
 
 /// Returns whether the job was finished by this call.
-async fn run_job(services: &Services, owner: &str, id: Uuid) -> Result<bool, LedgerError> {
+async fn run_job(
+    services: &Services,
+    owner: &str,
+    render_slots: &Semaphore,
+    id: Uuid,
+) -> Result<bool, LedgerError> {
     let config = &services.config;
     let Some(job) = services
         .ledger
@@ -129,12 +142,29 @@ async fn run_job(services: &Services, owner: &str, id: Uuid) -> Result<bool, Led
         .filter(|(_, reused)| reused.is_none())
         .map(|(item, _)| *item)
         .collect();
+    let waited = Instant::now();
+    let Ok(slot) = render_slots.acquire().await else {
+        // The semaphore is never closed; if it were, the worker is going away.
+        return give_back(services, owner, &job, "the worker is shutting down").await;
+    };
+    // A long wait for a slot may have eaten into the lease: renew it before the render, and
+    // stop if another worker took the job over meanwhile.
+    if waited.elapsed() > config.lease() / 4
+        && !services
+            .ledger
+            .renew_lease(id, owner, config.lease())
+            .await?
+    {
+        tracing::warn!(job = %id, "lease lost while waiting for a render slot");
+        return Ok(false);
+    }
     let started = Instant::now();
-    let rendered =
-        match render_items(services, &to_render, &job.row.input_bucket, source, &styles).await {
-            Ok(rendered) => rendered,
-            Err(error) => return give_back(services, owner, &job, &error.to_string()).await,
-        };
+    let rendered = render_items(services, &to_render, &job.row.input_bucket, source, &styles).await;
+    drop(slot);
+    let rendered = match rendered {
+        Ok(rendered) => rendered,
+        Err(error) => return give_back(services, owner, &job, &error.to_string()).await,
+    };
     let render_share =
         started.elapsed() / u32::try_from(to_render.len().max(1)).unwrap_or(u32::MAX);
     let mut rendered = rendered.into_iter();

@@ -1,9 +1,9 @@
 //! The worker: everything that happens after a job id leaves the queue.
 //!
-//! - [`consumer`]: the thin RabbitMQ loop (prefetch = slots, manual ack after the ledger
-//!   commit, graceful shutdown).
+//! - [`consumer`]: the thin RabbitMQ loop (prefetch = jobs in flight, twice the render slots
+//!   by default; manual ack after the ledger commit, graceful shutdown).
 //! - [`handler`]: one job: claim, fetch the source once, run each item's pipeline on the
-//!   blocking pool, write the targets, record outcomes, finish.
+//!   blocking pool while holding a render slot, write the targets, record outcomes, finish.
 //! - [`notify`]: the callback sender, driven by the ledger so no callback is lost to a crash.
 //! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg,
 //!   behind [`video::FrameExtractor`], and [`video::run_pipelines`], which the handler and

@@ -343,10 +343,14 @@ fn find_in_jpeg_header<T>(
 /// and an embedded EXIF thumbnail (whose own EOI sits in APP1, before the scan) cannot fool it.
 fn jpeg_has_end_of_image(source: &[u8]) -> bool {
     const SOS: u8 = 0xDA;
+    const END_OF_IMAGE: [u8; 2] = [0xFF, 0xD9];
     JpegHeaderSegments::new(source)
         .find(|segment| segment.marker == SOS)
         .and_then(|segment| source.get(segment.offset..))
-        .is_some_and(|scans| scans.windows(2).any(|pair| pair == [0xFF, 0xD9]))
+        .is_some_and(|scans| {
+            // Nearly every file ends with its EOI; otherwise search (SIMD) for the first one.
+            scans.ends_with(&END_OF_IMAGE) || memchr::memmem::find(scans, &END_OF_IMAGE).is_some()
+        })
 }
 
 /// One marker segment of a JPEG header.
@@ -543,6 +547,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_end_of_image_marker_is_found_at_the_end_after_trailing_bytes_or_not_at_all() {
+        let whole = fixture("gopher-640x427.jpg");
+        assert!(jpeg_has_end_of_image(&whole), "ends with its EOI");
+        let mut trailed = whole.clone();
+        trailed.extend_from_slice(b"trailing bytes some writers append");
+        assert!(jpeg_has_end_of_image(&trailed), "EOI before trailing bytes");
+        assert!(!jpeg_has_end_of_image(&whole[..whole.len() - 2]), "no EOI");
+        assert!(
+            !jpeg_has_end_of_image(&whole[..whole.len() / 2]),
+            "cut mid-scan"
+        );
+        // An EOI inside a header segment (an EXIF thumbnail's) does not count: only what
+        // follows the first scan does.
+        let mut thumbnail_eoi = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0x00, 0x00];
+        thumbnail_eoi.extend_from_slice(&whole[2..whole.len() - 2]);
+        assert!(!jpeg_has_end_of_image(&thumbnail_eoi), "EOI only in APP1");
     }
 
     /// CRC-32 (ISO-HDLC), as PNG chunks need it; bitwise, fine for a test.
