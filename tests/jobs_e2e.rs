@@ -10,7 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use common::{b64, dimensions, fixture, queue_depth, spawn_app, ACCESS_KEY, SECRET_KEY};
+use common::{
+    b64, dimensions, fixture, queue_depth, spawn_app, spawn_app_with, test_config, ACCESS_KEY,
+    SECRET_KEY,
+};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -53,6 +56,37 @@ async fn a_job_with_two_items_saves_both_targets() {
     assert_eq!(&small[1..4], b"PNG");
     let tall = std::fs::read(app.object_path("photos", "thumbs/h100.jpg")).expect("target 2");
     assert_eq!(dimensions(&tall), (150, 100));
+    app.stop().await;
+}
+
+/// One render slot and three jobs held at once: the jobs that wait for the slot still run,
+/// each to its own target, and none is lost or left processing.
+#[tokio::test]
+async fn jobs_beyond_the_render_slots_wait_their_turn_and_all_finish() {
+    let (mut config, data_dir) = test_config();
+    config.workers = 1;
+    config.jobs_in_flight = Some(3);
+    let app = spawn_app_with(config, data_dir).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let mut ids = Vec::new();
+    for width in [100, 120, 140, 160, 180] {
+        let fop = format!(
+            "imageMogr2/thumbnail/{width}x|saveas/{}",
+            b64(&format!("results:w{width}.jpg"))
+        );
+        ids.push((
+            width,
+            app.submit(json!({"bucket": "photos", "key": "gopher.jpg", "fops": [fop]}))
+                .await,
+        ));
+    }
+    for (width, id) in ids {
+        let job = app.wait_for_end(&id).await;
+        assert_eq!(job["code"], 0, "{job}");
+        let saved = std::fs::read(app.object_path("results", &format!("w{width}.jpg")))
+            .expect("target saved");
+        assert_eq!(dimensions(&saved).0, width);
+    }
     app.stop().await;
 }
 
@@ -479,6 +513,7 @@ async fn health_and_metrics_answer() {
         "ferrotype_jobs_submitted_total",
         "ferrotype_jobs_finished_total",
         "ferrotype_item_processing_seconds",
+        "ferrotype_render_slot_wait_seconds",
     ];
     let mut metrics = String::new();
     for _ in 0..100 {

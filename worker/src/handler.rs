@@ -147,6 +147,9 @@ async fn run_job(
         // The semaphore is never closed; if it were, the worker is going away.
         return give_back(services, owner, &job, "the worker is shutting down").await;
     };
+    // Long waits say the CPU, not I/O, is what holds jobs back: more slots (cores) would help.
+    metrics::histogram!("ferrotype_render_slot_wait_seconds")
+        .record(waited.elapsed().as_secs_f64());
     // A long wait for a slot may have eaten into the lease: renew it before the render, and
     // stop if another worker took the job over meanwhile.
     if waited.elapsed() > config.lease() / 4
