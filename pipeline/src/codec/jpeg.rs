@@ -84,6 +84,24 @@ pub fn orientation_swaps_axes(orientation: Option<u16>) -> bool {
     matches!(orientation, Some(5..=8))
 }
 
+/// A JPEG's stored width and height, read by libjpeg-turbo from the header without copying
+/// the file. `None` when libjpeg-turbo cannot read the header (the caller falls back to the
+/// general decoder, which may still manage).
+pub fn header_dimensions(source: &[u8]) -> Option<(u32, u32)> {
+    std::panic::catch_unwind(|| {
+        let header = turbojpeg::Decompressor::new()
+            .ok()?
+            .read_header(source)
+            .ok()?;
+        Some((
+            u32::try_from(header.width).ok()?,
+            u32::try_from(header.height).ok()?,
+        ))
+    })
+    .ok()
+    .flatten()
+}
+
 /// Decodes a JPEG with libjpeg-turbo at 1/`factor` scale (1, 2, 4 or 8) into RGB8.
 /// `None` when libjpeg-turbo will not decode it (the caller falls back to the general decoder).
 pub fn decode_scaled(source: &[u8], factor: u32) -> Option<Raster> {
