@@ -142,25 +142,31 @@ async fn run_job(
         .filter(|(_, reused)| reused.is_none())
         .map(|(item, _)| *item)
         .collect();
-    let waited = Instant::now();
-    let Ok(slot) = render_slots.acquire().await else {
-        // The semaphore is never closed; if it were, the worker is going away.
-        return give_back(services, owner, &job, "the worker is shutting down").await;
+    // A job whose every item reuses an earlier result renders nothing and takes no slot.
+    let slot = if to_render.is_empty() {
+        None
+    } else {
+        let waited = Instant::now();
+        let Ok(slot) = render_slots.acquire().await else {
+            // The semaphore is never closed; if it were, the worker is going away.
+            return give_back(services, owner, &job, "the worker is shutting down").await;
+        };
+        let waited = waited.elapsed();
+        // Long waits say the CPU, not I/O, holds jobs back: more slots (cores) would help.
+        metrics::histogram!("ferrotype_render_slot_wait_seconds").record(waited.as_secs_f64());
+        // A long wait for a slot may have eaten into the lease: renew it before the render,
+        // and stop if another worker took the job over meanwhile.
+        if waited > config.lease() / 4
+            && !services
+                .ledger
+                .renew_lease(id, owner, config.lease())
+                .await?
+        {
+            tracing::warn!(job = %id, "lease lost while waiting for a render slot");
+            return Ok(false);
+        }
+        Some(slot)
     };
-    // Long waits say the CPU, not I/O, is what holds jobs back: more slots (cores) would help.
-    metrics::histogram!("ferrotype_render_slot_wait_seconds")
-        .record(waited.elapsed().as_secs_f64());
-    // A long wait for a slot may have eaten into the lease: renew it before the render, and
-    // stop if another worker took the job over meanwhile.
-    if waited.elapsed() > config.lease() / 4
-        && !services
-            .ledger
-            .renew_lease(id, owner, config.lease())
-            .await?
-    {
-        tracing::warn!(job = %id, "lease lost while waiting for a render slot");
-        return Ok(false);
-    }
     let started = Instant::now();
     let rendered = render_items(services, &to_render, &job.row.input_bucket, source, &styles).await;
     drop(slot);
