@@ -25,19 +25,12 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
     };
     // A video source (`video/snapshot`, `vframe`) has its frame extracted by ffmpeg first.
     let extractor = worker::video::Ffmpeg::from_env(FRAME_TIMEOUT);
-    let rendered = worker::video::run_pipelines(
-        &[&command.pipeline],
-        &source,
-        &limits,
-        None,
-        &assets,
-        pipeline::fonts::SystemFonts::shared(),
-        &extractor,
-    )
-    .into_iter()
-    .next()
-    .unwrap_or_else(|| Err(PipelineError::internal("no result")))
-    .map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
+    let resources = pipeline::Resources::new(&limits)
+        .with_assets(&assets)
+        .with_fonts(pipeline::fonts::SystemFonts::shared())
+        .with_frames(&extractor);
+    let rendered = pipeline::run_one(&command.pipeline, &source, &resources)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
     std::fs::write(output, &rendered.bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
     Ok((

@@ -17,6 +17,16 @@ use crate::model::{Dialect, ItemRow, Job, JobRow, NotifyFormat, Status};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
+// The statuses as the SQL spells them. They are written into the statements rather than bound
+// as parameters so that the planner sees them: the partial indexes (`WHERE status IN (1, 2)`,
+// `WHERE status = 0`) only serve queries whose own predicate names the same values, which a
+// cached generic plan over `$n` parameters does not.
+const SUCCESS: i16 = Status::Success.code();
+const WAITING: i16 = Status::Waiting.code();
+const PROCESSING: i16 = Status::Processing.code();
+const FAILED: i16 = Status::Failed.code();
+const CALLBACK_FAILED: i16 = Status::CallbackFailed.code();
+
 const JOB_COLUMNS: &str =
     "id, status, input_bucket, input_key, pipeline, job_type, force, notify_url, attempts, \
      notify_state, notify_attempts, notify_error, created_at, updated_at, finished_at, \
@@ -51,22 +61,50 @@ pub struct NewItem {
 /// What became of one item.
 #[derive(Debug, Clone)]
 pub enum ItemOutcome {
-    Saved {
-        size: i64,
-        hash: String,
-        width: u32,
-        height: u32,
-        format: String,
-        /// The source's content hash, for reuse by a later identical command.
-        source_hash: String,
-        /// The result was not made again: an identical finished item's is reused.
-        return_old: bool,
-    },
-    Failed {
-        code: String,
-        message: String,
-        step: Option<usize>,
-    },
+    Saved(SavedItem),
+    Failed(FailedItem),
+}
+
+/// An item's result, in its target.
+#[derive(Debug, Clone)]
+pub struct SavedItem {
+    pub size: i64,
+    pub hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    /// The source's content hash, for reuse by a later identical command.
+    pub source_hash: String,
+    /// The result was not made again: an identical finished item's is reused.
+    pub return_old: bool,
+}
+
+/// Why an item failed, as its row records it.
+#[derive(Debug, Clone)]
+pub struct FailedItem {
+    pub code: String,
+    pub message: String,
+    /// The failing step of the item's pipeline, when one step is to blame.
+    pub step: Option<usize>,
+}
+
+/// A job this worker took: what the ledger holds about it, and the lease that lets it write.
+#[derive(Debug)]
+pub struct ClaimedJob {
+    pub job: Job,
+    pub lease: Lease,
+}
+
+/// The right to write one job's results, held by one owner for a term. Every write checks in
+/// the same statement that the owner still holds the job, so a worker whose lease expired and
+/// was taken over can never overwrite the new holder's work: a `false` (or `None`) answer
+/// means the lease is lost and the holder must stop.
+#[derive(Debug)]
+pub struct Lease {
+    ledger: Ledger,
+    job_id: Uuid,
+    owner: String,
+    term: Duration,
 }
 
 /// A job the sweeper must hand to the broker again.
@@ -92,7 +130,7 @@ pub struct Grant {
     pub can_write: bool,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Ledger {
     pool: PgPool,
 }
@@ -208,159 +246,46 @@ impl Ledger {
         .await?)
     }
 
-    /// Takes the job for `owner` for `lease`, if nobody holds it and it is not finished.
+    /// Takes the job for `owner` for `term`, if nobody holds it and it is not finished.
     /// `None` means the delivery is a duplicate (finished, or held by a live lease) or the job
-    /// is unknown: the caller acknowledges and drops it.
+    /// is unknown: the caller acknowledges and drops it. The [`Lease`] is the only way to
+    /// write the job's results, and every write through it checks that `owner` still holds it.
+    #[tracing::instrument(skip(self), err)]
     pub async fn claim(
         &self,
         id: Uuid,
         owner: &str,
-        lease: Duration,
+        term: Duration,
         max_attempts: i32,
-    ) -> Result<Option<Job>, LedgerError> {
+    ) -> Result<Option<ClaimedJob>, LedgerError> {
         let sql = format!(
-            "UPDATE jobs SET status = 2, lease_owner = $2, \
+            "UPDATE jobs SET status = {PROCESSING}, lease_owner = $2, \
              lease_expires_at = now() + make_interval(secs => $3), \
              attempts = attempts + 1, updated_at = now(), published_at = COALESCE(published_at, now()) \
-             WHERE id = $1 AND status IN (1, 2) AND attempts < $4 \
+             WHERE id = $1 AND status IN ({WAITING}, {PROCESSING}) AND attempts < $4 \
              AND (lease_expires_at IS NULL OR lease_expires_at < now()) \
              RETURNING {JOB_COLUMNS}"
         );
         let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(owner)
-            .bind(lease.as_secs_f64())
+            .bind(term.as_secs_f64())
             .bind(max_attempts)
             .fetch_optional(&self.pool)
             .await?;
-        match row {
-            Some(row) => {
-                let items = self.items(id).await?;
-                Ok(Some(Job { row, items }))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Extends the lease while work goes on; `false` means the lease was lost (taken over
-    /// after expiry) and the caller must stop writing results.
-    pub async fn renew_lease(
-        &self,
-        id: Uuid,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool, LedgerError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now() \
-             WHERE id = $1 AND lease_owner = $2 AND status = 2",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(lease.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records one item's outcome, only while `owner` still holds the job.
-    pub async fn record_item(
-        &self,
-        id: Uuid,
-        owner: &str,
-        idx: i32,
-        outcome: &ItemOutcome,
-    ) -> Result<bool, LedgerError> {
-        let query = match outcome {
-            ItemOutcome::Saved {
-                size,
-                hash,
-                width,
-                height,
-                format,
-                source_hash,
-                return_old,
-            } => sqlx::query(
-                "UPDATE job_items SET status = 0, size = $4, hash = $5, width = $6, height = $7, \
-                 format = $8, source_hash = $9, return_old = $10, \
-                 error_code = NULL, error = NULL, error_index = NULL, finished_at = now() \
-                 FROM jobs WHERE job_items.job_id = $1 AND job_items.idx = $3 \
-                 AND jobs.id = $1 AND jobs.lease_owner = $2 AND jobs.status = 2",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(idx)
-            .bind(size)
-            .bind(hash)
-            .bind(*width as i32)
-            .bind(*height as i32)
-            .bind(format)
-            .bind(source_hash)
-            .bind(*return_old),
-            ItemOutcome::Failed {
-                code,
-                message,
-                step,
-            } => sqlx::query(
-                "UPDATE job_items SET status = 3, error_code = $4, error = $5, error_index = $6, \
-                 finished_at = now() \
-                 FROM jobs WHERE job_items.job_id = $1 AND job_items.idx = $3 \
-                 AND jobs.id = $1 AND jobs.lease_owner = $2 AND jobs.status = 2",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(idx)
-            .bind(code)
-            .bind(message)
-            .bind(step.map(|s| s as i32)),
-        };
-        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
-    }
-
-    /// Ends the job held by `owner`: success when every item succeeded, failed otherwise;
-    /// a notify URL makes the callback pending. Returns the finished job, or `None` when the
-    /// lease was lost meanwhile.
-    pub async fn finish_job(&self, id: Uuid, owner: &str) -> Result<Option<Job>, LedgerError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET \
-               status = CASE WHEN EXISTS (SELECT 1 FROM job_items WHERE job_id = $1 AND status <> 0) \
-                        THEN 3 ELSE 0 END, \
-               lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(), \
-               notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END, \
-               notify_next_at = now() \
-             WHERE id = $1 AND lease_owner = $2 AND status = 2",
-        )
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        let Some(row) = row else {
             return Ok(None);
-        }
-        self.job(id).await
-    }
-
-    /// Gives the job back after a transient failure: the sweeper republishes it once
-    /// `backoff` has passed.
-    pub async fn release_for_retry(
-        &self,
-        id: Uuid,
-        owner: &str,
-        error: &str,
-        backoff: Duration,
-    ) -> Result<(), LedgerError> {
-        sqlx::query(
-            "UPDATE jobs SET status = 1, lease_owner = NULL, lease_expires_at = NULL, \
-             published_at = NULL, last_error = $3, updated_at = now(), \
-             sweep_after = now() + make_interval(secs => $4) \
-             WHERE id = $1 AND lease_owner = $2 AND status = 2",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(error)
-        .bind(backoff.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        };
+        let items = self.items(id).await?;
+        Ok(Some(ClaimedJob {
+            job: Job { row, items },
+            lease: Lease {
+                ledger: self.clone(),
+                job_id: id,
+                owner: owner.to_string(),
+                term,
+            },
+        }))
     }
 
     /// Jobs whose message was never confirmed (past the grace period) or whose lease
@@ -371,15 +296,15 @@ impl Ledger {
         max_attempts: i32,
         hold: Duration,
     ) -> Result<Vec<Republish>, LedgerError> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET sweep_after = now() + make_interval(secs => $3) \
              WHERE id IN (SELECT id FROM jobs \
-                 WHERE status IN (1, 2) AND sweep_after <= now() AND attempts < $2 \
-                 AND ((status = 1 AND published_at IS NULL) \
-                      OR (status = 2 AND lease_expires_at < now())) \
+                 WHERE status IN ({WAITING}, {PROCESSING}) AND sweep_after <= now() AND attempts < $2 \
+                 AND ((status = {WAITING} AND published_at IS NULL) \
+                      OR (status = {PROCESSING} AND lease_expires_at < now())) \
                  ORDER BY sweep_after LIMIT $1 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, pipeline, job_type",
-        )
+             RETURNING id, pipeline, job_type"
+        )))
         .bind(limit)
         .bind(max_attempts)
         .bind(hold.as_secs_f64())
@@ -391,26 +316,27 @@ impl Ledger {
     /// a source that crashes workers or storage that never comes back must not loop forever.
     pub async fn fail_exhausted(&self, max_attempts: i32) -> Result<Vec<Uuid>, LedgerError> {
         let mut tx = self.pool.begin().await?;
-        let ids: Vec<(Uuid,)> = sqlx::query_as(
-            "UPDATE jobs SET status = 3, lease_owner = NULL, lease_expires_at = NULL, \
+        let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET status = {FAILED}, lease_owner = NULL, lease_expires_at = NULL, \
              finished_at = now(), updated_at = now(), notify_next_at = now(), \
              notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END \
-             WHERE status IN (1, 2) AND attempts >= $1 \
+             WHERE status IN ({WAITING}, {PROCESSING}) AND attempts >= $1 \
              AND (lease_expires_at IS NULL OR lease_expires_at < now()) \
-             RETURNING id",
-        )
+             RETURNING id"
+        )))
         .bind(max_attempts)
         .fetch_all(&mut *tx)
         .await?;
         for (id,) in &ids {
-            sqlx::query(
-                "UPDATE job_items SET status = 3, error_code = 'RetryExhausted', \
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE job_items SET status = {FAILED}, error_code = $3, \
                  error = 'gave up after ' || $2 || ' attempts: ' || \
                          COALESCE((SELECT last_error FROM jobs WHERE id = $1), 'worker lost'), \
-                 finished_at = now() WHERE job_id = $1 AND status IN (1, 2)",
-            )
+                 finished_at = now() WHERE job_id = $1 AND status IN ({WAITING}, {PROCESSING})"
+            )))
             .bind(id)
             .bind(max_attempts)
+            .bind("RetryExhausted")
             .execute(&mut *tx)
             .await?;
         }
@@ -466,15 +392,15 @@ impl Ledger {
         max_attempts: i32,
         retry_in: Duration,
     ) -> Result<Status, LedgerError> {
-        let (status,): (i16,) = sqlx::query_as(
+        let (status,): (i16,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET notify_attempts = notify_attempts + 1, notify_error = $2, \
                notify_state = CASE WHEN notify_attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END, \
-               status = CASE WHEN notify_attempts + 1 >= $3 THEN 4 ELSE status END, \
+               status = CASE WHEN notify_attempts + 1 >= $3 THEN {CALLBACK_FAILED} ELSE status END, \
                notify_next_at = CASE WHEN notify_attempts + 1 >= $3 THEN NULL \
                                 ELSE now() + make_interval(secs => $4) END, \
                updated_at = now() \
-             WHERE id = $1 RETURNING status",
-        )
+             WHERE id = $1 RETURNING status"
+        )))
         .bind(id)
         .bind(error)
         .bind(max_attempts)
@@ -493,13 +419,13 @@ impl Ledger {
         item: &ItemRow,
         source_hash: &str,
     ) -> Result<Option<ItemRow>, LedgerError> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT idx, cmd, dialect, target_bucket, target_key, status, size, hash, width, \
              height, format, error_code, error, error_index, return_old, canonical, source_hash \
-             FROM job_items WHERE status = 0 AND job_id <> $1 AND target_bucket = $2 \
+             FROM job_items WHERE status = {SUCCESS} AND job_id <> $1 AND target_bucket = $2 \
              AND target_key = $3 AND canonical = $4 AND source_hash = $5 \
-             ORDER BY finished_at DESC LIMIT 1",
-        )
+             ORDER BY finished_at DESC LIMIT 1"
+        )))
         .bind(job_id)
         .bind(&item.target_bucket)
         .bind(&item.target_key)
@@ -561,5 +487,107 @@ impl Ledger {
             secret_key,
             grants,
         }))
+    }
+}
+
+impl Lease {
+    /// The job this lease is on.
+    pub fn job_id(&self) -> Uuid {
+        self.job_id
+    }
+
+    /// Extends the lease by its term while work goes on; `false`: the lease is lost.
+    #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
+    pub async fn renew(&self) -> Result<bool, LedgerError> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3), updated_at = now() \
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
+        )))
+        .bind(self.job_id)
+        .bind(&self.owner)
+        .bind(self.term.as_secs_f64())
+        .execute(&self.ledger.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records one item's outcome; `false`: the lease is lost and nothing was written.
+    #[tracing::instrument(skip(self, outcome), fields(job = %self.job_id), err)]
+    pub async fn record(&self, idx: i32, outcome: &ItemOutcome) -> Result<bool, LedgerError> {
+        let held = format!(
+            "FROM jobs WHERE job_items.job_id = $1 AND job_items.idx = $3 \
+             AND jobs.id = $1 AND jobs.lease_owner = $2 AND jobs.status = {PROCESSING}"
+        );
+        let query = match outcome {
+            ItemOutcome::Saved(saved) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE job_items SET status = {SUCCESS}, size = $4, hash = $5, width = $6, \
+                 height = $7, format = $8, source_hash = $9, return_old = $10, \
+                 error_code = NULL, error = NULL, error_index = NULL, finished_at = now() {held}"
+            )))
+            .bind(self.job_id)
+            .bind(&self.owner)
+            .bind(idx)
+            .bind(saved.size)
+            .bind(&saved.hash)
+            .bind(saved.width as i32)
+            .bind(saved.height as i32)
+            .bind(&saved.format)
+            .bind(&saved.source_hash)
+            .bind(saved.return_old),
+            ItemOutcome::Failed(failure) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE job_items SET status = {FAILED}, error_code = $4, error = $5, \
+                 error_index = $6, finished_at = now() {held}"
+            )))
+            .bind(self.job_id)
+            .bind(&self.owner)
+            .bind(idx)
+            .bind(&failure.code)
+            .bind(&failure.message)
+            .bind(failure.step.map(|step| step as i32)),
+        };
+        Ok(query.execute(&self.ledger.pool).await?.rows_affected() == 1)
+    }
+
+    /// Ends the job: success when every item succeeded, failed otherwise; a notify URL makes
+    /// the callback pending. Returns the finished job, or `None` when the lease was lost.
+    #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
+    pub async fn finish(self) -> Result<Option<Job>, LedgerError> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET \
+               status = CASE WHEN EXISTS (SELECT 1 FROM job_items \
+                                          WHERE job_id = $1 AND status <> {SUCCESS}) \
+                        THEN {FAILED} ELSE {SUCCESS} END, \
+               lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(), \
+               notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END, \
+               notify_next_at = now() \
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
+        )))
+        .bind(self.job_id)
+        .bind(&self.owner)
+        .execute(&self.ledger.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.ledger.job(self.job_id).await
+    }
+
+    /// Gives the job back after a transient failure: the sweeper republishes it once
+    /// `backoff` has passed. A lost lease makes this a no-op (the new holder has the job).
+    #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
+    pub async fn release(self, error: &str, backoff: Duration) -> Result<(), LedgerError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET status = {WAITING}, lease_owner = NULL, lease_expires_at = NULL, \
+             published_at = NULL, last_error = $3, updated_at = now(), \
+             sweep_after = now() + make_interval(secs => $4) \
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
+        )))
+        .bind(self.job_id)
+        .bind(&self.owner)
+        .bind(error)
+        .bind(backoff.as_secs_f64())
+        .execute(&self.ledger.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -16,7 +16,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn code(self) -> i16 {
+    pub const fn code(self) -> i16 {
         match self {
             Status::Success => 0,
             Status::Waiting => 1,

@@ -1,11 +1,15 @@
-//! Running a [`Pipeline`] over a source image.
+//! Running pipelines over a source image: [`run`] (several pipelines, one decode) and
+//! [`run_one`].
 //!
 //! The order of work is chosen so that a request that cannot succeed fails before it costs
 //! anything: read the header, plan every step on the header's dimensions (each plan checks the
 //! output limits), and only then decode the pixels, apply the steps, and encode.
+//!
+//! A pipeline that starts from a video frame ([`Pipeline::frame`]) has the frame extracted
+//! through [`Resources::frames`] and then runs like any other on that frame.
 
 use crate::ast::{Pipeline, Step};
-use crate::codec::decode::{self, SourceInfo};
+use crate::codec::decode::{self, Decoded, SourceInfo};
 use crate::codec::encode::{self, EncodeOptions};
 use crate::codec::gif;
 use crate::error::{ErrorCode, PipelineError};
@@ -14,7 +18,8 @@ use crate::ops::format::{self, ImageFormat, OutputFormat};
 use crate::ops::quality::{self, QualityContext};
 use crate::ops::size_limit::Limited;
 use crate::ops::{self, StepPlan};
-use std::time::Instant;
+use crate::resources::Resources;
+use crate::video::FrameGrab;
 
 /// The encoded result of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +61,17 @@ impl Rendered {
         match self.content {
             Content::Image => self.format.extension(),
             Content::Json => "json",
+        }
+    }
+
+    /// The source itself, unchanged (Qiniu `ignore-error`, a size limit the source meets).
+    fn source(source: &[u8], info: &SourceInfo) -> Rendered {
+        Rendered {
+            bytes: source.to_vec(),
+            width: info.width,
+            height: info.height,
+            format: info.format,
+            content: Content::Image,
         }
     }
 }
@@ -127,176 +143,203 @@ pub fn plan(
     })
 }
 
-/// Runs `pipeline` on the encoded image `source`.
-pub fn run(pipeline: &Pipeline, source: &[u8], limits: &Limits) -> Result<Rendered, PipelineError> {
-    run_with_deadline(pipeline, source, limits, None)
-}
-
-/// [`run`], giving up with `DeadlineExceeded` once `deadline` has passed. The deadline is
-/// checked between stages (decode, each step, encode); a stage in progress is not interrupted.
-pub fn run_with_deadline(
-    pipeline: &Pipeline,
+/// Runs every pipeline of `batch` on the encoded `source` and gives each result back beside
+/// the tag it came with (a job's item, an index, `()`), in the order of `batch`.
+///
+/// The still-image pipelines share one decode of the source, at the largest size any of them
+/// needs: a JPEG shrinks on load only as far as every one of them allows. One pipeline's
+/// failure is its own. `resources` holds the limits, the deadline (for the whole batch) and
+/// the lookups for watermark images, fonts and video frames.
+pub fn run<'p, T>(
+    batch: impl IntoIterator<Item = (T, &'p Pipeline)>,
     source: &[u8],
-    limits: &Limits,
-    deadline: Option<Instant>,
-) -> Result<Rendered, PipelineError> {
-    run_with_assets(
-        pipeline,
-        source,
-        limits,
-        deadline,
-        &ops::watermark::NoAssets,
-        &ops::text::NoFonts,
-    )
-}
-
-/// [`run_with_deadline`], with the watermark images a pipeline refers to provided by
-/// `assets` (see [`Pipeline::asset_references`]) and the fonts of its text marks by `fonts`
-/// (see [`crate::fonts::SystemFonts`]).
-pub fn run_with_assets(
-    pipeline: &Pipeline,
-    source: &[u8],
-    limits: &Limits,
-    deadline: Option<Instant>,
-    assets: &dyn ops::watermark::AssetLookup,
-    fonts: &dyn ops::text::FontLookup,
-) -> Result<Rendered, PipelineError> {
-    run_many(&[pipeline], source, limits, deadline, assets, fonts)
-        .pop()
-        .unwrap_or_else(|| Err(PipelineError::internal("no result for the pipeline")))
-}
-
-/// Runs several pipelines on one source (a job's items), decoding it once, at the largest size
-/// any of them needs: a JPEG shrinks on load only as far as every pipeline allows. Results come
-/// in the order of `pipelines`, and one pipeline's failure is its own. `deadline` as in
-/// [`run_with_deadline`], for all of them together; `assets` and `fonts` as in
-/// [`run_with_assets`].
-pub fn run_many(
-    pipelines: &[&Pipeline],
-    source: &[u8],
-    limits: &Limits,
-    deadline: Option<Instant>,
-    assets: &dyn ops::watermark::AssetLookup,
-    fonts: &dyn ops::text::FontLookup,
-) -> Vec<Result<Rendered, PipelineError>> {
-    // What every step may need; each run sets the source's orientation.
-    let base_context = ops::StepContext {
-        limits,
-        orientation: 1,
-        assets,
-        fonts,
-    };
-    let check_deadline = |stage: &str| match deadline {
-        Some(deadline) if Instant::now() >= deadline => Err(PipelineError::new(
-            ErrorCode::DeadlineExceeded,
-            format!("the processing deadline passed before {stage}"),
-        )),
-        _ => Ok(()),
-    };
-    let for_all = |error: PipelineError| pipelines.iter().map(|_| Err(error.clone())).collect();
-
-    let info = match limits
-        .check_source_len(source.len())
-        .and_then(|()| decode::probe(source))
-    {
-        Ok(info) => info,
-        Err(error) => return for_all(error),
-    };
-    // Documents (imageInfo, exif) describe the source and need no pixels: no plan either.
-    let plans: Vec<Option<Result<Plan, PipelineError>>> = pipelines
+    resources: &Resources<'_>,
+) -> Vec<(T, Result<Rendered, PipelineError>)> {
+    let batch: Vec<(T, &Pipeline)> = batch.into_iter().collect();
+    let stills = batch
         .iter()
-        .map(|pipeline| {
-            pipeline
-                .output
-                .document
-                .is_none()
-                .then(|| plan(pipeline, &info, limits))
+        .map(|(_, pipeline)| *pipeline)
+        .filter(|pipeline| pipeline.frame.is_none());
+    let mut still = StillSource::open(source, stills, resources);
+    batch
+        .into_iter()
+        .map(|(tag, pipeline)| {
+            let result = match pipeline.frame {
+                Some(grab) => run_on_frame(pipeline, &grab, source, resources),
+                None => still.render(pipeline, resources),
+            };
+            (tag, result)
         })
-        .collect();
-    if let Err(error) = check_deadline("decoding") {
-        return for_all(error);
-    }
-    // A GIF or animated WebP source written as GIF or WebP keeps its animation.
-    let animated_source = info.format == ImageFormat::Gif
-        || (info.format == ImageFormat::Webp && gif::is_animated_webp(source));
-    let animated = |plan: &Plan| {
-        animated_source && matches!(plan.format, ImageFormat::Gif | ImageFormat::Webp)
-    };
+        .collect()
+}
 
-    // Shrink-on-load: each first step's plan says how many pixels it needs (None: the full
-    // picture); a JPEG decoder may then hand back 1/2, 1/4 or 1/8 of the source, never less
-    // than the most any pipeline needs.
-    let mut needed = Some((0, 0));
-    let mut last_user = None;
-    for (index, plan) in plans.iter().enumerate() {
-        let Some(Ok(plan)) = plan else { continue };
-        if animated(plan) {
-            continue;
+/// [`run`] for a single pipeline.
+pub fn run_one(
+    pipeline: &Pipeline,
+    source: &[u8],
+    resources: &Resources<'_>,
+) -> Result<Rendered, PipelineError> {
+    match pipeline.frame {
+        Some(grab) => run_on_frame(pipeline, &grab, source, resources),
+        None => StillSource::open(source, [pipeline], resources).render(pipeline, resources),
+    }
+}
+
+/// A pipeline that starts from a video: its frame is extracted, then the rest of the pipeline
+/// runs on it like on any image.
+fn run_on_frame(
+    pipeline: &Pipeline,
+    grab: &FrameGrab,
+    video: &[u8],
+    resources: &Resources<'_>,
+) -> Result<Rendered, PipelineError> {
+    let limits = resources.limits;
+    if video.len() > limits.max_source_bytes {
+        return Err(PipelineError::image_too_large(format!(
+            "video: the source is {} bytes, over the limit of {}",
+            video.len(),
+            limits.max_source_bytes
+        )));
+    }
+    let frame = resources.frames.frame(video, grab)?;
+    let on_frame = Pipeline {
+        frame: None,
+        ..pipeline.clone()
+    };
+    StillSource::open(&frame, [&on_frame], resources).render(&on_frame, resources)
+}
+
+/// A still (or animated) image source, probed once and decoded at most once for every
+/// pipeline that renders from it.
+struct StillSource<'s> {
+    bytes: &'s [u8],
+    /// The header, or why the source is no image we take.
+    info: Result<SourceInfo, PipelineError>,
+    /// A GIF or animated WebP, which GIF and WebP outputs take frame by frame.
+    animated: bool,
+    /// The one decode, made when a pipeline first needs pixels.
+    decoded: Option<Result<Decoded, PipelineError>>,
+    /// The smallest decoded size every pixel user allows (`None`: the full picture).
+    needed: Option<(u32, u32)>,
+    /// Pipelines still to render from `decoded`; the last one takes it, the others copy it.
+    users_left: usize,
+}
+
+impl<'s> StillSource<'s> {
+    /// Probes `bytes` and works out, from the plans of `pipelines`, how small it may be decoded.
+    fn open<'p>(
+        bytes: &'s [u8],
+        pipelines: impl IntoIterator<Item = &'p Pipeline>,
+        resources: &Resources<'_>,
+    ) -> StillSource<'s> {
+        let limits = resources.limits;
+        let info = limits
+            .check_source_len(bytes.len())
+            .and_then(|()| decode::probe(bytes));
+        let animated = info.as_ref().is_ok_and(|info| {
+            info.format == ImageFormat::Gif
+                || (info.format == ImageFormat::Webp && gif::is_animated_webp(bytes))
+        });
+        let mut source = StillSource {
+            bytes,
+            info,
+            animated,
+            decoded: None,
+            needed: Some((0, 0)),
+            users_left: 0,
+        };
+        if let Ok(info) = &source.info {
+            let info = *info;
+            for pipeline in pipelines {
+                source.count_user(pipeline, &info, limits);
+            }
         }
-        last_user = Some(index);
+        source
+    }
+
+    /// Notes how many pixels `pipeline` needs, if it renders from the decoded picture at all.
+    fn count_user(&mut self, pipeline: &Pipeline, info: &SourceInfo, limits: &Limits) {
+        // Documents (imageInfo, exif) describe the source and need no pixels.
+        if pipeline.output.document.is_some() {
+            return;
+        }
+        let Ok(plan) = plan(pipeline, info, limits) else {
+            return;
+        };
+        if self.is_animation(&plan) {
+            return;
+        }
+        self.users_left += 1;
         let wants = plan.shrink_on_load().map(|(_, size)| size);
-        needed = needed
+        self.needed = self
+            .needed
             .zip(wants)
             .map(|(most, wants)| (most.0.max(wants.0), most.1.max(wants.1)));
     }
-    let mut decoded = last_user.map(|_| decode::decode_to_fit(source, limits, needed));
 
-    pipelines
-        .iter()
-        .zip(plans)
-        .enumerate()
-        .map(|(index, (pipeline, plan))| {
-            let result = match plan {
-                None => describe(pipeline, source, &info, limits),
-                Some(plan) => plan.and_then(|plan| {
-                    if animated(&plan) {
-                        return run_animation(
-                            pipeline,
-                            plan.format,
-                            source,
-                            limits,
-                            &base_context,
-                            &check_deadline,
-                        );
-                    }
-                    // The last pipeline to use the decoded picture takes it; the others copy it.
-                    let picture = if Some(index) == last_user {
-                        decoded.take()
-                    } else {
-                        decoded.clone()
-                    };
-                    let picture = picture
-                        .ok_or_else(|| PipelineError::internal("the source was not decoded"))??;
-                    render(
-                        pipeline,
-                        &plan,
-                        &info,
-                        picture,
-                        source,
-                        &base_context,
-                        &check_deadline,
-                    )
-                }),
-            };
-            match result {
-                // Qiniu ignore-error/1: a failed run gives the source back unchanged (but a
-                // passed deadline is the worker's business, not the image's).
-                Err(error)
-                    if pipeline.output.ignore_error
-                        && error.code != ErrorCode::DeadlineExceeded =>
-                {
-                    Ok(Rendered {
-                        bytes: source.to_vec(),
-                        width: info.width,
-                        height: info.height,
-                        format: info.format,
-                        content: Content::Image,
-                    })
-                }
-                other => other,
+    /// An animated source written as GIF or WebP keeps its animation.
+    fn is_animation(&self, plan: &Plan) -> bool {
+        self.animated && matches!(plan.format, ImageFormat::Gif | ImageFormat::Webp)
+    }
+
+    /// Renders `pipeline` from this source; Qiniu `ignore-error/1` turns a failure into the
+    /// source unchanged (but a passed deadline is the caller's business, not the image's).
+    fn render(
+        &mut self,
+        pipeline: &Pipeline,
+        resources: &Resources<'_>,
+    ) -> Result<Rendered, PipelineError> {
+        let info = self.info.clone()?;
+        match self.render_planned(pipeline, &info, resources) {
+            Err(error)
+                if pipeline.output.ignore_error && error.code != ErrorCode::DeadlineExceeded =>
+            {
+                Ok(Rendered::source(self.bytes, &info))
             }
-        })
-        .collect()
+            other => other,
+        }
+    }
+
+    fn render_planned(
+        &mut self,
+        pipeline: &Pipeline,
+        info: &SourceInfo,
+        resources: &Resources<'_>,
+    ) -> Result<Rendered, PipelineError> {
+        resources.check_deadline(|| "decoding".to_string())?;
+        if pipeline.output.document.is_some() {
+            return describe(pipeline, self.bytes, info, resources.limits);
+        }
+        let plan = plan(pipeline, info, resources.limits)?;
+        if self.is_animation(&plan) {
+            return run_animation(pipeline, plan.format, self.bytes, resources);
+        }
+        let picture = self.take_picture(resources.limits)?;
+        let source = Source {
+            bytes: self.bytes,
+            info,
+        };
+        render(pipeline, &plan, &source, picture, resources)
+    }
+
+    /// The decoded picture for one more user: decoded on first use; the last user takes it.
+    fn take_picture(&mut self, limits: &Limits) -> Result<Decoded, PipelineError> {
+        let decoded = match self.decoded.take() {
+            Some(decoded) => decoded,
+            None => decode::decode_to_fit(self.bytes, limits, self.needed),
+        };
+        self.users_left = self.users_left.saturating_sub(1);
+        if self.users_left > 0 {
+            self.decoded = Some(decoded.clone());
+        }
+        decoded
+    }
+}
+
+/// The encoded source and its header, as a render sees them.
+struct Source<'s> {
+    bytes: &'s [u8],
+    info: &'s SourceInfo,
 }
 
 /// The JSON document a pipeline asks for about the source (`imageInfo`, `exif`).
@@ -320,19 +363,16 @@ fn describe(
     })
 }
 
-/// Applies a pipeline's steps to a decoded source and encodes the result. `plan` is the
+/// Applies a pipeline's steps to the decoded source and encodes the result. `plan` is the
 /// pipeline's plan on the source's header.
-#[allow(clippy::too_many_arguments)]
 fn render(
     pipeline: &Pipeline,
     plan: &Plan,
-    info: &SourceInfo,
-    decoded: decode::Decoded,
-    source: &[u8],
-    base_context: &ops::StepContext<'_>,
-    check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
+    source: &Source<'_>,
+    decoded: Decoded,
+    resources: &Resources<'_>,
 ) -> Result<Rendered, PipelineError> {
-    let source_size = (info.width, info.height);
+    let source_size = (source.info.width, source.info.height);
     // After a shrink-on-load, the step that resamples keeps the plan made on the header: it
     // is in absolute pixels, made for the source as it is, not for its shrunk picture.
     let shrunk_on_load = decoded.raster.dimensions() != source_size;
@@ -341,60 +381,56 @@ fn render(
         .filter(|_| shrunk_on_load)
         .and_then(|(index, _)| Some((index, *plan.steps.get(index)?)));
     let mut raster = decoded.raster;
-    let step_context = ops::StepContext {
-        orientation: decoded.orientation,
-        ..*base_context
-    };
+    let context = step_context(resources, decoded.orientation);
     for (index, step) in pipeline.steps.iter().enumerate() {
-        check_deadline(&format!("step {index} ({})", step.action_name()))?;
+        resources.check_deadline(|| format!("step {index} ({})", step.action_name()))?;
         // Planned again on the decoded size, which is what the pixels really are.
         let planned = match kept_plan {
             Some((kept, plan)) if kept == index => Ok(plan),
-            _ => ops::plan_step(step, raster.dimensions(), &step_context),
+            _ => ops::plan_step(step, raster.dimensions(), &context),
         };
         raster = planned
-            .and_then(|planned| ops::apply_step(raster, step, &planned, &step_context))
+            .and_then(|planned| ops::apply_step(raster, step, &planned, &context))
             .map_err(|error| error.at_step(index))?;
     }
-    check_deadline("encoding")?;
-
-    let output = &pipeline.output;
-    let format = format::resolve(output, decoded.format);
-    let (width, height) = raster.dimensions();
-    let context = QualityContext {
+    resources.check_deadline(|| "encoding".to_string())?;
+    let quality = QualityContext {
         source_quality: decoded.source_quality,
         source_pixels: u64::from(source_size.0) * u64::from(source_size.1),
-        output_pixels: u64::from(width) * u64::from(height),
+        output_pixels: u64::from(raster.width()) * u64::from(raster.height()),
     };
+    let format = format::resolve(&pipeline.output, decoded.format);
+    encode_result(pipeline, &raster, format, &quality, source)
+}
+
+/// Encodes the processed picture as `format`, within the pipeline's size limit if it has one.
+fn encode_result(
+    pipeline: &Pipeline,
+    raster: &crate::codec::Raster,
+    format: OutputFormat,
+    quality: &QualityContext,
+    source: &Source<'_>,
+) -> Result<Rendered, PipelineError> {
+    let output = &pipeline.output;
     let options = EncodeOptions {
-        quality: quality::resolve(output.quality, &context),
+        quality: quality::resolve(output.quality, quality),
         progressive: output.interlace == Some(true),
     };
-    let bytes = encode::encode(&raster, format, &options)?;
-    let bytes = match output.size_limit {
-        None => bytes,
-        Some(size_limit) => {
-            let limited = size_limit.enforce(
-                bytes,
-                options.quality,
-                format == ImageFormat::Jpeg,
-                source.len(),
-                |quality| encode::encode(&raster, format, &EncodeOptions { quality, ..options }),
-            )?;
-            match limited {
-                Limited::Encoded(bytes) => bytes,
-                Limited::Source => {
-                    return Ok(Rendered {
-                        bytes: source.to_vec(),
-                        width: source_size.0,
-                        height: source_size.1,
-                        format: decoded.format,
-                        content: Content::Image,
-                    })
-                }
-            }
-        }
-    };
+    let mut bytes = encode::encode(raster, format, &options)?;
+    if let Some(size_limit) = output.size_limit {
+        let limited = size_limit.enforce(
+            bytes,
+            options.quality,
+            format == ImageFormat::Jpeg,
+            source.bytes.len(),
+            |quality| encode::encode(raster, format, &EncodeOptions { quality, ..options }),
+        )?;
+        bytes = match limited {
+            Limited::Encoded(bytes) => bytes,
+            Limited::Source => return Ok(Rendered::source(source.bytes, source.info)),
+        };
+    }
+    let (width, height) = raster.dimensions();
     Ok(Rendered {
         bytes,
         width,
@@ -402,6 +438,17 @@ fn render(
         format,
         content: Content::Image,
     })
+}
+
+/// The context the steps of one run see: the run's limits and lookups, and the source's
+/// EXIF orientation.
+fn step_context<'r>(resources: &Resources<'r>, orientation: u8) -> ops::StepContext<'r> {
+    ops::StepContext {
+        limits: resources.limits,
+        orientation,
+        assets: resources.assets,
+        fonts: resources.fonts,
+    }
 }
 
 /// GIF or animated WebP to GIF or to animated WebP (OSS "将一张gif图片保存后成动态webp格式"): every frame through
@@ -420,40 +467,26 @@ fn run_animation(
     pipeline: &Pipeline,
     format: ImageFormat,
     source: &[u8],
-    limits: &Limits,
-    base_context: &ops::StepContext<'_>,
-    check_deadline: &dyn Fn(&str) -> Result<(), PipelineError>,
+    resources: &Resources<'_>,
 ) -> Result<Rendered, PipelineError> {
     // Animations carry no EXIF orientation we honour.
-    let step_context = ops::StepContext {
-        orientation: 1,
-        ..*base_context
-    };
+    let context = step_context(resources, 1);
     let one_level_only = !pipeline.output.multi_step_animation && pipeline.steps.len() > 1;
     let process = |frame: usize, mut raster: crate::codec::Raster| {
         if frame == 1 && one_level_only {
-            let actions: Vec<&str> = pipeline.steps.iter().map(Step::action_name).collect();
-            return Err(PipelineError::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "an animation (GIF or WebP) takes one processing action (OSS processes \
-                     animations one level deep), this pipeline has {}: {}",
-                    actions.len(),
-                    actions.join(", ")
-                ),
-            ));
+            return Err(one_level_refusal(pipeline));
         }
         for (index, step) in pipeline.steps.iter().enumerate() {
-            check_deadline(&format!(
-                "step {index} ({}) of frame {frame}",
-                step.action_name()
-            ))?;
-            raster = ops::plan_step(step, raster.dimensions(), &step_context)
-                .and_then(|planned| ops::apply_step(raster, step, &planned, &step_context))
+            resources.check_deadline(|| {
+                format!("step {index} ({}) of frame {frame}", step.action_name())
+            })?;
+            raster = ops::plan_step(step, raster.dimensions(), &context)
+                .and_then(|planned| ops::apply_step(raster, step, &planned, &context))
                 .map_err(|error| error.at_step(index))?;
         }
         Ok(raster)
     };
+    let limits = resources.limits;
     let animation = match format {
         ImageFormat::Webp => {
             let context = QualityContext {
@@ -475,13 +508,27 @@ fn run_animation(
     })
 }
 
+/// OSS processes animations one level deep: a second action on an animated source is refused.
+fn one_level_refusal(pipeline: &Pipeline) -> PipelineError {
+    let actions: Vec<&str> = pipeline.steps.iter().map(Step::action_name).collect();
+    PipelineError::new(
+        ErrorCode::BadRequest,
+        format!(
+            "an animation (GIF or WebP) takes one processing action (OSS processes \
+             animations one level deep), this pipeline has {}: {}",
+            actions.len(),
+            actions.join(", ")
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::decode::decode;
     use crate::ops::format::ImageFormat;
     use crate::parse::{oss, qiniu, NoStyles};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -492,6 +539,10 @@ mod tests {
         oss::parse_process(text, &NoStyles)
             .unwrap_or_else(|error| panic!("{text}: {error}"))
             .pipeline
+    }
+
+    fn run(pipeline: &Pipeline, source: &[u8], limits: &Limits) -> Result<Rendered, PipelineError> {
+        run_one(pipeline, source, &Resources::new(limits))
     }
 
     fn run_oss(text: &str, source: &str) -> Rendered {
@@ -692,20 +743,19 @@ mod tests {
         let past = Instant::now()
             .checked_sub(Duration::from_millis(1))
             .unwrap_or_else(Instant::now);
-        let error = run_with_deadline(
+        let limits = Limits::default();
+        let error = run_one(
             &oss_pipeline("image/resize,w_100"),
             &fixture("gopher-640x427.jpg"),
-            &Limits::default(),
-            Some(past),
+            &Resources::new(&limits).with_deadline(Some(past)),
         )
         .unwrap_err();
         assert_eq!(error.code, ErrorCode::DeadlineExceeded);
         let future = Instant::now() + Duration::from_secs(60);
-        assert!(run_with_deadline(
+        assert!(run_one(
             &Pipeline::default(),
             &fixture("tiny.bmp"),
-            &Limits::default(),
-            Some(future)
+            &Resources::new(&limits).with_deadline(Some(future))
         )
         .is_ok());
     }
@@ -719,18 +769,20 @@ mod tests {
             oss_pipeline("image/resize,m_fill,w_300,h_300/format,png"),
             oss_pipeline("image/quality,Q_50"),
         ];
-        let borrowed: Vec<&Pipeline> = pipelines.iter().collect();
-        let results = run_many(
-            &borrowed,
+        let limits = Limits::default();
+        let results = super::run(
+            pipelines.iter().enumerate(),
             &source,
-            &Limits::default(),
-            None,
-            &ops::watermark::NoAssets,
-            &ops::text::NoFonts,
+            &Resources::new(&limits),
         );
+        // Each result comes back beside its own input.
+        assert!(results
+            .iter()
+            .enumerate()
+            .all(|(index, (tag, _))| *tag == index));
         let sizes: Vec<_> = results
             .iter()
-            .map(|result| {
+            .map(|(_, result)| {
                 result
                     .as_ref()
                     .map(|rendered| (rendered.width, rendered.height, rendered.format))
@@ -750,17 +802,14 @@ mod tests {
         let alone = run(&pipelines[0], &source, &Limits::default()).unwrap();
         assert_eq!((alone.width, alone.height), (100, 67));
         // A source that is no image fails every pipeline the same way.
-        let failures = run_many(
-            &borrowed,
+        let failures = super::run(
+            pipelines.iter().map(|p| ((), p)),
             b"nope",
-            &Limits::default(),
-            None,
-            &ops::watermark::NoAssets,
-            &ops::text::NoFonts,
+            &Resources::new(&limits),
         );
         assert!(failures
             .iter()
-            .all(|result| result.as_ref().err().map(|error| error.code)
+            .all(|(_, result)| result.as_ref().err().map(|error| error.code)
                 == Some(ErrorCode::DecodeFailed)));
     }
 
@@ -880,5 +929,45 @@ mod tests {
         let mse = squared_error / fast.data().len() as f64;
         let psnr = 10.0 * (255.0f64 * 255.0 / mse).log10();
         assert!(psnr > 30.0, "PSNR {psnr:.1} dB");
+    }
+
+    /// Frames from a stand-in for ffmpeg: every frame is the PNG fixture.
+    struct StillFrames;
+
+    impl crate::FrameLookup for StillFrames {
+        fn frame(&self, video: &[u8], grab: &FrameGrab) -> Result<Vec<u8>, PipelineError> {
+            assert_eq!((video, grab.offset_ms), (&b"a video"[..], 1500));
+            Ok(fixture("small-400x300.png"))
+        }
+    }
+
+    #[test]
+    fn a_video_pipeline_runs_on_the_frame_its_lookup_gives_and_stills_run_beside_it() {
+        let video = oss_pipeline("video/snapshot,t_1500,f_png,w_100");
+        let limits = Limits::default();
+        let frames = StillFrames;
+        let resources = Resources::new(&limits).with_frames(&frames);
+        let rendered = run_one(&video, b"a video", &resources).unwrap();
+        assert_eq!(
+            (rendered.width, rendered.height, rendered.format),
+            (100, 75, ImageFormat::Png)
+        );
+        // In one batch, the still pipeline decodes the source and the video one its frame.
+        let still = oss_pipeline("image/resize,w_10");
+        let results = super::run(
+            [("video", &video), ("still", &still)],
+            b"a video",
+            &resources,
+        );
+        assert_eq!(results[0].0, "video");
+        assert!(results[0].1.is_ok());
+        assert_eq!(results[1].0, "still");
+        assert_eq!(
+            results[1].1.as_ref().map_err(|error| error.code),
+            Err(ErrorCode::DecodeFailed)
+        );
+        // Without a frame lookup, a video pipeline is refused, not decoded as an image.
+        let error = run_one(&video, b"a video", &Resources::new(&limits)).unwrap_err();
+        assert_eq!(error.code, ErrorCode::NotImplemented);
     }
 }

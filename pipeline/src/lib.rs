@@ -13,11 +13,12 @@
 //! | [`ast`] | the typed [`Pipeline`] they all produce, [`Command`] / [`SaveAs`], and the canonical rendering (`Display`) |
 //! | [`ops`] | one module per operation: arguments, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::index_crop`], [`ops::circle`], [`ops::rounded_corners`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::text`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]) |
 //! | [`codec`] | [`codec::decode`] (format sniffing, header limits, decoding to a [`codec::Raster`]) and [`codec::encode`] |
-//! | [`exec`] | [`run`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
-//! | [`fonts`] | the system font loader callers hand to [`exec::run_with_assets`] for text watermarks: the only module that reads files, never called by the engine itself |
+//! | [`exec`] | [`run`] (several pipelines over one decode, each result beside its input) and [`run_one`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
+//! | [`resources`] | [`Resources`]: what a run takes besides its inputs (limits, deadline, watermark images, fonts, video frames through [`FrameLookup`]) |
+//! | [`fonts`] | the system font loader callers hand to [`Resources::with_fonts`] for text watermarks: the only module that reads files, never called by the engine itself |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
-//! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted by the caller) |
+//! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted through the caller's [`FrameLookup`]) |
 //!
 //! # Flow
 //!
@@ -50,17 +51,19 @@ pub mod fonts;
 pub mod limits;
 pub mod ops;
 pub mod parse;
+pub mod resources;
 pub mod video;
 
 pub use ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
 pub use codec::decode::SourceInfo;
 pub use error::{ErrorCode, PipelineError};
-pub use exec::{run, Content, Rendered};
+pub use exec::{run, run_one, Content, Rendered};
 pub use limits::Limits;
 pub use ops::format::{ImageFormat, OutputFormat};
 pub use ops::quality::Quality;
 pub use ops::resize::{Resize, ResizeMode};
 pub use parse::{NoStyles, StyleLookup};
+pub use resources::{FrameLookup, NoFrames, Resources};
 
 /// Reads a source's format (sniffed from the content) and dimensions from its header alone,
 /// without decoding pixels or applying limits. Cheap enough for the API to call on an upload.

@@ -8,7 +8,9 @@ use pipeline::codec::encode::{encode, EncodeOptions};
 use pipeline::codec::{PixelLayout, Raster};
 use pipeline::parse::oss::parse_process;
 use pipeline::parse::qiniu::parse_fops;
-use pipeline::{run, Content, ErrorCode, ImageFormat, Limits, NoStyles, PipelineError, Rendered};
+use pipeline::{
+    run_one, Content, ErrorCode, ImageFormat, Limits, NoStyles, PipelineError, Rendered, Resources,
+};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -18,7 +20,11 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn try_oss(process: &str, source: &[u8]) -> Result<Rendered, PipelineError> {
     let command = parse_process(process, &NoStyles)?;
-    run(&command.pipeline, source, &Limits::default())
+    run_one(
+        &command.pipeline,
+        source,
+        &Resources::new(&Limits::default()),
+    )
 }
 
 fn oss(process: &str, source: &[u8]) -> Rendered {
@@ -254,7 +260,12 @@ fn sharpen_from_50_to_399_adds_detail_in_both_dialects() {
 
     // Qiniu sharpen/1 is OSS sharpen,100; sharpen/0 is no step.
     let qiniu = parse_fops("imageMogr2/thumbnail/200x/sharpen/1/format/png").unwrap();
-    let rendered = run(&qiniu[0].pipeline, &source, &Limits::default()).unwrap();
+    let rendered = run_one(
+        &qiniu[0].pipeline,
+        &source,
+        &Resources::new(&Limits::default()),
+    )
+    .unwrap();
     assert_eq!(pixels(&rendered), pixels(&sharpened));
     let off = parse_fops("imageMogr2/thumbnail/200x/sharpen/0").unwrap();
     assert_eq!(off[0].pipeline.steps.len(), 1);
@@ -524,7 +535,12 @@ fn an_animation_takes_one_action_and_other_outputs_take_any() {
     );
     // Qiniu has no such rule: every step runs on each frame.
     let commands = parse_fops("imageMogr2/thumbnail/50x/sharpen/1").unwrap();
-    let rendered = run(&commands[0].pipeline, &gif, &Limits::default()).unwrap();
+    let rendered = run_one(
+        &commands[0].pipeline,
+        &gif,
+        &Resources::new(&Limits::default()),
+    )
+    .unwrap();
     assert_eq!((rendered.format, rendered.width), (ImageFormat::Gif, 50));
     assert_eq!(frames(&rendered), "4");
 }

@@ -3,7 +3,7 @@
 use pipeline::codec::decode::decode;
 use pipeline::ops::quality::{Quality, QualityContext};
 use pipeline::parse::qiniu::parse_fops;
-use pipeline::{run, ImageFormat, Limits, Rendered};
+use pipeline::{run_one, ImageFormat, Limits, Rendered, Resources};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -12,8 +12,12 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn render(fops: &str, source: &[u8]) -> Rendered {
     let commands = parse_fops(fops).unwrap_or_else(|error| panic!("{fops}: {error}"));
-    run(&commands[0].pipeline, source, &Limits::default())
-        .unwrap_or_else(|error| panic!("{fops}: {error}"))
+    run_one(
+        &commands[0].pipeline,
+        source,
+        &Resources::new(&Limits::default()),
+    )
+    .unwrap_or_else(|error| panic!("{fops}: {error}"))
 }
 
 fn size_of(fops: &str) -> (u32, u32) {

@@ -2,7 +2,7 @@
 
 use pipeline::codec::decode::{decode, jpeg_frame_marker};
 use pipeline::parse::qiniu::parse_fops;
-use pipeline::{run, ErrorCode, ImageFormat, Limits, Rendered};
+use pipeline::{run_one, ErrorCode, ImageFormat, Limits, Rendered, Resources};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -15,7 +15,7 @@ fn render_with(
     limits: &Limits,
 ) -> Result<Rendered, pipeline::PipelineError> {
     let commands = parse_fops(fops).unwrap_or_else(|error| panic!("{fops}: {error}"));
-    run(&commands[0].pipeline, source, limits)
+    run_one(&commands[0].pipeline, source, &Resources::new(limits))
 }
 
 fn render(fops: &str, source: &[u8]) -> Rendered {

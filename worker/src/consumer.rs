@@ -98,7 +98,12 @@ async fn handle(
             return;
         }
     };
-    let disposition = handler::process(&services, &owner, render_slots, message.job_id).await;
+    let worker = handler::Worker {
+        services: &services,
+        owner: &owner,
+        render_slots,
+    };
+    let disposition = handler::process(worker, message.job_id).await;
     let acked = match disposition {
         Disposition::Done { finished } => {
             if finished {

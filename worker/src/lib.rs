@@ -2,12 +2,13 @@
 //!
 //! - [`consumer`]: the thin RabbitMQ loop (prefetch = jobs in flight, twice the render slots
 //!   by default; manual ack after the ledger commit, graceful shutdown).
-//! - [`handler`]: one job: claim, fetch the source once, run each item's pipeline on the
-//!   blocking pool while holding a render slot, write the targets, record outcomes, finish.
+//! - [`handler`]: one job, as a recipe: claim (a lease), fetch the source once, reuse earlier
+//!   results, render the rest on the blocking pool while holding a render slot, write the
+//!   targets and record each outcome through the lease, finish.
 //! - [`notify`]: the callback sender, driven by the ledger so no callback is lost to a crash.
-//! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg,
-//!   behind [`video::FrameExtractor`], and [`video::run_pipelines`], which the handler and
-//!   `ferrotype process` run pipelines through.
+//! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg:
+//!   [`video::Ffmpeg`], the `pipeline::FrameLookup` the handler and `ferrotype process` hand
+//!   the engine.
 //! - [`sweeper`]: republishes jobs whose message was never confirmed or whose lease expired,
 //!   and fails jobs that used up their attempts.
 

@@ -2,11 +2,10 @@
 //! `vframe`.
 //!
 //! The `pipeline` crate stays pure: a pipeline that starts from a video carries a
-//! [`FrameGrab`] (see `pipeline::video`), and [`run_pipelines`] has the frame extracted by a
-//! [`FrameExtractor`] first, then runs the rest of the pipeline on that frame (a PNG) with the
-//! ordinary engine. The worker and `ferrotype process` both go through [`run_pipelines`].
-//!
-//! [`Ffmpeg`] runs the `ffmpeg` program as a subprocess:
+//! [`FrameGrab`] (see `pipeline::video`), and the engine asks its [`pipeline::FrameLookup`]
+//! for the frame, then runs the rest of the pipeline on that frame (a PNG) like on any image.
+//! [`Ffmpeg`] is the lookup the worker and `ferrotype process` hand it; it runs the `ffmpeg`
+//! program as a subprocess:
 //!
 //! * the source is written to a private temporary directory (ffmpeg needs to seek in MP4s
 //!   whose index is at the end, so a pipe is not enough), and the frame is read back from it;
@@ -30,10 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pipeline::ops::text::FontLookup;
-use pipeline::ops::watermark::AssetLookup;
 use pipeline::video::{FrameGrab, PastEnd};
-use pipeline::{ErrorCode, Limits, Pipeline, PipelineError, Rendered};
+use pipeline::{ErrorCode, FrameLookup, PipelineError};
 
 /// The containers ffmpeg may open (its demuxer names). Playlists (`hls`), `concat` and image
 /// sequences are left out on purpose: they name other files.
@@ -43,13 +40,7 @@ const ALLOWED_CONTAINERS: &str =
 /// How often a running ffmpeg is checked for completion.
 const POLL: Duration = Duration::from_millis(5);
 
-/// Extracts one frame of a video as PNG bytes.
-pub trait FrameExtractor: Send + Sync {
-    /// The frame `grab` names, encoded as PNG.
-    fn extract(&self, video: &[u8], grab: &FrameGrab) -> Result<Vec<u8>, PipelineError>;
-}
-
-/// [`FrameExtractor`] running the `ffmpeg` and `ffprobe` programs.
+/// [`FrameLookup`] running the `ffmpeg` and `ffprobe` programs; frames come back as PNG.
 #[derive(Debug, Clone)]
 pub struct Ffmpeg {
     /// The ffmpeg program (a name looked up in `PATH`, or a path).
@@ -169,8 +160,8 @@ impl Ffmpeg {
     }
 }
 
-impl FrameExtractor for Ffmpeg {
-    fn extract(&self, video: &[u8], grab: &FrameGrab) -> Result<Vec<u8>, PipelineError> {
+impl FrameLookup for Ffmpeg {
+    fn frame(&self, video: &[u8], grab: &FrameGrab) -> Result<Vec<u8>, PipelineError> {
         let deadline = Instant::now() + self.timeout;
         let folder = tempfile::Builder::new()
             .prefix("ferrotype-video-")
@@ -285,91 +276,10 @@ fn internal(message: String) -> PipelineError {
     PipelineError::new(ErrorCode::InternalError, format!("video: {message}"))
 }
 
-/// Runs `pipelines` on one source. Pipelines that start from a video frame have their frame
-/// extracted by `extractor` and run on it; the others share one decode of the source
-/// (`pipeline::exec::run_many`). One result per pipeline, in order.
-pub fn run_pipelines(
-    pipelines: &[&Pipeline],
-    source: &[u8],
-    limits: &Limits,
-    deadline: Option<Instant>,
-    assets: &dyn AssetLookup,
-    fonts: &dyn FontLookup,
-    extractor: &dyn FrameExtractor,
-) -> Vec<Result<Rendered, PipelineError>> {
-    let (videos, images): (Vec<_>, Vec<_>) = pipelines
-        .iter()
-        .enumerate()
-        .partition(|(_, pipeline)| pipeline.frame.is_some());
-    let mut results: Vec<Option<Result<Rendered, PipelineError>>> =
-        pipelines.iter().map(|_| None).collect();
-    if !images.is_empty() {
-        let image_pipelines: Vec<&Pipeline> =
-            images.iter().map(|(_, pipeline)| **pipeline).collect();
-        let rendered =
-            pipeline::exec::run_many(&image_pipelines, source, limits, deadline, assets, fonts);
-        for ((index, _), result) in images.iter().zip(rendered) {
-            if let Some(slot) = results.get_mut(*index) {
-                *slot = Some(result);
-            }
-        }
-    }
-    for (index, video_pipeline) in videos {
-        let result = run_on_frame(
-            video_pipeline,
-            source,
-            limits,
-            deadline,
-            assets,
-            fonts,
-            extractor,
-        );
-        if let Some(slot) = results.get_mut(index) {
-            *slot = Some(result);
-        }
-    }
-    results
-        .into_iter()
-        .map(|result| {
-            result.unwrap_or_else(|| Err(internal("no result for a pipeline".to_string())))
-        })
-        .collect()
-}
-
-fn run_on_frame(
-    video_pipeline: &Pipeline,
-    source: &[u8],
-    limits: &Limits,
-    deadline: Option<Instant>,
-    assets: &dyn AssetLookup,
-    fonts: &dyn FontLookup,
-    extractor: &dyn FrameExtractor,
-) -> Result<Rendered, PipelineError> {
-    let Some(grab) = video_pipeline.frame else {
-        return Err(internal("the pipeline names no frame".to_string()));
-    };
-    if source.len() > limits.max_source_bytes {
-        return Err(PipelineError::image_too_large(format!(
-            "video: the source is {} bytes, over the limit of {}",
-            source.len(),
-            limits.max_source_bytes
-        )));
-    }
-    let frame = extractor.extract(source, &grab)?;
-    let on_frame = Pipeline {
-        frame: None,
-        ..video_pipeline.clone()
-    };
-    pipeline::exec::run_many(&[&on_frame], &frame, limits, deadline, assets, fonts)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Err(internal("no result for the frame".to_string())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use pipeline::{Limits, Pipeline};
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -437,7 +347,7 @@ mod tests {
             ),
         ];
         for (grab, expected) in table {
-            let png = ffmpeg().extract(&clip, &grab).unwrap();
+            let png = ffmpeg().frame(&clip, &grab).unwrap();
             assert_eq!(colour(&png), expected, "{grab}");
             let info = pipeline::probe(&png).unwrap();
             assert_eq!((info.width, info.height), (160, 120), "{grab}");
@@ -446,7 +356,7 @@ mod tests {
 
     #[test]
     fn past_the_end_is_refused_under_the_oss_rule() {
-        let error = ffmpeg().extract(&fixture(CLIP), &grab(7000)).unwrap_err();
+        let error = ffmpeg().frame(&fixture(CLIP), &grab(7000)).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidArgument);
         assert_eq!(
             error.message,
@@ -462,7 +372,7 @@ mod tests {
             b"#EXTM3U\n#EXTINF:1,\n/etc/passwd\n#EXT-X-ENDLIST\n".to_vec(),
             fixture(CLIP)[..600].to_vec(),
         ] {
-            let error = ffmpeg().extract(&source, &grab(0)).unwrap_err();
+            let error = ffmpeg().frame(&source, &grab(0)).unwrap_err();
             assert_eq!(error.code, ErrorCode::DecodeFailed, "{}", error.message);
             assert!(error.message.starts_with("video: "), "{}", error.message);
             assert!(!error.message.contains("/tmp"), "{}", error.message);
@@ -483,7 +393,7 @@ mod tests {
             timeout: Duration::from_millis(300),
         };
         let started = Instant::now();
-        let error = slow.extract(&fixture(CLIP), &grab(0)).unwrap_err();
+        let error = slow.frame(&fixture(CLIP), &grab(0)).unwrap_err();
         assert_eq!(error.code, ErrorCode::DeadlineExceeded);
         assert!(
             started.elapsed() < Duration::from_secs(5),
@@ -498,7 +408,7 @@ mod tests {
             ffmpeg: PathBuf::from("/nonexistent/ffmpeg"),
             ..ffmpeg()
         };
-        let error = missing.extract(&fixture(CLIP), &grab(0)).unwrap_err();
+        let error = missing.frame(&fixture(CLIP), &grab(0)).unwrap_err();
         assert_eq!(error.code, ErrorCode::InternalError);
         assert!(
             error.message.contains("is it installed"),
@@ -521,15 +431,14 @@ mod tests {
                 .unwrap()
                 .pipeline;
         let image = "image/resize,w_10".parse::<Pipeline>().unwrap();
-        let results = run_pipelines(
-            &[&oss, &qiniu, &image],
-            &clip,
-            &Limits::default(),
-            None,
-            &HashMap::new(),
-            pipeline::fonts::SystemFonts::shared(),
-            &ffmpeg(),
-        );
+        let limits = Limits::default();
+        let extractor = ffmpeg();
+        let resources = pipeline::Resources::new(&limits).with_frames(&extractor);
+        let results: Vec<_> =
+            pipeline::run([&oss, &qiniu, &image].map(|p| ((), p)), &clip, &resources)
+                .into_iter()
+                .map(|(_, result)| result)
+                .collect();
         let oss = results[0].as_ref().unwrap();
         assert_eq!((oss.width, oss.height, oss.extension()), (80, 60, "jpg"));
         let qiniu = results[1].as_ref().unwrap();

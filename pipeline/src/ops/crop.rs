@@ -389,10 +389,11 @@ mod tests {
             crate::parse::oss::parse_process("image/crop,x_400", &crate::parse::NoStyles)
                 .unwrap()
                 .pipeline;
-        let error = crate::exec::run(
+        let limits = crate::limits::Limits::default();
+        let error = crate::exec::run_one(
             &pipeline,
             &fixture("small-400x300.png"),
-            &crate::limits::Limits::default(),
+            &crate::Resources::new(&limits),
         )
         .unwrap_err();
         assert_eq!(error.code, ErrorCode::BadRequest);

@@ -3,7 +3,7 @@
 //! pixel checks see what a client would.
 
 use crate::codec::decode::{decode, Decoded};
-use crate::exec::{run, Rendered};
+use crate::exec::{run_one, Rendered};
 use crate::limits::Limits;
 use crate::parse::{oss, NoStyles};
 
@@ -18,7 +18,8 @@ pub(crate) fn run_oss_bytes(text: &str, source: &[u8]) -> (Rendered, Decoded) {
     let pipeline = oss::parse_process(text, &NoStyles)
         .unwrap_or_else(|error| panic!("{text}: {error}"))
         .pipeline;
-    let rendered = run(&pipeline, source, &Limits::default())
+    let limits = Limits::default();
+    let rendered = run_one(&pipeline, source, &crate::Resources::new(&limits))
         .unwrap_or_else(|error| panic!("{text}: {error}"));
     let decoded = decode(&rendered.bytes, &Limits::default())
         .unwrap_or_else(|error| panic!("{text}: the result does not decode: {error}"));

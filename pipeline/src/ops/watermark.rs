@@ -717,15 +717,12 @@ mod tests {
             let pipeline = crate::parse::oss::parse_process(process, &crate::parse::NoStyles)
                 .unwrap()
                 .pipeline;
-            let rendered = crate::exec::run_with_assets(
-                &pipeline,
-                &fixture("gopher-640x427.jpg"),
-                &limits,
-                None,
-                &assets,
-                &fonts,
-            )
-            .unwrap_or_else(|error| panic!("{process}: {error}"));
+            let resources = crate::Resources::new(&limits)
+                .with_assets(&assets)
+                .with_fonts(&fonts);
+            let rendered =
+                crate::exec::run_one(&pipeline, &fixture("gopher-640x427.jpg"), &resources)
+                    .unwrap_or_else(|error| panic!("{process}: {error}"));
             decode::decode(&rendered.bytes, &limits).unwrap().raster
         };
         let plain = run("image/resize,w_300/format,png");

@@ -1,0 +1,221 @@
+//! The items to render: their pipelines parsed, the watermark images they name read from the
+//! buckets, then all of them rendered on the blocking pool from one decode of the source,
+//! holding one render slot.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+use jobs::ledger::{FailedItem, ItemOutcome, Lease};
+use jobs::model::{Dialect, ItemRow, Job};
+use jobs::submit::{parse_command, CommandText};
+use jobs::Services;
+use pipeline::{Pipeline, PipelineError, Rendered};
+use tokio::sync::SemaphorePermit;
+
+use super::stop::{with_retries, Stop};
+use super::store::Made;
+use super::Worker;
+
+/// Items ready for the engine, and those that already failed on the way there.
+struct Prepared {
+    ready: Vec<(ItemRow, Pipeline)>,
+    failed: Vec<(ItemRow, Made)>,
+    /// The watermark images of every ready pipeline, by the reference the pipeline uses.
+    assets: HashMap<String, Vec<u8>>,
+}
+
+/// Renders `items` from `source`: one result or failure per item.
+pub(super) async fn render(
+    worker: Worker<'_>,
+    lease: &Lease,
+    job: &Job,
+    items: Vec<ItemRow>,
+    source: Bytes,
+) -> Result<Vec<(ItemRow, Made)>, Stop> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let prepared = prepare(worker.services, job, items).await?;
+    let mut made = prepared.failed;
+    if prepared.ready.is_empty() {
+        return Ok(made);
+    }
+    let slot = take_slot(worker, lease).await?;
+    let started = Instant::now();
+    let count = prepared.ready.len();
+    let results = run_engine(worker.services, prepared.ready, prepared.assets, source).await;
+    drop(slot);
+    let render_share = started.elapsed() / u32::try_from(count).unwrap_or(u32::MAX);
+    made.extend(results.into_iter().map(|(item, result)| {
+        let made = match result {
+            Ok(rendered) => Made::Image {
+                rendered,
+                render_share,
+            },
+            Err(error) => failed(error.code.as_str(), error.to_string(), error.step),
+        };
+        (item, made)
+    }));
+    Ok(made)
+}
+
+/// Parses each item's pipeline and reads the watermark images it names.
+async fn prepare(services: &Services, job: &Job, items: Vec<ItemRow>) -> Result<Prepared, Stop> {
+    let styles = item_styles(services, job, &items).await?;
+    let mut prepared = Prepared {
+        ready: Vec::with_capacity(items.len()),
+        failed: Vec::new(),
+        assets: HashMap::new(),
+    };
+    for item in items {
+        let pipeline = match item_pipeline(&item, &styles) {
+            Ok(pipeline) => pipeline,
+            Err(error) => {
+                let made = failed(error.code.as_str(), error.to_string(), error.step);
+                prepared.failed.push((item, made));
+                continue;
+            }
+        };
+        match fetch_assets(services, &job.row.input_bucket, &pipeline).await? {
+            Ok(assets) => {
+                prepared.assets.extend(assets);
+                prepared.ready.push((item, pipeline));
+            }
+            Err(message) => {
+                let code = pipeline::ErrorCode::WatermarkError.as_str();
+                prepared.failed.push((item, failed(code, message, None)));
+            }
+        }
+    }
+    Ok(prepared)
+}
+
+/// The source bucket's styles, read only when an item has no canonical form to run.
+async fn item_styles(
+    services: &Services,
+    job: &Job,
+    items: &[ItemRow],
+) -> Result<HashMap<String, String>, Stop> {
+    if items.iter().all(|item| item.canonical.is_some()) {
+        return Ok(HashMap::new());
+    }
+    Ok(services.ledger.style_map(&job.row.input_bucket).await?)
+}
+
+/// The pipeline an item runs: the canonical form recorded at submit is what was validated
+/// (styles expanded then); rows without one are parsed again from the text, against the
+/// bucket's styles now.
+fn item_pipeline(
+    item: &ItemRow,
+    styles: &HashMap<String, String>,
+) -> Result<Pipeline, PipelineError> {
+    let Some(dialect) = Dialect::parse(&item.dialect) else {
+        return Err(PipelineError::internal(format!(
+            "unknown dialect {:?}",
+            item.dialect
+        )));
+    };
+    match &item.canonical {
+        Some(canonical) => pipeline::parse::parse_canonical(canonical),
+        None => {
+            let command = CommandText {
+                text: item.cmd.clone(),
+                dialect,
+            };
+            parse_command(&command, styles).map(|command| command.pipeline)
+        }
+    }
+}
+
+/// Reads the watermark images `pipeline` refers to: `Ok(Err(message))` when one is missing or
+/// unreadable (the item fails), `Err` on storage trouble a later attempt may get past. A
+/// reference is `bucket:key`, or a key in the source's bucket (see `pipeline::ops::watermark`);
+/// each is capped like a source.
+async fn fetch_assets(
+    services: &Services,
+    source_bucket: &str,
+    pipeline: &Pipeline,
+) -> Result<Result<HashMap<String, Vec<u8>>, String>, Stop> {
+    let mut assets = HashMap::new();
+    let limit = services.config.max_source_bytes;
+    for reference in pipeline.asset_references() {
+        let (bucket, key) = jobs::buckets::asset_location(reference, source_bucket);
+        match with_retries(|| services.buckets.get(bucket, key, limit)).await {
+            Ok(object) => {
+                assets.insert(reference.to_string(), object.bytes.to_vec());
+            }
+            Err(error) if error.is_transient() => return Err(Stop::transient(&error)),
+            Err(error) => return Ok(Err(format!("watermark: image '{reference}': {error}"))),
+        }
+    }
+    Ok(Ok(assets))
+}
+
+/// Waits for a render slot. A long wait may have eaten into the lease: it is renewed before
+/// the render, and the job stops if another worker took it over meanwhile.
+async fn take_slot<'w>(worker: Worker<'w>, lease: &Lease) -> Result<SemaphorePermit<'w>, Stop> {
+    let waited = Instant::now();
+    // The semaphore is never closed; if it were, the worker is going away.
+    let slot = (worker.render_slots.acquire().await)
+        .map_err(|_| Stop::GiveBack("the worker is shutting down".into()))?;
+    let waited = waited.elapsed();
+    // Long waits say the CPU, not I/O, holds jobs back: more slots (cores) would help.
+    metrics::histogram!("ferrotype_render_slot_wait_seconds").record(waited.as_secs_f64());
+    if waited > worker.services.config.lease() / 4 && !lease.renew().await? {
+        tracing::warn!("lease lost while waiting for a render slot");
+        return Err(Stop::LeaseLost);
+    }
+    Ok(slot)
+}
+
+/// Runs the engine on the blocking pool over every ready item, under a deadline of the item
+/// timeout times the number of items. The engine checks the deadline between stages; the
+/// outer timeout is the backstop for a single stage that runs away, so the job still ends.
+async fn run_engine(
+    services: &Services,
+    ready: Vec<(ItemRow, Pipeline)>,
+    assets: HashMap<String, Vec<u8>>,
+    source: Bytes,
+) -> Vec<(ItemRow, Result<Rendered, PipelineError>)> {
+    let config = &services.config;
+    let limits = pipeline::Limits {
+        max_source_bytes: usize::try_from(config.max_source_bytes).unwrap_or(usize::MAX),
+        ..pipeline::Limits::default()
+    };
+    let count = u32::try_from(ready.len()).unwrap_or(u32::MAX);
+    let timeout = config.item_timeout().saturating_mul(count);
+    // Kept to answer for the items when the task never comes back.
+    let items: Vec<ItemRow> = ready.iter().map(|(item, _)| item.clone()).collect();
+    let task = tokio::task::spawn_blocking(move || {
+        // A video source's frame extraction shares the items' time allowance.
+        let frames = crate::video::Ffmpeg::from_env(timeout);
+        let resources = pipeline::Resources::new(&limits)
+            .with_deadline(Some(Instant::now() + timeout))
+            .with_assets(&assets)
+            .with_fonts(pipeline::fonts::SystemFonts::shared())
+            .with_frames(&frames);
+        let (items, pipelines): (Vec<ItemRow>, Vec<Pipeline>) = ready.into_iter().unzip();
+        pipeline::run(items.into_iter().zip(&pipelines), &source, &resources)
+    });
+    let failure = match tokio::time::timeout(timeout + timeout / 2, task).await {
+        Ok(Ok(results)) => return results,
+        Ok(Err(join_error)) => PipelineError::internal(format!("processing crashed: {join_error}")),
+        Err(_) => PipelineError::new(
+            pipeline::ErrorCode::DeadlineExceeded,
+            format!("processing took longer than {} ms", config.item_timeout_ms),
+        ),
+    };
+    items
+        .into_iter()
+        .map(|item| (item, Err(failure.clone())))
+        .collect()
+}
+
+fn failed(code: &str, message: String, step: Option<usize>) -> Made {
+    Made::Done(ItemOutcome::Failed(FailedItem {
+        code: code.to_string(),
+        message,
+        step,
+    }))
+}
