@@ -1,5 +1,6 @@
 //! End-to-end: a job travels from the API through Postgres and RabbitMQ to a worker, into
 //! the bucket, and back as a status and a callback. Real services, no mocks.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! End-to-end: Qiniu commands beyond thumbnails, through the API, the queue and a worker.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! End-to-end: styles, upload rules, and each vendor signature scheme, against the real
 //! Postgres and RabbitMQ (the Python suite drives the same surfaces with the vendors' SDKs).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
 

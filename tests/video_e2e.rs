@@ -2,6 +2,7 @@
 //! old API (`@...`), through the jobs API, the queue, a worker and ffmpeg.
 //!
 //! The fixture `clip-160x120.mp4` is red for 0-1 s, green for 1-2 s and blue for 2-3 s.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
 

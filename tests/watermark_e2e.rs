@@ -1,5 +1,6 @@
 //! End-to-end: OSS and Qiniu watermarks (an image from the source's bucket, texts drawn with
 //! the installed fonts) through the jobs API, the queue and a worker.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
 

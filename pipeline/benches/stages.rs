@@ -5,6 +5,7 @@
 //!
 //! `cargo bench -p pipeline --bench stages` (uses ../shared/bench-corpus when present, else the
 //! project's fixtures).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pipeline::codec::encode::{encode, EncodeOptions};

@@ -1,6 +1,7 @@
 //! OSS adjustment and document actions end to end (`blur`, `bright`, `contrast`, `sharpen`,
 //! `info`, `average-hue`), the output rules of section 2.5 (`format`, `interlace`, `quality`)
 //! and the one-level rule for animations, on the fixtures and on images built here.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 use pipeline::ast::Rgb;
 use pipeline::codec::decode::{decode, jpeg_frame_marker};

@@ -6,6 +6,7 @@
 //!
 //! The case counts keep the whole file to a few seconds; raise `PROPTEST_CASES` locally to
 //! search longer.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 use pipeline::parse::{oss, oss_legacy, parse_canonical, qiniu};
 use pipeline::{NoStyles, Pipeline};

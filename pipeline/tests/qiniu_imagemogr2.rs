@@ -1,4 +1,5 @@
 //! The imageMogr2 document's examples, run end to end on a 640x427 gopher like its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 use pipeline::codec::decode::decode;
 use pipeline::ops::quality::{Quality, QualityContext};

@@ -1,4 +1,5 @@
 //! imageView2 end to end: the document's examples, every mode, and the output settings.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 use pipeline::codec::decode::{decode, jpeg_frame_marker};
 use pipeline::parse::qiniu::parse_fops;
