@@ -167,6 +167,7 @@ impl Ledger {
 
     /// Records a job and its items in one transaction. `publish_grace` is how long the
     /// sweeper leaves the job alone while its publisher confirm is on the way.
+    #[tracing::instrument(skip_all, fields(items = job.items.len()), err)]
     pub async fn insert_job(
         &self,
         job: &NewJob,
@@ -290,6 +291,7 @@ impl Ledger {
 
     /// Jobs whose message was never confirmed (past the grace period) or whose lease
     /// expired. Each one returned is held back from other sweepers for `hold`.
+    #[tracing::instrument(skip(self), err)]
     pub async fn take_jobs_to_republish(
         &self,
         limit: i64,
@@ -314,6 +316,7 @@ impl Ledger {
 
     /// Fails, for good, jobs that used up their attempts (and are not held by a live lease):
     /// a source that crashes workers or storage that never comes back must not loop forever.
+    #[tracing::instrument(skip(self), err)]
     pub async fn fail_exhausted(&self, max_attempts: i32) -> Result<Vec<Uuid>, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -413,6 +416,7 @@ impl Ledger {
     /// A finished, successful item of another job that ran the same canonical command on a
     /// source with the same content hash into the same target: its result can be reused
     /// (Qiniu `returnOld`) unless the job says `force`.
+    #[tracing::instrument(skip_all, fields(job = %job_id, item = item.idx), err)]
     pub async fn reusable_item(
         &self,
         job_id: Uuid,

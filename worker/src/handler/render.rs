@@ -26,6 +26,7 @@ struct Prepared {
 }
 
 /// Renders `items` from `source`: one result or failure per item.
+#[tracing::instrument(skip_all, fields(items = items.len()))]
 pub(super) async fn render(
     worker: Worker<'_>,
     lease: &Lease,
@@ -132,6 +133,7 @@ fn item_pipeline(
 /// unreadable (the item fails), `Err` on storage trouble a later attempt may get past. A
 /// reference is `bucket:key`, or a key in the source's bucket (see `pipeline::ops::watermark`);
 /// each is capped like a source.
+#[tracing::instrument(skip_all)]
 async fn fetch_assets(
     services: &Services,
     source_bucket: &str,
@@ -172,6 +174,7 @@ async fn take_slot<'w>(worker: Worker<'w>, lease: &Lease) -> Result<SemaphorePer
 /// Runs the engine on the blocking pool over every ready item, under a deadline of the item
 /// timeout times the number of items. The engine checks the deadline between stages; the
 /// outer timeout is the backstop for a single stage that runs away, so the job still ends.
+#[tracing::instrument(skip_all, fields(items = ready.len()))]
 async fn run_engine(
     services: &Services,
     ready: Vec<(ItemRow, Pipeline)>,

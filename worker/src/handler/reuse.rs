@@ -16,6 +16,7 @@ pub(super) struct Split {
 }
 
 /// Looks up each pending item's earlier result.
+#[tracing::instrument(skip_all, fields(items = pending.len()))]
 pub(super) async fn split(
     services: &Services,
     job: &Job,

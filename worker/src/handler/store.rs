@@ -23,6 +23,7 @@ pub(super) enum Made {
 }
 
 /// Writes and records every item. `source_hash` is recorded with each saved result.
+#[tracing::instrument(skip_all)]
 pub(super) async fn store_all(
     services: &Services,
     lease: &Lease,
@@ -55,6 +56,7 @@ pub(super) async fn store_all(
 
 /// Saves one item's result. A transient storage failure stops the job (a later attempt may
 /// get past it); every other failure is the item's outcome.
+#[tracing::instrument(skip_all, fields(item = item.idx))]
 async fn save(
     services: &Services,
     item: &ItemRow,
