@@ -12,10 +12,13 @@
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
 //! - [`etag`]: Qiniu's content hash.
 //! - [`telemetry`]: logging setup.
+//! - [`code`]: `FailureCode`, every failure code (the engine's and ours), its stable strings,
+//!   and how it is stored.
 //! - [`error`]: one error enum per concern, with stable codes.
 
 pub mod buckets;
 pub mod catalog;
+pub mod code;
 pub mod config;
 pub mod credentials;
 pub mod error;
