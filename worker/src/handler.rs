@@ -387,7 +387,7 @@ async fn save_item(
             return_old: false,
         }),
         Err(error) if error.is_transient() => Err(error),
-        Err(error) => Ok(failed(error.code(), error.to_string(), None)),
+        Err(error) => Ok(failed(error.code().as_str(), error.to_string(), None)),
     }
 }
 
