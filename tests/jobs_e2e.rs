@@ -408,7 +408,7 @@ async fn a_job_whose_publish_was_lost_is_picked_up_by_the_sweeper() {
             &jobs::ledger::NewJob {
                 input_bucket: "photos".into(),
                 input_key: "gopher.jpg".into(),
-                pipeline: "default".into(),
+                queue: "default".into(),
                 job_type: 0,
                 force: false,
                 notify_url: None,

@@ -4,7 +4,8 @@
 
 mod common;
 
-use api::auth::{oss, qiniu};
+use api::oss::auth as oss;
+use api::qiniu::auth as qiniu;
 use common::{b64, fixture, spawn_app, ACCESS_KEY, SECRET_KEY};
 use serde_json::{json, Value};
 

@@ -1,34 +1,52 @@
-//! The HTTP API: thin adapters from each surface's wire format onto `jobs::submit` and the
-//! ledger's status. It authenticates, validates and records; it never decodes pixels.
+//! The HTTP API: thin adapters from each surface's wire format onto `jobs` (submit, upload,
+//! catalog, lookup). It authenticates and translates; every rule is `jobs`'; it never decodes
+//! pixels.
 //!
-//! - [`routes`]: one module per surface (`native`, `qiniu`, `oss`), plus `health` and
-//!   `metrics`. Wire formats live only in their surface's module, errors in its `*_error`.
-//! - [`auth`]: credentials: HTTP Basic (native), Qiniu request signatures and upload tokens,
-//!   OSS signature V1.
-//! - [`error`]: the native surface's error type and its JSON form, mapped in one place.
-//! - [`telemetry`]: the Prometheus recorder.
+//! One folder per surface, holding its routes, its credential scheme and its one error
+//! mapping (a `jobs::error::Failure` rendered in the surface's format, its status from one
+//! exhaustive `match` on `FailureCode`):
+//!
+//! - [`native`]: JSON under `/v1/...`, HTTP Basic. `jobs`, `objects`, `styles`, `rules`: one
+//!   file per command group; `body` (the JSON-body extractor), `auth`, `error`.
+//! - [`oss`]: Aliyun OSS path style, the router's fallback. `object` (put/get/head),
+//!   `process` (`x-oss-process` saveas, `x-oss-async-process`), `auth` (signature V1),
+//!   `error` (OSS's XML).
+//! - [`qiniu`]: `pfop` (pfop, prefop), `upload` (form upload), `auth` (QBox, Qiniu v2, upload
+//!   tokens and put policies), `error` (Qiniu's JSON and statuses).
+//!
+//! Shared: [`auth`] (`AuthError`, HMAC-SHA1, checking a key's secret), [`failure`] (the
+//! engine codes' statuses, which native and OSS share), [`health`] (`/healthz`, `/metrics`),
+//! [`telemetry`] (the Prometheus recorder).
 
 pub mod auth;
-pub mod error;
-pub mod routes;
+pub mod failure;
+pub mod health;
+pub mod native;
+pub mod oss;
+pub mod qiniu;
 pub mod telemetry;
 
 use std::sync::Arc;
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::Router;
 use jobs::Services;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The header an upload's answer names the job it started in (native and OSS).
+pub const JOB_ID: HeaderName = HeaderName::from_static("x-ferrotype-job-id");
 
 /// The router of every surface, over one set of services.
 pub fn router(services: Arc<Services>) -> Router {
     let upload_limit = usize::try_from(services.config.max_upload_bytes).unwrap_or(usize::MAX);
     Router::new()
-        .merge(routes::native::router(upload_limit))
-        .merge(routes::health::router())
-        .merge(routes::qiniu::router(upload_limit))
+        .merge(native::router(upload_limit))
+        .merge(health::router())
+        .merge(qiniu::router(upload_limit))
         // OSS path-style addresses (`/<bucket>/<key>`) are whatever no route above claims.
-        .fallback(routes::oss::dispatch)
+        .fallback(oss::dispatch)
         .with_state(services)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
@@ -44,4 +62,24 @@ pub async fn serve(
     axum::serve(listener, router(services))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
+}
+
+/// A fresh request id (32 hex digits), for the vendors' `X-Reqid` / `x-oss-request-id`.
+pub fn new_request_id() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+/// Sets `header` to `value`; a value that cannot be a header (never the case for the ids and
+/// hashes set here) is left out rather than failing the answer.
+fn set_header(headers: &mut HeaderMap, header: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(header, value);
+    }
+}
+
+/// Names the job an upload started, if it started one.
+fn set_job_id(headers: &mut HeaderMap, job: Option<Uuid>) {
+    if let Some(id) = job {
+        set_header(headers, JOB_ID, &id.to_string());
+    }
 }

@@ -39,6 +39,16 @@ pub struct Object {
     pub etag: String,
 }
 
+impl Object {
+    /// The MIME type of the image format its first bytes announce (read from the header,
+    /// never decoded), or `application/octet-stream`.
+    pub fn content_type(&self) -> &'static str {
+        pipeline::probe(&self.bytes)
+            .map(|info| info.format.mime())
+            .unwrap_or("application/octet-stream")
+    }
+}
+
 /// What a write produced.
 #[derive(Debug, Clone)]
 pub struct Stored {

@@ -133,32 +133,25 @@ impl Config {
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parsed<T: std::str::FromStr>(name: &str, value: String) -> Result<T, ConfigError> {
-            value.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: name.to_string(),
-                value,
-            })
-        }
-        if let Some(v) = env("FERROTYPE_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = env("DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = env("AMQP_URL") {
-            self.amqp_url = v;
+        self.apply_env_texts(&env);
+        self.apply_env_numbers(&env)
+    }
+
+    /// The variables taken as they are: addresses, paths, names.
+    fn apply_env_texts(&mut self, env: &impl Fn(&str) -> Option<String>) {
+        let texts: [(&str, &mut String); 4] = [
+            ("FERROTYPE_LISTEN", &mut self.listen),
+            ("DATABASE_URL", &mut self.database_url),
+            ("AMQP_URL", &mut self.amqp_url),
+            ("FERROTYPE_QUEUE_PREFIX", &mut self.queue_prefix),
+        ];
+        for (name, slot) in texts {
+            if let Some(v) = env(name) {
+                *slot = v;
+            }
         }
         if let Some(v) = env("FERROTYPE_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
-        }
-        if let Some(v) = env("FERROTYPE_QUEUE_PREFIX") {
-            self.queue_prefix = v;
-        }
-        if let Some(v) = env("FERROTYPE_WORKERS") {
-            self.workers = parsed("FERROTYPE_WORKERS", v)?;
-        }
-        if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
-            self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
         }
         if let Some(v) = env("FERROTYPE_PIPELINES") {
             self.pipelines = v
@@ -167,6 +160,25 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect();
+        }
+    }
+
+    /// The variables that must parse as numbers; the first that does not is named.
+    fn apply_env_numbers(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        fn parsed<T: std::str::FromStr>(name: &str, value: String) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: name.to_string(),
+                value,
+            })
+        }
+        if let Some(v) = env("FERROTYPE_WORKERS") {
+            self.workers = parsed("FERROTYPE_WORKERS", v)?;
+        }
+        if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
+            self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
         }
         let numbers: [(&str, &mut u64); 9] = [
             ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
@@ -187,11 +199,14 @@ impl Config {
                 *slot = parsed(name, v)?;
             }
         }
-        if let Some(v) = env("FERROTYPE_NOTIFY_ATTEMPTS") {
-            self.notify_attempts = parsed("FERROTYPE_NOTIFY_ATTEMPTS", v)?;
-        }
-        if let Some(v) = env("FERROTYPE_MAX_ATTEMPTS") {
-            self.max_attempts = parsed("FERROTYPE_MAX_ATTEMPTS", v)?;
+        let attempts: [(&str, &mut i32); 2] = [
+            ("FERROTYPE_NOTIFY_ATTEMPTS", &mut self.notify_attempts),
+            ("FERROTYPE_MAX_ATTEMPTS", &mut self.max_attempts),
+        ];
+        for (name, slot) in attempts {
+            if let Some(v) = env(name) {
+                *slot = parsed(name, v)?;
+            }
         }
         Ok(())
     }

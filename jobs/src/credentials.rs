@@ -2,6 +2,7 @@
 
 use rand::RngExt;
 
+use crate::error::Denied;
 use crate::ledger::{AccessKey, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,19 @@ impl AccessKey {
                     Permission::Write => grant.can_write,
                 }
         })
+    }
+
+    /// `Ok` when the key holds `permission` on `bucket`.
+    pub fn require(&self, bucket: &str, permission: Permission) -> Result<(), Denied> {
+        if self.allows(bucket, permission) {
+            Ok(())
+        } else {
+            Err(Denied {
+                access_key: self.access_key.clone(),
+                bucket: bucket.to_string(),
+                permission: permission.as_str(),
+            })
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! One error enum per concern, each with a stable `code()` that the HTTP surfaces map to
-//! their own wire formats (in one place per surface).
+//! One error enum per concern, each answering its [`FailureCode`] (`code()`), and
+//! [`Failure`]: the one value every one of them converts into, which each HTTP surface renders
+//! in its own wire format (in one place per surface).
 
 use thiserror::Error;
+
+pub use crate::code::FailureCode;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -29,12 +32,17 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FailureCode {
         match self {
-            LedgerError::NoSuchJob(_) => "NoSuchJob",
-            LedgerError::KeyExists(_) => "KeyExists",
-            LedgerError::Database(_) | LedgerError::Migrate(_) => "InternalError",
+            LedgerError::NoSuchJob(_) => FailureCode::NoSuchJob,
+            LedgerError::KeyExists(_) => FailureCode::KeyExists,
+            LedgerError::Database(_) | LedgerError::Migrate(_) => FailureCode::INTERNAL_ERROR,
         }
+    }
+
+    /// Whether the message describes our own internals rather than the request.
+    fn is_internal(&self) -> bool {
+        matches!(self, LedgerError::Database(_) | LedgerError::Migrate(_))
     }
 }
 
@@ -74,14 +82,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FailureCode {
         match self {
-            StoreError::NoSuchBucket(_) => "NoSuchBucket",
-            StoreError::InvalidBucket(_) => "InvalidBucketName",
-            StoreError::InvalidKey(_) => "InvalidObjectName",
-            StoreError::NoSuchKey { .. } => "NoSuchKey",
-            StoreError::TooLarge { .. } => "EntityTooLarge",
-            StoreError::Io { .. } | StoreError::Backend { .. } => "StorageError",
+            StoreError::NoSuchBucket(_) => FailureCode::NoSuchBucket,
+            StoreError::InvalidBucket(_) => FailureCode::InvalidBucketName,
+            StoreError::InvalidKey(_) => FailureCode::InvalidObjectName,
+            StoreError::NoSuchKey { .. } => FailureCode::NoSuchKey,
+            StoreError::TooLarge { .. } => FailureCode::EntityTooLarge,
+            StoreError::Io { .. } | StoreError::Backend { .. } => FailureCode::StorageError,
         }
     }
 
@@ -91,8 +99,16 @@ impl StoreError {
     }
 }
 
-/// Why a job was refused at submission. Nothing is recorded or queued when this is returned
-/// (except [`SubmitError::Queue`], where the job is recorded and the sweeper will publish it).
+/// A grant the access key lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{access_key} has no {permission} grant on bucket {bucket}")]
+pub struct Denied {
+    pub access_key: String,
+    pub bucket: String,
+    pub permission: &'static str,
+}
+
+/// Why a job was refused at submission. Nothing is recorded or queued when this is returned.
 #[derive(Debug, Error)]
 pub enum SubmitError {
     #[error("command {index}: {source}")]
@@ -102,12 +118,8 @@ pub enum SubmitError {
     },
     #[error("{0}")]
     BadRequest(String),
-    #[error("access denied: {access_key} has no {permission} grant on bucket {bucket}")]
-    AccessDenied {
-        access_key: String,
-        bucket: String,
-        permission: &'static str,
-    },
+    #[error("access denied: {0}")]
+    AccessDenied(#[from] Denied),
     #[error("no such pipeline: {0}")]
     NoSuchPipeline(String),
     #[error(transparent)]
@@ -117,14 +129,221 @@ pub enum SubmitError {
 }
 
 impl SubmitError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FailureCode {
         match self {
-            SubmitError::Pipeline { source, .. } => source.code.as_str(),
-            SubmitError::BadRequest(_) => "InvalidArgument",
-            SubmitError::AccessDenied { .. } => "AccessDenied",
-            SubmitError::NoSuchPipeline(_) => "NoSuchPipeline",
+            SubmitError::Pipeline { source, .. } => source.code.into(),
+            SubmitError::BadRequest(_) => FailureCode::INVALID_ARGUMENT,
+            SubmitError::AccessDenied(_) => FailureCode::AccessDenied,
+            SubmitError::NoSuchPipeline(_) => FailureCode::NoSuchPipeline,
             SubmitError::Store(e) => e.code(),
             SubmitError::Ledger(e) => e.code(),
         }
+    }
+}
+
+/// Why a style or an upload rule was not stored, found or removed.
+#[derive(Debug, Error)]
+pub enum CatalogError {
+    /// What a submission would refuse too: a bad bucket name, a bad command, a bad request.
+    #[error(transparent)]
+    Invalid(#[from] SubmitError),
+    #[error("bucket {bucket} already has {limit} styles")]
+    TooManyStyles { bucket: String, limit: i64 },
+    #[error("no such style: {0}")]
+    NoSuchStyle(String),
+    #[error("no such upload rule: {0}")]
+    NoSuchRule(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl CatalogError {
+    pub fn code(&self) -> FailureCode {
+        match self {
+            CatalogError::Invalid(e) => e.code(),
+            CatalogError::TooManyStyles { .. } => FailureCode::TooManyStyles,
+            CatalogError::NoSuchStyle(_) => FailureCode::NO_SUCH_STYLE,
+            CatalogError::NoSuchRule(_) => FailureCode::NoSuchRule,
+            CatalogError::Ledger(e) => e.code(),
+        }
+    }
+}
+
+/// Why an upload was not stored (or its job not started).
+#[derive(Debug, Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("the object {bucket}/{key} already exists")]
+    KeyExists { bucket: String, key: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The object is stored; the job it should start was refused.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}
+
+impl UploadError {
+    pub fn code(&self) -> FailureCode {
+        match self {
+            UploadError::Denied(_) => FailureCode::AccessDenied,
+            UploadError::KeyExists { .. } => FailureCode::KeyExists,
+            UploadError::Store(e) => e.code(),
+            UploadError::Submit(e) => e.code(),
+        }
+    }
+}
+
+/// A failure as every surface answers it: its code, a sentence for the client, and where in
+/// the request it lies. Every error above converts into one; each surface only renders it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub code: FailureCode,
+    pub message: String,
+    /// The command (0-based) of a submission that failed to parse.
+    pub command: Option<usize>,
+    /// The failing step of that command.
+    pub step: Option<usize>,
+    /// The message describes our own internals (a database error): surfaces log it and answer
+    /// a sentence of their own instead.
+    pub internal: bool,
+}
+
+impl Failure {
+    pub fn new(code: FailureCode, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+            command: None,
+            step: None,
+            internal: false,
+        }
+    }
+}
+
+impl From<LedgerError> for Failure {
+    fn from(error: LedgerError) -> Self {
+        Failure {
+            internal: error.is_internal(),
+            ..Failure::new(error.code(), error.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure::new(error.code(), error.to_string())
+    }
+}
+
+impl From<Denied> for Failure {
+    fn from(error: Denied) -> Self {
+        Failure::new(FailureCode::AccessDenied, error.to_string())
+    }
+}
+
+impl From<SubmitError> for Failure {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::Ledger(error) => error.into(),
+            SubmitError::Pipeline { index, ref source } => Failure {
+                command: Some(index),
+                step: source.step,
+                ..Failure::new(error.code(), error.to_string())
+            },
+            error => Failure::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+impl From<CatalogError> for Failure {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::Invalid(error) => error.into(),
+            CatalogError::Ledger(error) => error.into(),
+            error => Failure::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+impl From<UploadError> for Failure {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::Submit(error) => error.into(),
+            error => Failure::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline::{ErrorCode, PipelineError};
+
+    fn denied() -> Denied {
+        Denied {
+            access_key: "ak".into(),
+            bucket: "b".into(),
+            permission: "write",
+        }
+    }
+
+    #[test]
+    fn a_denial_alone_has_no_prefix_and_in_a_submission_has_one() {
+        let alone = Failure::from(denied());
+        assert_eq!(alone.code, FailureCode::AccessDenied);
+        assert_eq!(alone.message, "ak has no write grant on bucket b");
+        let submitted = Failure::from(SubmitError::from(denied()));
+        assert_eq!(submitted.code, FailureCode::AccessDenied);
+        assert_eq!(
+            submitted.message,
+            "access denied: ak has no write grant on bucket b"
+        );
+    }
+
+    #[test]
+    fn a_pipeline_failure_names_its_command_and_step() {
+        let source = PipelineError::invalid_argument("resize: w_0").at_step(1);
+        let failure = Failure::from(SubmitError::Pipeline { index: 2, source });
+        assert_eq!(failure.code, FailureCode::INVALID_ARGUMENT);
+        assert_eq!(failure.message, "command 2: resize: w_0");
+        assert_eq!((failure.command, failure.step), (Some(2), Some(1)));
+        assert!(!failure.internal);
+    }
+
+    #[test]
+    fn database_failures_are_internal_and_others_are_not() {
+        let database = LedgerError::Database(sqlx::Error::PoolTimedOut);
+        let failure = Failure::from(CatalogError::from(SubmitError::from(database)));
+        assert_eq!(
+            failure.code,
+            FailureCode::Pipeline(ErrorCode::InternalError)
+        );
+        assert!(failure.internal);
+        let missing = Failure::from(LedgerError::NoSuchJob("x".into()));
+        assert_eq!(missing.code, FailureCode::NoSuchJob);
+        assert_eq!(missing.message, "no such job: x");
+        assert!(!missing.internal);
+    }
+
+    #[test]
+    fn each_error_answers_its_code() {
+        let exists = UploadError::KeyExists {
+            bucket: "b".into(),
+            key: "k".into(),
+        };
+        assert_eq!(exists.code(), FailureCode::KeyExists);
+        let too_many = CatalogError::TooManyStyles {
+            bucket: "b".into(),
+            limit: 50,
+        };
+        assert_eq!(too_many.code(), FailureCode::TooManyStyles);
+        assert_eq!(too_many.to_string(), "bucket b already has 50 styles");
+        let store = StoreError::InvalidBucket("..".into());
+        assert_eq!(
+            Failure::from(UploadError::from(store)).code,
+            FailureCode::InvalidBucketName
+        );
     }
 }

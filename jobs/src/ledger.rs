@@ -12,6 +12,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
+use crate::code::FailureCode;
 use crate::error::LedgerError;
 use crate::model::{Dialect, ItemRow, Job, JobRow, NotifyFormat, Status};
 
@@ -37,7 +38,8 @@ const JOB_COLUMNS: &str =
 pub struct NewJob {
     pub input_bucket: String,
     pub input_key: String,
-    pub pipeline: String,
+    /// The queue (a named pipeline in the vendors' words) the job is published to.
+    pub queue: String,
     pub job_type: i16,
     pub force: bool,
     pub notify_url: Option<String>,
@@ -82,7 +84,7 @@ pub struct SavedItem {
 /// Why an item failed, as its row records it.
 #[derive(Debug, Clone)]
 pub struct FailedItem {
-    pub code: String,
+    pub code: FailureCode,
     pub message: String,
     /// The failing step of the item's pipeline, when one step is to blame.
     pub step: Option<usize>,
@@ -111,7 +113,8 @@ pub struct Lease {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Republish {
     pub id: Uuid,
-    pub pipeline: String,
+    #[sqlx(rename = "pipeline")]
+    pub queue: String,
     pub job_type: i16,
 }
 
@@ -183,7 +186,7 @@ impl Ledger {
         .bind(id)
         .bind(&job.input_bucket)
         .bind(&job.input_key)
-        .bind(&job.pipeline)
+        .bind(&job.queue)
         .bind(job.job_type)
         .bind(job.force)
         .bind(&job.notify_url)
@@ -339,7 +342,7 @@ impl Ledger {
             )))
             .bind(id)
             .bind(max_attempts)
-            .bind("RetryExhausted")
+            .bind(FailureCode::RetryExhausted)
             .execute(&mut *tx)
             .await?;
         }
@@ -494,6 +497,26 @@ impl Ledger {
     }
 }
 
+impl FailedItem {
+    /// The item's failure in the engine's words: its code, message and failing step.
+    pub fn from_pipeline(error: &pipeline::PipelineError) -> FailedItem {
+        FailedItem {
+            code: error.code.into(),
+            message: error.to_string(),
+            step: error.step,
+        }
+    }
+
+    /// A failure no single step is to blame for (storage, a missing source).
+    pub fn new(code: FailureCode, message: impl Into<String>) -> FailedItem {
+        FailedItem {
+            code,
+            message: message.into(),
+            step: None,
+        }
+    }
+}
+
 impl Lease {
     /// The job this lease is on.
     pub fn job_id(&self) -> Uuid {
@@ -545,7 +568,7 @@ impl Lease {
             .bind(self.job_id)
             .bind(&self.owner)
             .bind(idx)
-            .bind(&failure.code)
+            .bind(failure.code)
             .bind(&failure.message)
             .bind(failure.step.map(|step| step as i32)),
         };

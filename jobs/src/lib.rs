@@ -1,30 +1,41 @@
-//! What both sides of the queue share.
+//! What both sides of the queue share. The HTTP surfaces (`api`) only translate wire formats
+//! into the calls below and the answers (or a [`error::Failure`]) back; every rule about jobs,
+//! objects, styles and upload rules is here.
 //!
 //! - [`config`]: defaults, TOML file, environment.
-//! - [`model`]: job states and codes, items, the status documents (native and Qiniu prefop),
-//!   the queue message.
+//! - [`model`]: job states, items, the status documents (native and Qiniu prefop), the queue
+//!   message.
 //! - [`ledger`]: Postgres, the truth about every job (claims, leases, outcomes, callbacks,
 //!   access keys).
 //! - [`queue`]: RabbitMQ, which only distributes job ids.
 //! - [`buckets`]: named object stores (folders, S3-compatible, memory) with read limits.
-//! - [`catalog`]: per-bucket styles and upload rules, in the ledger.
+//! - [`catalog`]: per-bucket styles and upload rules: checked, then kept in the ledger.
 //! - [`credentials`]: access keys, grants, permission checks.
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
+//! - [`upload`]: the one upload path (store, then the job of the upload's own commands and
+//!   the matching upload rules), shared by every HTTP surface.
+//! - [`lookup`]: a job by the id a client holds; waiting for a job to end.
+//! - [`code`]: [`code::FailureCode`], every failure code (the engine's and ours), its stable
+//!   strings, and how it is stored.
+//! - [`error`]: one error enum per concern, each answering its `FailureCode`, and
+//!   [`error::Failure`], the value they all convert into for the surfaces.
 //! - [`etag`]: Qiniu's content hash.
 //! - [`telemetry`]: logging setup.
-//! - [`error`]: one error enum per concern, with stable codes.
 
 pub mod buckets;
 pub mod catalog;
+pub mod code;
 pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod etag;
 pub mod ledger;
+pub mod lookup;
 pub mod model;
 pub mod queue;
 pub mod submit;
 pub mod telemetry;
+pub mod upload;
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::code::FailureCode;
+
 /// The vendors' job and item codes. The numbers are part of the wire contract (Qiniu prefop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,7 +101,9 @@ pub struct JobRow {
     pub status: i16,
     pub input_bucket: String,
     pub input_key: String,
-    pub pipeline: String,
+    /// The named pipeline (queue) the job runs on (column `pipeline`).
+    #[sqlx(rename = "pipeline")]
+    pub queue: String,
     pub job_type: i16,
     pub force: bool,
     pub notify_url: Option<String>,
@@ -128,7 +132,7 @@ pub struct ItemRow {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub format: Option<String>,
-    pub error_code: Option<String>,
+    pub error_code: Option<FailureCode>,
     pub error: Option<String>,
     pub error_index: Option<i32>,
     pub return_old: bool,
@@ -149,6 +153,12 @@ impl Job {
     }
 }
 
+impl ItemRow {
+    pub fn status(&self) -> Status {
+        Status::from_code(self.status).unwrap_or(Status::Failed)
+    }
+}
+
 /// The native status document (`GET /v1/jobs/{id}` and the native notify body).
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {
@@ -157,7 +167,8 @@ pub struct JobView {
     pub status: &'static str,
     pub input_bucket: String,
     pub input_key: String,
-    pub pipeline: String,
+    #[serde(rename = "pipeline")]
+    pub queue: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub items: Vec<ItemView>,
@@ -176,7 +187,7 @@ pub struct ItemView {
     pub height: Option<i32>,
     pub format: Option<String>,
     pub error: Option<String>,
-    pub error_code: Option<String>,
+    pub error_code: Option<FailureCode>,
     pub error_index: Option<i32>,
 }
 
@@ -189,31 +200,31 @@ impl From<&Job> for JobView {
             status: status.as_str(),
             input_bucket: job.row.input_bucket.clone(),
             input_key: job.row.input_key.clone(),
-            pipeline: job.row.pipeline.clone(),
+            queue: job.row.queue.clone(),
             created_at: job.row.created_at,
             updated_at: job.row.updated_at,
-            items: job
-                .items
-                .iter()
-                .map(|item| {
-                    let status = Status::from_code(item.status).unwrap_or(Status::Failed);
-                    ItemView {
-                        cmd: item.cmd.clone(),
-                        code: status.code(),
-                        status: status.as_str(),
-                        bucket: item.target_bucket.clone(),
-                        key: item.target_key.clone(),
-                        size: item.size,
-                        hash: item.hash.clone(),
-                        width: item.width,
-                        height: item.height,
-                        format: item.format.clone(),
-                        error: item.error.clone(),
-                        error_code: item.error_code.clone(),
-                        error_index: item.error_index,
-                    }
-                })
-                .collect(),
+            items: job.items.iter().map(ItemView::from).collect(),
+        }
+    }
+}
+
+impl From<&ItemRow> for ItemView {
+    fn from(item: &ItemRow) -> Self {
+        let status = item.status();
+        ItemView {
+            cmd: item.cmd.clone(),
+            code: status.code(),
+            status: status.as_str(),
+            bucket: item.target_bucket.clone(),
+            key: item.target_key.clone(),
+            size: item.size,
+            hash: item.hash.clone(),
+            width: item.width,
+            height: item.height,
+            format: item.format.clone(),
+            error: item.error.clone(),
+            error_code: item.error_code,
+            error_index: item.error_index,
         }
     }
 }
@@ -251,7 +262,8 @@ pub struct PrefopView {
     pub input_bucket: String,
     #[serde(rename = "inputKey")]
     pub input_key: String,
-    pub pipeline: String,
+    #[serde(rename = "pipeline")]
+    pub queue: String,
     pub reqid: String,
     #[serde(rename = "type")]
     pub job_type: i16,
@@ -283,7 +295,7 @@ impl From<&Job> for PrefopView {
             desc: status.description(),
             input_bucket: job.row.input_bucket.clone(),
             input_key: job.row.input_key.clone(),
-            pipeline: job.row.pipeline.clone(),
+            queue: job.row.queue.clone(),
             reqid: job
                 .row
                 .request_id
@@ -295,28 +307,27 @@ impl From<&Job> for PrefopView {
                 .created_at
                 .format("%Y-%m-%dT%H:%M:%S%.9f%:z")
                 .to_string(),
-            items: job
-                .items
-                .iter()
-                .map(|item| {
-                    let status = Status::from_code(item.status).unwrap_or(Status::Failed);
-                    let failed = status == Status::Failed;
-                    PrefopItem {
-                        cmd: item.cmd.clone(),
-                        code: status.code(),
-                        desc: status.description(),
-                        error: item.error.clone().unwrap_or_default(),
-                        hash: item.hash.clone().unwrap_or_default(),
-                        key: item.target_key.clone(),
-                        return_old: i16::from(item.return_old),
-                        error_index: if failed {
-                            Some(item.error_index.unwrap_or(0))
-                        } else {
-                            None
-                        },
-                    }
-                })
-                .collect(),
+            items: job.items.iter().map(PrefopItem::from).collect(),
+        }
+    }
+}
+
+impl From<&ItemRow> for PrefopItem {
+    fn from(item: &ItemRow) -> Self {
+        let status = item.status();
+        PrefopItem {
+            cmd: item.cmd.clone(),
+            code: status.code(),
+            desc: status.description(),
+            error: item.error.clone().unwrap_or_default(),
+            hash: item.hash.clone().unwrap_or_default(),
+            key: item.target_key.clone(),
+            return_old: i16::from(item.return_old),
+            error_index: if status == Status::Failed {
+                Some(item.error_index.unwrap_or(0))
+            } else {
+                None
+            },
         }
     }
 }

@@ -7,7 +7,8 @@
 use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
-use crate::buckets::{validate_bucket, validate_key};
+use crate::buckets::{asset_location, validate_bucket, validate_key};
+use crate::config::Config;
 use crate::credentials::Permission;
 use crate::error::SubmitError;
 use crate::ledger::{AccessKey, NewItem, NewJob};
@@ -16,6 +17,9 @@ use crate::Services;
 
 /// Most commands one job may carry.
 pub const MAX_COMMANDS: usize = 32;
+
+/// The queue of a job that names none.
+const DEFAULT_QUEUE: &str = "default";
 
 /// One command as the client wrote it.
 #[derive(Debug, Clone)]
@@ -31,7 +35,9 @@ pub struct Submission {
     pub key: String,
     pub commands: Vec<CommandText>,
     pub notify_url: Option<String>,
-    pub pipeline: Option<String>,
+    /// The named pipeline (queue) the job runs on, as the vendors call it (`pipeline` on
+    /// the wire); `None` or empty means `default`.
+    pub queue: Option<String>,
     pub force: bool,
     /// 0 normal, 1 idle-time.
     pub job_type: i16,
@@ -49,7 +55,7 @@ impl Submission {
             key: key.to_string(),
             commands,
             notify_url: None,
-            pipeline: None,
+            queue: None,
             force: false,
             job_type: 0,
             notify_format: NotifyFormat::Native,
@@ -70,24 +76,13 @@ pub fn parse_command(
     }
 }
 
-/// The commands of every upload rule of `bucket` that matches `key`, in rule order.
-pub async fn upload_rule_commands(
-    services: &Services,
-    bucket: &str,
-    key: &str,
-) -> Result<(Vec<CommandText>, Option<String>), SubmitError> {
-    let mut commands = Vec::new();
-    let mut notify_url = None;
-    for rule in services.ledger.upload_rules(bucket).await? {
-        if rule.matches(key) {
-            notify_url = notify_url.or(rule.notify_url.clone());
-            commands.extend(rule.commands.iter().map(|text| CommandText {
-                text: text.clone(),
-                dialect: rule.dialect,
-            }));
-        }
-    }
-    Ok((commands, notify_url))
+/// [`parse_command`] for the command at `index` of a request, whose error names the index.
+pub(crate) fn parse_nth_command(
+    index: usize,
+    command: &CommandText,
+    styles: &dyn pipeline::StyleLookup,
+) -> Result<pipeline::Command, SubmitError> {
+    parse_command(command, styles).map_err(|source| SubmitError::Pipeline { index, source })
 }
 
 /// Splits Qiniu `fops` (`cmd1;cmd2`) into its commands: each one is an item of the job.
@@ -98,25 +93,6 @@ pub fn split_qiniu_fops(fops: &str) -> Vec<CommandText> {
             dialect: Dialect::Qiniu,
         })
         .collect()
-}
-
-/// Starts the job of the bucket's upload rules that match `key`, if any, on behalf of the
-/// uploader (its grants decide, so a rule never writes where the uploader may not).
-pub async fn submit_upload_rules(
-    services: &Services,
-    who: &AccessKey,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<Uuid>, SubmitError> {
-    let (commands, notify_url) = upload_rule_commands(services, bucket, key).await?;
-    if commands.is_empty() {
-        return Ok(None);
-    }
-    let submission = Submission {
-        notify_url,
-        ..Submission::new(bucket, key, commands)
-    };
-    Ok(Some(submit(services, who, submission).await?))
 }
 
 /// Where a command without `saveas` puts its result: beside the source, under a name derived
@@ -133,81 +109,19 @@ pub async fn submit(
     who: &AccessKey,
     submission: Submission,
 ) -> Result<Uuid, SubmitError> {
-    validate_bucket(&submission.bucket)?;
-    validate_key(&submission.key)?;
-    let pipeline_name = submission
-        .pipeline
-        .clone()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "default".to_string());
-    if !services.config.pipelines.contains(&pipeline_name) {
-        return Err(SubmitError::NoSuchPipeline(pipeline_name));
-    }
-    if submission.commands.is_empty() {
-        return Err(SubmitError::BadRequest("no command given".into()));
-    }
-    if submission.commands.len() > MAX_COMMANDS {
-        return Err(SubmitError::BadRequest(format!(
-            "{} commands given, at most {MAX_COMMANDS} allowed",
-            submission.commands.len()
-        )));
-    }
-    if !(0..=1).contains(&submission.job_type) {
-        return Err(SubmitError::BadRequest(format!(
-            "type {} is not 0 or 1",
-            submission.job_type
-        )));
-    }
-    if let Some(url) = &submission.notify_url {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| SubmitError::BadRequest(format!("notify URL {url:?}: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(SubmitError::BadRequest(format!(
-                "notify URL {url:?} is not http or https"
-            )));
-        }
-    }
-
-    if !who.allows(&submission.bucket, Permission::Read) {
-        return Err(denied(who, &submission.bucket, Permission::Read));
-    }
+    let queue = check_request(&services.config, &submission)?;
+    who.require(&submission.bucket, Permission::Read)?;
     let styles = services.ledger.style_map(&submission.bucket).await?;
-    let mut items = Vec::with_capacity(submission.commands.len());
-    for (index, command) in submission.commands.iter().enumerate() {
-        let parsed = parse_command(command, &styles)
-            .map_err(|source| SubmitError::Pipeline { index, source })?;
-        // A watermark image is read with the submitter's rights too: naming an image in a
-        // bucket the key may not read must not copy it into a result it may.
-        for reference in parsed.pipeline.asset_references() {
-            let (bucket, _) = crate::buckets::asset_location(reference, &submission.bucket);
-            if !who.allows(bucket, Permission::Read) {
-                return Err(denied(who, bucket, Permission::Read));
-            }
-        }
-        let canonical = parsed.pipeline.to_string();
-        let save_as = parsed.save_as.unwrap_or_default();
-        let target_bucket = save_as.bucket.unwrap_or_else(|| submission.bucket.clone());
-        let target_key = save_as
-            .key
-            .unwrap_or_else(|| default_target_key(&submission.key, &command.text));
-        validate_bucket(&target_bucket)?;
-        validate_key(&target_key)?;
-        if !who.allows(&target_bucket, Permission::Write) {
-            return Err(denied(who, &target_bucket, Permission::Write));
-        }
-        items.push(NewItem {
-            cmd: command.text.clone(),
-            dialect: command.dialect,
-            target_bucket,
-            target_key,
-            canonical: Some(canonical),
-        });
+    let items = ItemPlanner {
+        who,
+        submission: &submission,
+        styles: &styles,
     }
-
+    .items()?;
     let job = NewJob {
         input_bucket: submission.bucket,
         input_key: submission.key,
-        pipeline: pipeline_name,
+        queue,
         job_type: submission.job_type,
         force: submission.force,
         notify_url: submission.notify_url,
@@ -216,16 +130,103 @@ pub async fn submit(
         request_id: submission.request_id,
         items,
     };
+    record_and_publish(services, &job).await
+}
+
+/// What can be checked before reading anything: names, the queue, counts, the job type and
+/// the notify URL. Returns the queue the job goes to.
+fn check_request(config: &Config, submission: &Submission) -> Result<String, SubmitError> {
+    validate_bucket(&submission.bucket)?;
+    validate_key(&submission.key)?;
+    let queue = (submission.queue.clone())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+    if !config.pipelines.contains(&queue) {
+        return Err(SubmitError::NoSuchPipeline(queue));
+    }
+    let count = submission.commands.len();
+    if count == 0 {
+        return Err(SubmitError::BadRequest("no command given".into()));
+    }
+    if count > MAX_COMMANDS {
+        return Err(SubmitError::BadRequest(format!(
+            "{count} commands given, at most {MAX_COMMANDS} allowed"
+        )));
+    }
+    if !(0..=1).contains(&submission.job_type) {
+        return Err(SubmitError::BadRequest(format!(
+            "type {} is not 0 or 1",
+            submission.job_type
+        )));
+    }
+    match &submission.notify_url {
+        Some(url) => check_notify_url(url),
+        None => Ok(()),
+    }?;
+    Ok(queue)
+}
+
+fn check_notify_url(url: &str) -> Result<(), SubmitError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| SubmitError::BadRequest(format!("notify URL {url:?}: {e}")))?;
+    if matches!(parsed.scheme(), "http" | "https") {
+        Ok(())
+    } else {
+        Err(SubmitError::BadRequest(format!(
+            "notify URL {url:?} is not http or https"
+        )))
+    }
+}
+
+/// Turns each command of one submission into the item to record, checking it on the way.
+struct ItemPlanner<'a> {
+    who: &'a AccessKey,
+    submission: &'a Submission,
+    styles: &'a dyn pipeline::StyleLookup,
+}
+
+impl ItemPlanner<'_> {
+    fn items(&self) -> Result<Vec<NewItem>, SubmitError> {
+        (self.submission.commands.iter().enumerate())
+            .map(|(index, command)| self.item(index, command))
+            .collect()
+    }
+
+    /// Parses the command (recording its canonical form), checks the reads it makes and
+    /// resolves and checks its target.
+    fn item(&self, index: usize, command: &CommandText) -> Result<NewItem, SubmitError> {
+        let parsed = parse_nth_command(index, command, self.styles)?;
+        // A watermark image is read with the submitter's rights too: naming an image in a
+        // bucket the key may not read must not copy it into a result it may.
+        for reference in parsed.pipeline.asset_references() {
+            let (bucket, _) = asset_location(reference, &self.submission.bucket);
+            self.who.require(bucket, Permission::Read)?;
+        }
+        let save_as = parsed.save_as.unwrap_or_default();
+        let target_bucket = (save_as.bucket).unwrap_or_else(|| self.submission.bucket.clone());
+        let target_key = (save_as.key)
+            .unwrap_or_else(|| default_target_key(&self.submission.key, &command.text));
+        validate_bucket(&target_bucket)?;
+        validate_key(&target_key)?;
+        self.who.require(&target_bucket, Permission::Write)?;
+        Ok(NewItem {
+            cmd: command.text.clone(),
+            dialect: command.dialect,
+            target_bucket,
+            target_key,
+            canonical: Some(parsed.pipeline.to_string()),
+        })
+    }
+}
+
+/// Records the job, then publishes its id; an unconfirmed publish is left to the sweeper.
+async fn record_and_publish(services: &Services, job: &NewJob) -> Result<Uuid, SubmitError> {
     let id = services
         .ledger
-        .insert_job(&job, services.config.publish_grace())
+        .insert_job(job, services.config.publish_grace())
         .await?;
     metrics::counter!("ferrotype_jobs_submitted_total").increment(1);
-    match services
-        .queue
-        .publish(id, &job.pipeline, job.job_type)
-        .await
-    {
+    match services.queue.publish(id, &job.queue, job.job_type).await {
         Ok(()) => services.ledger.mark_published(id).await?,
         Err(error) => {
             metrics::counter!("ferrotype_queue_publish_failures_total").increment(1);
@@ -233,12 +234,4 @@ pub async fn submit(
         }
     }
     Ok(id)
-}
-
-fn denied(who: &AccessKey, bucket: &str, permission: Permission) -> SubmitError {
-    SubmitError::AccessDenied {
-        access_key: who.access_key.clone(),
-        bucket: bucket.to_string(),
-        permission: permission.as_str(),
-    }
 }

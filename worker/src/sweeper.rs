@@ -44,7 +44,7 @@ pub async fn sweep_once(services: &Services) -> Result<usize, jobs::error::Ledge
     for job in due {
         match services
             .queue
-            .publish(job.id, &job.pipeline, job.job_type)
+            .publish(job.id, &job.queue, job.job_type)
             .await
         {
             Ok(()) => {

@@ -104,11 +104,7 @@ async fn work(worker: Worker<'_>, job: &Job, lease: &Lease) -> Result<(), Stop> 
         Ok(source) => source,
         Err(error) if error.is_transient() => return Err(Stop::transient(&error)),
         Err(error) => {
-            let failure = FailedItem {
-                code: error.code().to_string(),
-                message: error.to_string(),
-                step: None,
-            };
+            let failure = FailedItem::new(error.code(), error.to_string());
             let made = pending
                 .into_iter()
                 .map(|item| (item, Made::Done(ItemOutcome::Failed(failure.clone()))));

@@ -54,7 +54,7 @@ pub(super) async fn render(
                 rendered,
                 render_share,
             },
-            Err(error) => failed(error.code.as_str(), error.to_string(), error.step),
+            Err(error) => failed(FailedItem::from_pipeline(&error)),
         };
         (item, made)
     }));
@@ -73,7 +73,7 @@ async fn prepare(services: &Services, job: &Job, items: Vec<ItemRow>) -> Result<
         let pipeline = match item_pipeline(&item, &styles) {
             Ok(pipeline) => pipeline,
             Err(error) => {
-                let made = failed(error.code.as_str(), error.to_string(), error.step);
+                let made = failed(FailedItem::from_pipeline(&error));
                 prepared.failed.push((item, made));
                 continue;
             }
@@ -84,8 +84,10 @@ async fn prepare(services: &Services, job: &Job, items: Vec<ItemRow>) -> Result<
                 prepared.ready.push((item, pipeline));
             }
             Err(message) => {
-                let code = pipeline::ErrorCode::WatermarkError.as_str();
-                prepared.failed.push((item, failed(code, message, None)));
+                let code = pipeline::ErrorCode::WatermarkError.into();
+                prepared
+                    .failed
+                    .push((item, failed(FailedItem::new(code, message))));
             }
         }
     }
@@ -215,10 +217,6 @@ async fn run_engine(
         .collect()
 }
 
-fn failed(code: &str, message: String, step: Option<usize>) -> Made {
-    Made::Done(ItemOutcome::Failed(FailedItem {
-        code: code.to_string(),
-        message,
-        step,
-    }))
+fn failed(failure: FailedItem) -> Made {
+    Made::Done(ItemOutcome::Failed(failure))
 }

@@ -78,10 +78,9 @@ async fn save(
             return_old: false,
         })),
         Err(error) if error.is_transient() => Err(Stop::transient(&error)),
-        Err(error) => Ok(ItemOutcome::Failed(FailedItem {
-            code: error.code().to_string(),
-            message: error.to_string(),
-            step: None,
-        })),
+        Err(error) => Ok(ItemOutcome::Failed(FailedItem::new(
+            error.code(),
+            error.to_string(),
+        ))),
     }
 }

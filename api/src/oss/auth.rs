@@ -14,11 +14,10 @@ use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
 use base64::Engine;
-use jobs::credentials::secrets_equal;
 use jobs::ledger::AccessKey;
 use jobs::Ledger;
 
-use super::{hmac_sha1, AuthError};
+use crate::auth::{authorization, hmac_sha1, verify_key, AuthError};
 
 /// Largest distance between the request's date and ours.
 pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
@@ -116,12 +115,7 @@ pub async fn authenticate(
     resource: &str,
     now: SystemTime,
 ) -> Result<AccessKey, AuthError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed("Authorization is not text".into()))?;
-    let (access_key, signature) = value
+    let (access_key, signature) = authorization(headers)?
         .strip_prefix("OSS ")
         .and_then(|rest| rest.trim().rsplit_once(':'))
         .ok_or_else(|| AuthError::Malformed("expected OSS AK:signature".into()))?;
@@ -138,16 +132,8 @@ pub async fn authenticate(
             "the difference between the request time and the current time is too large".into(),
         ));
     }
-    let key = ledger
-        .access_key(access_key)
-        .await?
-        .ok_or_else(|| AuthError::UnknownKey(access_key.to_string()))?;
-    let expected = sign(&key.secret_key, &string_to_sign(method, headers, resource));
-    if secrets_equal(&expected, signature) {
-        Ok(key)
-    } else {
-        Err(AuthError::BadSignature)
-    }
+    let text = string_to_sign(method, headers, resource);
+    verify_key(ledger, access_key, signature, |secret| sign(secret, &text)).await
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The native surface: HTTP Basic with an access key and its secret.
+//! The native surface's credentials: HTTP Basic with an access key and its secret.
 
 use std::sync::Arc;
 
@@ -6,45 +6,39 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
-use jobs::credentials::{secrets_equal, Permission};
+use jobs::credentials::Permission;
+use jobs::error::{Failure, FailureCode};
 use jobs::ledger::AccessKey;
 use jobs::Services;
 
-use crate::error::ApiError;
+use super::error::NativeError;
+use crate::auth::{verify_key, AuthError};
 
 /// The caller, authenticated. Handlers that take it cannot run for anonymous requests.
 pub struct Caller(pub AccessKey);
 
 impl Caller {
-    pub fn require(&self, bucket: &str, permission: Permission) -> Result<(), ApiError> {
-        if self.0.allows(bucket, permission) {
-            Ok(())
-        } else {
-            Err(ApiError::AccessDenied(format!(
-                "{} has no {} grant on bucket {bucket}",
-                self.0.access_key,
-                permission.as_str()
-            )))
-        }
+    /// `Ok` when the caller holds `permission` on `bucket`. The native surface words a
+    /// denial as a submission does: "access denied: ...".
+    pub fn require(&self, bucket: &str, permission: Permission) -> Result<(), NativeError> {
+        self.0.require(bucket, permission).map_err(|denied| {
+            NativeError(Failure::new(
+                FailureCode::AccessDenied,
+                format!("access denied: {denied}"),
+            ))
+        })
     }
 }
 
 impl FromRequestParts<Arc<Services>> for Caller {
-    type Rejection = ApiError;
+    type Rejection = NativeError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         services: &Arc<Services>,
     ) -> Result<Self, Self::Rejection> {
-        let (access_key, secret) = basic_credentials(parts).ok_or(ApiError::Unauthenticated)?;
-        let key = services
-            .ledger
-            .access_key(&access_key)
-            .await?
-            .ok_or(ApiError::BadCredentials)?;
-        if !secrets_equal(&key.secret_key, &secret) {
-            return Err(ApiError::BadCredentials);
-        }
+        let (access_key, secret) = basic_credentials(parts).ok_or(AuthError::Missing)?;
+        let key = verify_key(&services.ledger, &access_key, &secret, str::to_string).await?;
         Ok(Caller(key))
     }
 }

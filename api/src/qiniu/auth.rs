@@ -11,12 +11,11 @@
 
 use axum::http::{HeaderMap, Method};
 use base64::Engine;
-use jobs::credentials::secrets_equal;
 use jobs::ledger::AccessKey;
 use jobs::Ledger;
 use serde::Deserialize;
 
-use super::{hmac_sha1, AuthError};
+use crate::auth::{authorization, hmac_sha1, verify_key, AuthError};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -163,52 +162,44 @@ pub async fn authenticate_request(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<AccessKey, AuthError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::Malformed("Authorization is not text".into()))?;
-    let (scheme, access_key, signature) = parse_authorization(value)
+    let (scheme, access_key, signature) = parse_authorization(authorization(headers)?)
         .ok_or_else(|| AuthError::Malformed("expected QBox AK:sign or Qiniu AK:sign".into()))?;
-    let key = ledger
-        .access_key(access_key)
-        .await?
-        .ok_or_else(|| AuthError::UnknownKey(access_key.to_string()))?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let expected = match scheme {
-        Scheme::QBox => sign_qbox(&key.secret_key, path_and_query, content_type, body),
+    let expected = |secret: &str| match scheme {
+        Scheme::QBox => sign_qbox(secret, path_and_query, content_type, body),
         Scheme::Qiniu => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            let qiniu_headers = headers
-                .iter()
-                .filter(|(name, _)| name.as_str().starts_with("x-qiniu-"))
-                .filter_map(|(name, value)| {
-                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-                })
-                .collect();
-            sign_qiniu_v2(
-                &key.secret_key,
-                &V2Request {
-                    method: method.as_str(),
-                    path_and_query,
-                    host,
-                    content_type,
-                    qiniu_headers,
-                    body,
-                },
-            )
+            let request = V2Request {
+                method: method.as_str(),
+                path_and_query,
+                host: header_text(headers, axum::http::header::HOST.as_str()),
+                content_type,
+                qiniu_headers: qiniu_headers(headers),
+                body,
+            };
+            sign_qiniu_v2(secret, &request)
         }
     };
-    if secrets_equal(&expected, signature) {
-        Ok(key)
-    } else {
-        Err(AuthError::BadSignature)
-    }
+    verify_key(ledger, access_key, signature, expected).await
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The request's `X-Qiniu-*` headers, which the v2 signature covers.
+fn qiniu_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-qiniu-"))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
 }
 
 /// A verified upload token: who signed it, and the policy it carries.
@@ -232,16 +223,10 @@ pub async fn verify_upload_token(
             "upload token is not AK:sign:policy".into(),
         ));
     };
-    let key = ledger
-        .access_key(access_key)
-        .await?
-        .ok_or_else(|| AuthError::UnknownKey(access_key.to_string()))?;
-    if !secrets_equal(
-        &sign_upload_token(&key.secret_key, encoded_policy),
-        signature,
-    ) {
-        return Err(AuthError::BadSignature);
-    }
+    let key = verify_key(ledger, access_key, signature, |secret| {
+        sign_upload_token(secret, encoded_policy)
+    })
+    .await?;
     let policy = decode_policy(encoded_policy)?;
     if policy.deadline < now {
         return Err(AuthError::Expired("token out of date".into()));

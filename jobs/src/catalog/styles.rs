@@ -1,15 +1,14 @@
-//! Per-bucket configuration kept in the ledger: styles (named pipelines, OSS "图片样式") and
-//! upload rules (uploads whose key matches start a job).
+//! Styles: named processing strings of a bucket (OSS "图片样式"), which `style/<name>` in
+//! either language expands to.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
 
-use crate::error::LedgerError;
+use crate::buckets::validate_bucket;
+use crate::error::{CatalogError, LedgerError, SubmitError};
 use crate::ledger::Ledger;
-use crate::model::Dialect;
 
 /// Most styles one bucket may hold (OSS document 2.8).
 pub const MAX_STYLES_PER_BUCKET: i64 = 50;
@@ -23,6 +22,73 @@ pub fn valid_style_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Checks where a style goes: the bucket's name and the style's.
+pub fn check_style_name(bucket: &str, name: &str) -> Result<(), SubmitError> {
+    validate_bucket(bucket)?;
+    if valid_style_name(name) {
+        Ok(())
+    } else {
+        Err(SubmitError::BadRequest(format!(
+            "style name {name:?}: 1-63 letters, digits, '_', '-', '.'"
+        )))
+    }
+}
+
+/// Checks a style's processing string: image actions of the OSS language only, with no `|`
+/// parts (no saveas, no nested style).
+pub fn check_style_body(process: &str) -> Result<(), SubmitError> {
+    if !process.starts_with("image/") || process.contains('|') {
+        return Err(SubmitError::BadRequest(
+            "a style is an image/... processing string without '|' parts".into(),
+        ));
+    }
+    pipeline::parse::oss::parse_process(process, &pipeline::NoStyles)
+        .map(|_| ())
+        .map_err(|source| SubmitError::Pipeline { index: 0, source })
+}
+
+/// A style as stored, and whether storing it created it (rather than replaced it).
+#[derive(Debug, Clone)]
+pub struct SavedStyle {
+    pub style: Style,
+    pub created: bool,
+}
+
+/// Checks, then creates or replaces a style, keeping to the per-bucket limit.
+pub async fn save_style(
+    ledger: &Ledger,
+    bucket: &str,
+    name: &str,
+    process: &str,
+) -> Result<SavedStyle, CatalogError> {
+    check_style_name(bucket, name)?;
+    check_style_body(process)?;
+    let created = match ledger.put_style(bucket, name, process).await? {
+        StylePut::Created => true,
+        StylePut::Replaced => false,
+        StylePut::LimitReached => {
+            return Err(CatalogError::TooManyStyles {
+                bucket: bucket.to_string(),
+                limit: MAX_STYLES_PER_BUCKET,
+            })
+        }
+    };
+    let style = find_style(ledger, bucket, name).await?;
+    Ok(SavedStyle { style, created })
+}
+
+pub async fn find_style(ledger: &Ledger, bucket: &str, name: &str) -> Result<Style, CatalogError> {
+    (ledger.style(bucket, name).await?).ok_or_else(|| CatalogError::NoSuchStyle(name.to_string()))
+}
+
+pub async fn remove_style(ledger: &Ledger, bucket: &str, name: &str) -> Result<(), CatalogError> {
+    if ledger.delete_style(bucket, name).await? {
+        Ok(())
+    } else {
+        Err(CatalogError::NoSuchStyle(name.to_string()))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -41,63 +107,6 @@ pub enum StylePut {
     Replaced,
     /// The bucket already has [`MAX_STYLES_PER_BUCKET`] styles.
     LimitReached,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UploadRule {
-    pub id: Uuid,
-    pub bucket: String,
-    pub prefix: String,
-    pub suffix: String,
-    pub commands: Vec<String>,
-    pub dialect: Dialect,
-    pub notify_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(sqlx::FromRow)]
-struct RuleRow {
-    id: Uuid,
-    bucket: String,
-    prefix: String,
-    suffix: String,
-    commands: Vec<String>,
-    dialect: String,
-    notify_url: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
-impl From<RuleRow> for UploadRule {
-    fn from(row: RuleRow) -> Self {
-        UploadRule {
-            id: row.id,
-            bucket: row.bucket,
-            prefix: row.prefix,
-            suffix: row.suffix,
-            commands: row.commands,
-            dialect: Dialect::parse(&row.dialect).unwrap_or(Dialect::Oss),
-            notify_url: row.notify_url,
-            created_at: row.created_at,
-        }
-    }
-}
-
-impl UploadRule {
-    pub fn matches(&self, key: &str) -> bool {
-        key.starts_with(&self.prefix) && key.ends_with(&self.suffix)
-    }
-}
-
-/// A rule to record.
-#[derive(Debug, Clone)]
-pub struct NewUploadRule {
-    pub bucket: String,
-    pub prefix: String,
-    pub suffix: String,
-    pub commands: Vec<String>,
-    pub dialect: Dialect,
-    pub notify_url: Option<String>,
-    pub created_by: Option<String>,
 }
 
 impl Ledger {
@@ -178,48 +187,6 @@ impl Ledger {
         let done = sqlx::query("DELETE FROM styles WHERE bucket = $1 AND name = $2")
             .bind(bucket)
             .bind(name)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn insert_upload_rule(
-        &self,
-        rule: &NewUploadRule,
-    ) -> Result<UploadRule, LedgerError> {
-        let row: RuleRow = sqlx::query_as(
-            "INSERT INTO upload_rules (id, bucket, prefix, suffix, commands, dialect, notify_url, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             RETURNING id, bucket, prefix, suffix, commands, dialect, notify_url, created_at",
-        )
-        .bind(Uuid::now_v7())
-        .bind(&rule.bucket)
-        .bind(&rule.prefix)
-        .bind(&rule.suffix)
-        .bind(&rule.commands)
-        .bind(rule.dialect.as_str())
-        .bind(&rule.notify_url)
-        .bind(&rule.created_by)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.into())
-    }
-
-    pub async fn upload_rules(&self, bucket: &str) -> Result<Vec<UploadRule>, LedgerError> {
-        let rows: Vec<RuleRow> = sqlx::query_as(
-            "SELECT id, bucket, prefix, suffix, commands, dialect, notify_url, created_at \
-             FROM upload_rules WHERE bucket = $1 ORDER BY created_at, id",
-        )
-        .bind(bucket)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(UploadRule::from).collect())
-    }
-
-    pub async fn delete_upload_rule(&self, bucket: &str, id: Uuid) -> Result<bool, LedgerError> {
-        let done = sqlx::query("DELETE FROM upload_rules WHERE bucket = $1 AND id = $2")
-            .bind(bucket)
-            .bind(id)
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)

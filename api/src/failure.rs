@@ -1,0 +1,119 @@
+//! What the surfaces share about failures. Each surface renders a `jobs::error::Failure` in
+//! its own `error` module. The native and the OSS surface answer a code with the same HTTP
+//! status (the OSS document's table, extended to every code): that one map is here; Qiniu's
+//! own is in `qiniu::error`.
+
+use axum::http::StatusCode;
+use jobs::error::FailureCode;
+use pipeline::ErrorCode;
+
+/// The HTTP status of every code, on the surfaces that answer plain HTTP statuses.
+pub fn http_status(code: FailureCode) -> StatusCode {
+    match code {
+        FailureCode::Pipeline(code) => engine_status(code),
+        FailureCode::InvalidBucketName
+        | FailureCode::InvalidObjectName
+        | FailureCode::TooManyStyles => StatusCode::BAD_REQUEST,
+        FailureCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        FailureCode::AccessDenied
+        | FailureCode::SignatureDoesNotMatch
+        | FailureCode::InvalidAccessKeyId
+        | FailureCode::RequestTimeTooSkewed => StatusCode::FORBIDDEN,
+        FailureCode::NoSuchBucket
+        | FailureCode::NoSuchKey
+        | FailureCode::NoSuchPipeline
+        | FailureCode::NoSuchJob
+        | FailureCode::NoSuchRule => StatusCode::NOT_FOUND,
+        FailureCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        FailureCode::KeyExists => StatusCode::CONFLICT,
+        FailureCode::EntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        FailureCode::StorageError | FailureCode::RetryExhausted => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        FailureCode::ProcessTimeout => StatusCode::GATEWAY_TIMEOUT,
+    }
+}
+
+/// The status of an engine code, after the OSS document's table: the caller's request or
+/// image 400, a missing style 404, our own failures 500, what is not done 501, a deadline 504.
+fn engine_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidArgument
+        | ErrorCode::MissingArgument
+        | ErrorCode::BadRequest
+        | ErrorCode::ImageTooLarge
+        | ErrorCode::WatermarkError
+        | ErrorCode::TooManyPipe
+        | ErrorCode::UnsupportedFormat
+        | ErrorCode::DecodeFailed => StatusCode::BAD_REQUEST,
+        ErrorCode::NoSuchStyle => StatusCode::NOT_FOUND,
+        ErrorCode::EncodeFailed | ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+    }
+}
+
+/// `From` every error that converts into a `Failure` for a surface's error type (a newtype
+/// around the `Failure`), so that handlers can use `?` on any `jobs` error.
+macro_rules! surface_error {
+    ($surface:ident) => {
+        impl<E: Into<jobs::error::Failure>> From<E> for $surface {
+            fn from(error: E) -> Self {
+                $surface(error.into())
+            }
+        }
+    };
+}
+
+pub(crate) use surface_error;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{native, qiniu};
+
+    #[test]
+    fn each_surface_keeps_its_statuses() {
+        // (code, native, OSS, Qiniu), as the surfaces answered before the codes were typed;
+        // a code a surface never met then (KeyExists, NoSuchJob and Unauthorized on OSS,
+        // KeyExists natively) has the status its meaning asks for.
+        let table = [
+            (FailureCode::INVALID_ARGUMENT, 400, 400, 400),
+            (FailureCode::NO_SUCH_STYLE, 404, 404, 400),
+            (FailureCode::NOT_IMPLEMENTED, 501, 501, 400),
+            (FailureCode::INTERNAL_ERROR, 500, 500, 599),
+            (
+                FailureCode::Pipeline(ErrorCode::DeadlineExceeded),
+                504,
+                504,
+                400,
+            ),
+            (
+                FailureCode::Pipeline(ErrorCode::DecodeFailed),
+                400,
+                400,
+                400,
+            ),
+            (FailureCode::NoSuchBucket, 404, 404, 404),
+            (FailureCode::InvalidObjectName, 400, 400, 400),
+            (FailureCode::EntityTooLarge, 413, 413, 413),
+            (FailureCode::StorageError, 503, 500, 599),
+            (FailureCode::AccessDenied, 403, 403, 403),
+            (FailureCode::Unauthorized, 401, 401, 401),
+            (FailureCode::SignatureDoesNotMatch, 403, 403, 401),
+            (FailureCode::InvalidAccessKeyId, 403, 403, 401),
+            (FailureCode::RequestTimeTooSkewed, 403, 403, 401),
+            (FailureCode::NoSuchPipeline, 404, 404, 404),
+            (FailureCode::NoSuchJob, 404, 404, 612),
+            (FailureCode::KeyExists, 409, 409, 614),
+            (FailureCode::TooManyStyles, 400, 400, 400),
+            (FailureCode::RetryExhausted, 500, 500, 599),
+            (FailureCode::ProcessTimeout, 504, 504, 599),
+        ];
+        for (code, native, oss, qiniu) in table {
+            assert_eq!(native::error::status_of(code).as_u16(), native, "{code}");
+            assert_eq!(http_status(code).as_u16(), oss, "{code}");
+            assert_eq!(qiniu::error::status_of(code), qiniu, "{code}");
+        }
+    }
+}

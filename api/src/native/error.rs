@@ -1,0 +1,88 @@
+//! The native surface's errors: a `Failure`, and the one place that turns it into HTTP.
+//! Body: `{"code": "<stable code>", "message": "...", "command"?: n, "step"?: n}`; a 5xx
+//! answer keeps its message for the log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jobs::error::{Failure, FailureCode};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::failure::{http_status, surface_error};
+
+#[derive(Debug)]
+pub struct NativeError(pub Failure);
+
+surface_error!(NativeError);
+
+impl NativeError {
+    /// A request the surface cannot read (400 `InvalidArgument`).
+    pub fn bad_request(message: impl Into<String>) -> NativeError {
+        NativeError(Failure::new(FailureCode::INVALID_ARGUMENT, message))
+    }
+}
+
+/// Every credential failure is a 401 here; the message says only what the client can fix.
+impl From<AuthError> for NativeError {
+    fn from(error: AuthError) -> Self {
+        let message = match error {
+            AuthError::Ledger(error) => return NativeError(error.into()),
+            AuthError::Missing | AuthError::Malformed(_) => {
+                "missing or malformed credentials".into()
+            }
+            AuthError::UnknownKey(_) | AuthError::BadSignature => {
+                "wrong access key or secret".into()
+            }
+            AuthError::Expired(message) => message,
+        };
+        NativeError(Failure::new(FailureCode::Unauthorized, message))
+    }
+}
+
+/// The status of every code on this surface: the shared table, except that a storage
+/// failure asks the client to try again later (503).
+pub fn status_of(code: FailureCode) -> StatusCode {
+    if code == FailureCode::StorageError {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        http_status(code)
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<usize>,
+}
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        let failure = self.0;
+        let status = status_of(failure.code);
+        let message = if status.is_server_error() {
+            tracing::error!(error = %failure, "request failed");
+            "internal error; see the server log".to_string()
+        } else {
+            failure.message
+        };
+        let body = Body {
+            code: failure.code.as_str(),
+            message,
+            command: failure.command,
+            step: failure.step,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"ferrotype\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,156 @@
+//! The Aliyun OSS surface, path style, for the unmodified `oss2` SDK. One file per command
+//! group:
+//!
+//! - [`object`]: `PUT /<bucket>/<key>` (PutObject: answers `ETag`; an upload rule's job id
+//!   comes back in `x-ferrotype-job-id`), `GET`/`HEAD /<bucket>/<key>` (GetObject).
+//! - [`process`]: `POST /<bucket>/<key>?x-oss-process` (process and save, synchronously: the
+//!   job is submitted and waited for, at most `oss_process_timeout_ms`, then answered with
+//!   `{"bucket","fileSize","object","status":"OK"}` or the failing item's XML error), and
+//!   `POST /<bucket>/<key>?x-oss-async-process` (`{"EventId","RequestId","TaskId"}`, the task
+//!   being the job).
+//!
+//! [`auth`] is signature V1, [`error`] the one error mapping (OSS's XML).
+//!
+//! [`dispatch`] is the router's fallback: a request that no other route (`/v1/...`,
+//! `/healthz`, `/metrics`, `/pfop`, `/status/get/prefop`, `POST /`) claims lands here. Keys
+//! arrive percent-encoded (`%2F` for `/`) and are decoded. Buckets named `v1`, `pfop`,
+//! `status`, `healthz` or `metrics` are therefore not reachable path-style. A request
+//! authorised with Qiniu's `UpToken` is a resumable upload: refused the Qiniu way.
+
+pub mod auth;
+pub mod error;
+mod object;
+mod process;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, Method};
+use axum::response::Response;
+use jobs::error::FailureCode;
+use jobs::ledger::AccessKey;
+use jobs::Services;
+use percent_encoding::percent_decode_str;
+
+use self::error::OssError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-oss-request-id");
+
+/// The router's fallback: OSS path-style requests, and the Qiniu resumable refusal.
+pub async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
+    let is_up_token = (request.headers().get(header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("UpToken "));
+    if is_up_token {
+        return crate::qiniu::resumable_refused();
+    }
+    let request_id = crate::new_request_id();
+    let mut response = match handle(&services, request, &request_id).await {
+        Ok(response) => response,
+        Err(error) => error.into_response_with(&request_id),
+    };
+    crate::set_header(response.headers_mut(), REQUEST_ID, &request_id);
+    response
+}
+
+/// The request's target, decoded.
+struct Target {
+    bucket: String,
+    key: String,
+    query: Vec<(String, String)>,
+}
+
+fn decode(text: &str) -> Result<String, OssError> {
+    percent_decode_str(text)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| OssError::new(FailureCode::InvalidObjectName, "the key is not UTF-8"))
+}
+
+impl Target {
+    fn of(request: &Request) -> Result<Target, OssError> {
+        let path = request.uri().path().trim_start_matches('/');
+        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+        if bucket.is_empty() || key.is_empty() {
+            return Err(OssError::new(
+                FailureCode::NOT_IMPLEMENTED,
+                "only object operations (/<bucket>/<key>) are supported",
+            ));
+        }
+        let mut query = Vec::new();
+        for pair in request.uri().query().unwrap_or_default().split('&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            query.push((decode(name)?, decode(value)?));
+        }
+        Ok(Target {
+            bucket: decode(bucket)?,
+            key: decode(key)?,
+            query,
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.query.iter().any(|(n, _)| n == name)
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Authenticates, then hands the request to its command group by method and query.
+async fn handle(
+    services: &Services,
+    request: Request,
+    request_id: &str,
+) -> Result<Response, OssError> {
+    let target = Target::of(&request)?;
+    let method = request.method().clone();
+    let who = authenticate(services, &method, request.headers(), &target).await?;
+    match method {
+        Method::PUT => object::put(services, &who, &target, request).await,
+        Method::GET | Method::HEAD => {
+            process::refuse_on_get(&target)?;
+            object::get(services, &who, &target, method == Method::HEAD).await
+        }
+        Method::POST if process::is_process(&target) => {
+            process::post(services, &who, &target, request, request_id).await
+        }
+        _ => Err(OssError::new(
+            FailureCode::NOT_IMPLEMENTED,
+            format!("{method} on an object is not supported here"),
+        )),
+    }
+}
+
+async fn authenticate(
+    services: &Services,
+    method: &Method,
+    headers: &HeaderMap,
+    target: &Target,
+) -> Result<AccessKey, OssError> {
+    let resource = auth::canonical_resource(&target.bucket, &target.key, &target.query);
+    let now = SystemTime::now();
+    let who = auth::authenticate(&services.ledger, method.as_str(), headers, &resource, now);
+    Ok(who.await?)
+}
+
+/// The whole body, refused over `limit` bytes.
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, OssError> {
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| {
+            OssError::new(
+                FailureCode::EntityTooLarge,
+                format!("the body is over the limit of {limit} bytes"),
+            )
+        })
+}

@@ -1,0 +1,120 @@
+//! The Qiniu surface's errors: a `Failure`, rendered in Qiniu's wire format in this one
+//! place: `{"error": "<message>"}` with Qiniu's statuses (400 bad request, 401 bad or expired
+//! token, 403 denied, 404 missing, 413 too large, 612 no such id, 614 key exists, 599 server
+//! error). The `X-Reqid` header is added by the surface's response layer.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jobs::error::{Failure, FailureCode};
+use pipeline::ErrorCode;
+use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::failure::surface_error;
+
+#[derive(Debug)]
+pub struct QiniuError(pub Failure);
+
+surface_error!(QiniuError);
+
+impl QiniuError {
+    pub fn new(code: FailureCode, message: impl Into<String>) -> QiniuError {
+        QiniuError(Failure::new(code, message))
+    }
+
+    /// A request the surface cannot read (400).
+    pub fn bad_request(message: impl Into<String>) -> QiniuError {
+        QiniuError::new(FailureCode::INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<AuthError> for QiniuError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Ledger(error) => QiniuError(error.into()),
+            error => QiniuError::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+/// Qiniu's "server error" status.
+const SERVER_ERROR: u16 = 599;
+
+/// The status of every code on this surface.
+pub fn status_of(code: FailureCode) -> u16 {
+    match code {
+        FailureCode::Pipeline(code) => engine_status(code),
+        FailureCode::InvalidBucketName
+        | FailureCode::InvalidObjectName
+        | FailureCode::TooManyStyles => 400,
+        FailureCode::Unauthorized
+        | FailureCode::SignatureDoesNotMatch
+        | FailureCode::InvalidAccessKeyId
+        | FailureCode::RequestTimeTooSkewed => 401,
+        FailureCode::AccessDenied => 403,
+        FailureCode::NoSuchBucket
+        | FailureCode::NoSuchKey
+        | FailureCode::NoSuchPipeline
+        | FailureCode::NoSuchRule => 404,
+        FailureCode::MethodNotAllowed => 405,
+        FailureCode::EntityTooLarge => 413,
+        FailureCode::NoSuchJob => 612,
+        FailureCode::KeyExists => 614,
+        FailureCode::StorageError | FailureCode::RetryExhausted | FailureCode::ProcessTimeout => {
+            SERVER_ERROR
+        }
+    }
+}
+
+/// The engine's codes reach this surface only from parsing a submission: the request's
+/// fault, 400, as Qiniu answers a bad fop; an `InternalError` is ours (the ledger's too).
+fn engine_status(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::InternalError => SERVER_ERROR,
+        // What a parse says.
+        ErrorCode::InvalidArgument
+        | ErrorCode::MissingArgument
+        | ErrorCode::NoSuchStyle
+        | ErrorCode::TooManyPipe
+        | ErrorCode::NotImplemented
+        | ErrorCode::BadRequest => 400,
+        // What only running a pipeline says; it never answers a request here.
+        ErrorCode::ImageTooLarge
+        | ErrorCode::WatermarkError
+        | ErrorCode::UnsupportedFormat
+        | ErrorCode::DecodeFailed
+        | ErrorCode::EncodeFailed
+        | ErrorCode::DeadlineExceeded => 400,
+    }
+}
+
+/// The fixed sentences Qiniu answers some codes with, whatever happened in detail.
+fn qiniu_message(code: FailureCode) -> Option<&'static str> {
+    match code {
+        FailureCode::Unauthorized
+        | FailureCode::SignatureDoesNotMatch
+        | FailureCode::InvalidAccessKeyId => Some("bad token"),
+        FailureCode::RequestTimeTooSkewed => Some("expired token"),
+        FailureCode::NoSuchJob => Some("no such id"),
+        FailureCode::KeyExists => Some("file exists"),
+        _ => None,
+    }
+}
+
+impl IntoResponse for QiniuError {
+    fn into_response(self) -> Response {
+        let failure = self.0;
+        let code = status_of(failure.code);
+        if code >= 500 {
+            tracing::error!(error = %failure, "qiniu request failed");
+        }
+        let message = match qiniu_message(failure.code) {
+            _ if failure.internal => "server error",
+            Some(fixed) => fixed,
+            None => failure.message.as_str(),
+        };
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}

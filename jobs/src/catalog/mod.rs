@@ -1,0 +1,15 @@
+//! Per-bucket configuration kept in the ledger: styles (named pipelines, OSS "图片样式") and
+//! upload rules (uploads whose key matches start a job). Each is checked here before it is
+//! stored, so a surface only translates its wire format.
+//!
+//! - [`styles`]: [`save_style`], [`find_style`], [`remove_style`], and their SQL.
+//! - [`rules`]: [`create_rule`], [`remove_rule`], and their SQL.
+
+pub mod rules;
+pub mod styles;
+
+pub use rules::{create_rule, remove_rule, NewUploadRule, UploadRule};
+pub use styles::{
+    check_style_body, check_style_name, find_style, remove_style, save_style, valid_style_name,
+    SavedStyle, Style, StylePut, MAX_STYLES_PER_BUCKET,
+};

@@ -1,0 +1,105 @@
+//! The one upload path every surface calls: check the write grant, store the object, then
+//! start the job of the upload's own commands and of the bucket's upload rules that match the
+//! key. Each surface only translates its wire format into an [`Upload`] and the answer back.
+
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::buckets::Stored;
+use crate::credentials::Permission;
+use crate::error::{SubmitError, UploadError};
+use crate::ledger::AccessKey;
+use crate::submit::{self, CommandText, Submission};
+use crate::Services;
+
+/// An object to store, and the job it asks for.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// Where the object goes (`bucket`, `key`) and the job it starts: `commands` are the
+    /// upload's own (Qiniu `persistentOps`), run before the matching rules' commands; a
+    /// missing `notify_url` is the first matching rule's.
+    pub job: Submission,
+    pub body: Bytes,
+    /// Refuse to replace an object that exists (Qiniu `insertOnly`).
+    pub insert_only: bool,
+}
+
+impl Upload {
+    /// An upload that asks for nothing beyond the bucket's rules.
+    pub fn new(bucket: &str, key: &str, body: Bytes) -> Upload {
+        Upload {
+            job: Submission::new(bucket, key, Vec::new()),
+            body,
+            insert_only: false,
+        }
+    }
+}
+
+/// What an upload did.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub stored: Stored,
+    /// The job it started, if it asked for one or a rule matched.
+    pub job: Option<Uuid>,
+}
+
+/// Stores the object on behalf of `who`, then starts its job, if any, with `who`'s grants
+/// (so a rule never writes where the uploader may not).
+pub async fn upload(
+    services: &Services,
+    who: &AccessKey,
+    upload: Upload,
+) -> Result<Uploaded, UploadError> {
+    let Upload {
+        job,
+        body,
+        insert_only,
+    } = upload;
+    who.require(&job.bucket, Permission::Write)?;
+    if insert_only && services.buckets.exists(&job.bucket, &job.key).await? {
+        return Err(UploadError::KeyExists {
+            bucket: job.bucket,
+            key: job.key,
+        });
+    }
+    let stored = services.buckets.put(&job.bucket, &job.key, body).await?;
+    let job = submit_with_rules(services, who, job).await?;
+    Ok(Uploaded { stored, job })
+}
+
+/// Submits the upload's job with the matching rules' commands added; `None` when there is
+/// nothing to run.
+async fn submit_with_rules(
+    services: &Services,
+    who: &AccessKey,
+    mut job: Submission,
+) -> Result<Option<Uuid>, SubmitError> {
+    let (commands, notify_url) = upload_rule_commands(services, &job.bucket, &job.key).await?;
+    job.commands.extend(commands);
+    if job.commands.is_empty() {
+        return Ok(None);
+    }
+    job.notify_url = job.notify_url.or(notify_url);
+    Ok(Some(submit::submit(services, who, job).await?))
+}
+
+/// The commands of every upload rule of `bucket` that matches `key`, in rule order, and the
+/// first notify URL among those rules.
+async fn upload_rule_commands(
+    services: &Services,
+    bucket: &str,
+    key: &str,
+) -> Result<(Vec<CommandText>, Option<String>), SubmitError> {
+    let mut commands = Vec::new();
+    let mut notify_url = None;
+    for rule in services.ledger.upload_rules(bucket).await? {
+        if rule.matches(key) {
+            notify_url = notify_url.or(rule.notify_url.clone());
+            commands.extend(rule.commands.iter().map(|text| CommandText {
+                text: text.clone(),
+                dialect: rule.dialect,
+            }));
+        }
+    }
+    Ok((commands, notify_url))
+}
