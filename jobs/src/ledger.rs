@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::code::FailureCode;
 use crate::error::LedgerError;
 use crate::model::{Dialect, ItemRow, Job, JobRow, NotifyFormat, Status};
+use crate::watch::CHANNEL;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -323,12 +324,13 @@ impl Ledger {
     pub async fn fail_exhausted(&self, max_attempts: i32) -> Result<Vec<Uuid>, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let ids: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE jobs SET status = {FAILED}, lease_owner = NULL, lease_expires_at = NULL, \
+            "WITH ended AS (UPDATE jobs SET status = {FAILED}, lease_owner = NULL, lease_expires_at = NULL, \
              finished_at = now(), updated_at = now(), notify_next_at = now(), \
              notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END \
              WHERE status IN ({WAITING}, {PROCESSING}) AND attempts >= $1 \
              AND (lease_expires_at IS NULL OR lease_expires_at < now()) \
-             RETURNING id"
+             RETURNING id) \
+             SELECT id FROM ended, pg_notify('{CHANNEL}', id::text)"
         )))
         .bind(max_attempts)
         .fetch_all(&mut *tx)
@@ -579,21 +581,23 @@ impl Lease {
     /// the callback pending. Returns the finished job, or `None` when the lease was lost.
     #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
     pub async fn finish(self) -> Result<Option<Job>, LedgerError> {
+        // The end is announced to the requests waiting for it (`watch::JobWatch`) at commit.
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE jobs SET \
+            "WITH ended AS (UPDATE jobs SET \
                status = CASE WHEN EXISTS (SELECT 1 FROM job_items \
                                           WHERE job_id = $1 AND status <> {SUCCESS}) \
                         THEN {FAILED} ELSE {SUCCESS} END, \
                lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(), \
                notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END, \
                notify_next_at = now() \
-             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING} RETURNING id) \
+             SELECT pg_notify('{CHANNEL}', id::text) FROM ended"
         )))
         .bind(self.job_id)
         .bind(&self.owner)
-        .execute(&self.ledger.pool)
+        .fetch_all(&self.ledger.pool)
         .await?;
-        if done.rows_affected() == 0 {
+        if done.is_empty() {
             return Ok(None);
         }
         self.ledger.job(self.job_id).await

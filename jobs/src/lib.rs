@@ -19,6 +19,8 @@
 //!   strings, and how it is stored.
 //! - [`error`]: one error enum per concern, each answering its `FailureCode`, and
 //!   [`error::Failure`], the value they all convert into for the surfaces.
+//! - [`watch`]: waiting for jobs to end, woken by the ledger's announcements (Postgres
+//!   `LISTEN`/`NOTIFY`), not by polling.
 //! - [`etag`]: Qiniu's content hash.
 //! - [`telemetry`]: logging setup.
 
@@ -36,6 +38,7 @@ pub mod queue;
 pub mod submit;
 pub mod telemetry;
 pub mod upload;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -49,6 +52,8 @@ pub struct Services {
     pub ledger: Ledger,
     pub queue: Queue,
     pub buckets: buckets::Buckets,
+    /// Wakes requests waiting for jobs (the OSS synchronous saveas, GET processing).
+    pub watch: watch::JobWatch,
 }
 
 impl Services {
@@ -60,7 +65,9 @@ impl Services {
         let ledger = Ledger::connect(&config.database_url).await?;
         let queue =
             Queue::connect(&config.amqp_url, &config.queue_prefix, &config.pipelines).await?;
+        let watch = watch::JobWatch::new(&config.database_url);
         Ok(Arc::new(Services {
+            watch,
             config,
             ledger,
             queue,

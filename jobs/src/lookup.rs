@@ -1,18 +1,12 @@
-//! Jobs as clients ask for them: by the id they were answered (as text), and waited for until
-//! they end (the synchronous OSS `POST ?x-oss-process`).
+//! Jobs as clients ask for them: by the id they were answered (as text). Waiting for one to
+//! end is [`crate::watch::JobWatch`].
 
-use std::time::Duration;
-
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::credentials::Permission;
 use crate::error::LedgerError;
 use crate::ledger::{AccessKey, Ledger};
 use crate::model::Job;
-
-/// How often a waiting caller looks at its job.
-const POLL: Duration = Duration::from_millis(25);
 
 /// The job whose id is `id`; `NoSuchJob` when `id` is not a job id, or no job has it.
 pub async fn find_job(ledger: &Ledger, id: &str) -> Result<Job, LedgerError> {
@@ -30,26 +24,5 @@ pub async fn find_job_for(ledger: &Ledger, who: &AccessKey, id: &str) -> Result<
         Ok(job)
     } else {
         Err(LedgerError::NoSuchJob(id.to_string()))
-    }
-}
-
-/// Waits until the job is final (success, failed or callback failed) and returns it; `None`
-/// when `timeout` passes first (the job goes on).
-pub async fn wait_for_end(
-    ledger: &Ledger,
-    id: Uuid,
-    timeout: Duration,
-) -> Result<Option<Job>, LedgerError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(job) = ledger.job(id).await? {
-            if job.status().is_final() {
-                return Ok(Some(job));
-            }
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(POLL).await;
     }
 }

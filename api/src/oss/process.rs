@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jobs::error::FailureCode;
 use jobs::ledger::AccessKey;
-use jobs::lookup::wait_for_end;
 use jobs::model::{Dialect, ItemRow, Job, Status};
 use jobs::submit::{self, CommandText, Submission};
 use jobs::Services;
@@ -119,7 +118,9 @@ impl Process<'_> {
         let named_bucket = saveas_names_bucket(&text);
         let id = self.submit(text).await?;
         let timeout = self.services.config.oss_process_timeout();
-        let Some(job) = wait_for_end(&self.services.ledger, id, timeout).await? else {
+        let services = self.services;
+        let waited = services.watch.wait_for_end(&services.ledger, id, timeout);
+        let Some(job) = waited.await? else {
             return Err(OssError::new(
                 FailureCode::ProcessTimeout,
                 format!("the processing did not finish in time; it goes on as task {id}"),
