@@ -87,7 +87,8 @@ pub enum Step {
     Scale(Scale),
     /// Qiniu `imageView2/<mode>` thumbnails.
     View(ImageView),
-    /// Cut a region (Qiniu `crop`, OSS `crop`).
+    /// Cut a box placed at a gravity and moved by signed offsets, clipped to the image
+    /// (Qiniu `crop`; OSS `crop` has its own rules and is [`Step::OssCrop`]).
     Crop(Crop),
     /// Turn clockwise by any angle (Qiniu and OSS `rotate`).
     Rotate(Rotate),
@@ -175,51 +176,6 @@ impl OutputSettings {
     }
 }
 
-/// An RGB colour, written as six hex digits (`FF0000`) in both vendors' languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rgb {
-    /// Red, 0-255.
-    pub r: u8,
-    /// Green, 0-255.
-    pub g: u8,
-    /// Blue, 0-255.
-    pub b: u8,
-}
-
-impl Rgb {
-    /// White, the vendors' default fill colour.
-    pub const WHITE: Rgb = Rgb {
-        r: 255,
-        g: 255,
-        b: 255,
-    };
-
-    /// Reads `RRGGBB` (either letter case); `None` for anything else.
-    pub fn from_hex(text: &str) -> Option<Rgb> {
-        if text.len() != 6 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return None;
-        }
-        let channel = |range| u8::from_str_radix(text.get(range)?, 16).ok();
-        Some(Rgb {
-            r: channel(0..2)?,
-            g: channel(2..4)?,
-            b: channel(4..6)?,
-        })
-    }
-
-    /// The pixel as `[r, g, b]`.
-    pub fn to_array(self) -> [u8; 3] {
-        [self.r, self.g, self.b]
-    }
-}
-
-impl fmt::Display for Rgb {
-    /// Upper-case `RRGGBB`, as the OSS documentation writes colours.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02X}{:02X}{:02X}", self.r, self.g, self.b)
-    }
-}
-
 /// Where a command's result goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SaveAs {
@@ -294,7 +250,7 @@ impl fmt::Display for Pipeline {
         let output = &self.output;
         if let Some(format) = output.format {
             let gif_from_any =
-                format == crate::ops::format::ImageFormat::Gif && !output.gif_requires_gif_source;
+                format == crate::codec::ImageFormat::Gif && !output.gif_requires_gif_source;
             if gif_from_any {
                 f.write_str("/format,gif-from-any")?;
             } else {
@@ -335,31 +291,6 @@ impl FromStr for Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_read_and_render_as_six_hex_digits() {
-        assert_eq!(Rgb::from_hex("FF0000"), Some(Rgb { r: 255, g: 0, b: 0 }));
-        assert_eq!(
-            Rgb::from_hex("00ff7f"),
-            Some(Rgb {
-                r: 0,
-                g: 255,
-                b: 127
-            })
-        );
-        for bad in ["", "FFF", "FF00000", "GG0000", "+F0000", "ＦＦ00"] {
-            assert_eq!(Rgb::from_hex(bad), None, "{bad}");
-        }
-        assert_eq!(
-            Rgb {
-                r: 0,
-                g: 255,
-                b: 127
-            }
-            .to_string(),
-            "00FF7F"
-        );
-    }
 
     /// Pipelines from both dialects, covering every step, setting and extension.
     fn dialect_cases() -> Vec<(String, Pipeline)> {

@@ -52,12 +52,13 @@ pub mod ops;
 pub mod parse;
 pub mod video;
 
-pub use ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
+pub use ast::{Command, OutputSettings, Pipeline, SaveAs, Step};
 pub use codec::decode::SourceInfo;
+pub use codec::{ImageFormat, Rgb};
 pub use error::{ErrorCode, PipelineError};
 pub use exec::{run, Content, Rendered};
 pub use limits::Limits;
-pub use ops::format::{ImageFormat, OutputFormat};
+pub use ops::format::OutputFormat;
 pub use ops::quality::Quality;
 pub use ops::resize::{Resize, ResizeMode};
 pub use parse::{NoStyles, StyleLookup};

@@ -2,12 +2,12 @@
 //! `info`, `average-hue`), the output rules of section 2.5 (`format`, `interlace`, `quality`)
 //! and the one-level rule for animations, on the fixtures and on images built here.
 
-use pipeline::ast::Rgb;
 use pipeline::codec::decode::{decode, jpeg_frame_marker};
 use pipeline::codec::encode::{encode, EncodeOptions};
 use pipeline::codec::{PixelLayout, Raster};
 use pipeline::parse::oss::parse_process;
 use pipeline::parse::qiniu::parse_fops;
+use pipeline::Rgb;
 use pipeline::{run, Content, ErrorCode, ImageFormat, Limits, NoStyles, PipelineError, Rendered};
 use serde_json::{json, Value};
 

@@ -168,8 +168,8 @@ impl fmt::Display for Blur {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
 
     #[test]
     fn sigma_reads_decimals_and_refuses_zero() {

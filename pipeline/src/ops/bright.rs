@@ -55,8 +55,8 @@ impl fmt::Display for Bright {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
     use crate::error::ErrorCode;
 
     fn grey(level: u8) -> Raster {

@@ -73,8 +73,8 @@ impl fmt::Display for Circle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
 
     #[test]
     fn the_result_is_the_square_around_the_disc() {
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn document_examples_end_to_end_white_for_jpg_transparent_for_png_webp_bmp() {
-        use crate::ops::format::ImageFormat;
+        use crate::codec::ImageFormat;
         use crate::ops::test_support::run_oss;
         // Document: r_100 on a jpg: 200x200, white outside the disc.
         let (rendered, decoded) = run_oss("image/circle,r_100", "gopher-640x427.jpg");

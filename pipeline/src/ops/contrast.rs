@@ -59,8 +59,8 @@ impl fmt::Display for Contrast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
     use crate::error::ErrorCode;
 
     fn level_after(value: i32, input: u8) -> u8 {

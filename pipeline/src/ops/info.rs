@@ -55,9 +55,9 @@
 //! source and takes no other action.
 
 use crate::codec::decode::SourceInfo;
+use crate::codec::ImageFormat;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
-use crate::ops::format::ImageFormat;
 use image::{AnimationDecoder, ImageDecoder, ImageReader};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -281,7 +281,7 @@ fn oss_value_text(value: &exif::Value) -> Option<String> {
 /// (aspect ratio only), 1 (per inch), 2 (per cm) are TIFF's 1, 2, 3.
 fn jfif_density(source: &[u8]) -> Option<(u8, u16, u16)> {
     const APP0: u8 = 0xE0;
-    let payload = crate::codec::decode::jpeg_header_segments(source)
+    let payload = crate::codec::jpeg::header_segments(source)
         .find(|(marker, payload)| *marker == APP0 && payload.starts_with(b"JFIF\0"))
         .map(|(_, payload)| payload)?;
     // "JFIF\0", version (2 bytes), units, x density (2), y density (2).

@@ -13,15 +13,15 @@
 //!
 //! Qiniu's correction is `min(90, srcQ * sqrt(srcArea / dstArea))`; it is not applied when the
 //! source quality is above 90 or unknown. The source quality is estimated from a JPEG's
-//! quantization tables ([`crate::codec::decode::estimate_jpeg_quality`]); other sources have
+//! quantization tables ([`crate::codec::jpeg::estimate_quality`]); other sources have
 //! none, which is why OSS says a relative quality on a WebP source acts as an absolute one.
 //!
-//! Only the JPEG encoder uses the number today (WebP is written lossless; PNG, GIF, BMP and
-//! TIFF are lossless), matching both vendors' "jpg only" notes.
+//! The JPEG and WebP encoders use the number (WebP is written lossy by libwebp, a still or an
+//! animation alike); PNG, GIF, BMP and TIFF are lossless and ignore it.
 
 use std::fmt;
 
-/// The JPEG quality used when the pipeline names none.
+/// The quality (JPEG, WebP) used when the pipeline names none.
 pub const DEFAULT_QUALITY: u8 = 85;
 
 /// The range every dialect accepts for a quality number.

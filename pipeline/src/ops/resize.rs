@@ -38,7 +38,7 @@
 //! documentation enlarges 640x427 to 700x467 with `700x`). For `<W>x<H>` Qiniu adds "若宽高超过
 //! 10000时只能缩不能放": when W or H is over 10000 the request may only shrink.
 
-use crate::ast::Rgb;
+use crate::codec::Rgb;
 use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;

@@ -202,7 +202,7 @@ impl fmt::Display for Rotate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
 
     #[test]
     fn the_canvas_grows_to_the_bounding_box() {

@@ -107,7 +107,7 @@ impl fmt::Display for RoundedCorners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
 
     const RED: Rgb = Rgb { r: 255, g: 0, b: 0 };
 
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn document_examples_end_to_end() {
-        use crate::ops::format::ImageFormat;
+        use crate::codec::ImageFormat;
         use crate::ops::test_support::run_oss;
         // Document: r_30 on a jpg keeps the size and turns the corners white.
         let (rendered, decoded) = run_oss("image/rounded-corners,r_30", "gopher-640x427.jpg");

@@ -71,8 +71,8 @@ impl fmt::Display for Sharpen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
     use crate::error::ErrorCode;
 
     /// A 20x3 image: grey 100 on the left half, grey 150 on the right.

@@ -21,7 +21,7 @@
 //! glyph for is drawn as the font's missing-glyph shape.
 
 use super::rotate::{self, Rotate};
-use crate::ast::Rgb;
+use crate::codec::Rgb;
 use crate::codec::{PixelLayout, Raster};
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;

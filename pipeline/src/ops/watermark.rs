@@ -539,13 +539,13 @@ fn blend(mut base: Raster, overlay: &Raster, x: i64, y: i64, opacity: u8) -> Ras
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
     use crate::ops::text::tests::fonts;
 
     fn png(raster: &Raster) -> Vec<u8> {
         crate::codec::encode::encode(
             raster,
-            crate::ops::format::ImageFormat::Png,
+            crate::codec::ImageFormat::Png,
             &crate::codec::encode::EncodeOptions {
                 quality: 90,
                 progressive: false,

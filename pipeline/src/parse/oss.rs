@@ -28,14 +28,15 @@
 mod watermark;
 
 use super::{decode_base64_text, integer_in, StyleLookup};
-use crate::ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
+use crate::ast::{Command, OutputSettings, Pipeline, SaveAs, Step};
+use crate::codec::ImageFormat;
+use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
 use crate::ops::blur::{Blur, RADIUS_RANGE as BLUR_RADIUS_RANGE};
 use crate::ops::bright::Bright;
 use crate::ops::circle::Circle;
 use crate::ops::contrast::Contrast;
 use crate::ops::crop::OssCrop;
-use crate::ops::format::ImageFormat;
 use crate::ops::gravity::Gravity;
 use crate::ops::index_crop::{Axis, IndexCrop};
 use crate::ops::info::Document;
@@ -518,7 +519,7 @@ fn parse_format(
         output.gif_requires_gif_source = false;
         return Ok(());
     }
-    let format = ImageFormat::parse_argument("format", value)?;
+    let format = crate::ops::format::parse_argument("format", value)?;
     output.format = Some(format);
     output.gif_requires_gif_source = format == ImageFormat::Gif;
     Ok(())

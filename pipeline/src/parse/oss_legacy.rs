@@ -41,9 +41,10 @@
 //! `NotImplemented`; any other key `InvalidArgument`.
 
 use super::StyleLookup;
-use crate::ast::{Pipeline, Rgb, Step};
+use crate::ast::{Pipeline, Step};
+use crate::codec::ImageFormat;
+use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
-use crate::ops::format::ImageFormat;
 use crate::ops::quality::{Quality, QUALITY_RANGE};
 use crate::ops::resize::{scale_side, Resize, ResizeMode, OSS_SIDE_RANGE, PERCENT_RANGE};
 use crate::ops::rotate::{Rotate, DEGREE_RANGE};

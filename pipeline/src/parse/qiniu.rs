@@ -76,12 +76,12 @@
 //! [`crate::ops::crop`] for placement and clipping.
 
 use super::{decode_base64_text, integer_in, percent_decode};
-use crate::ast::Rgb;
 use crate::ast::{Command, Pipeline, SaveAs, Step};
+use crate::codec::ImageFormat;
+use crate::codec::Rgb;
 use crate::error::PipelineError;
 use crate::ops::blur::{Blur, RADIUS_RANGE};
 use crate::ops::crop::Crop;
-use crate::ops::format::ImageFormat;
 use crate::ops::gravity::Gravity;
 use crate::ops::image_view::ImageView;
 use crate::ops::info::Document;
@@ -406,7 +406,8 @@ fn parse_image_mogr2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
                 )?);
             }
             "format" => {
-                let format = ImageFormat::parse_argument("imageMogr2/format", &value(name)?)?;
+                let format =
+                    crate::ops::format::parse_argument("imageMogr2/format", &value(name)?)?;
                 pipeline.output.format = Some(format);
                 pipeline.output.gif_requires_gif_source = false;
             }
@@ -485,7 +486,7 @@ fn parse_image_view2(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pi
             "w" => view.width = Some(integer_in(&action, &value, &value, 1..=u32::MAX)?),
             "h" => view.height = Some(integer_in(&action, &value, &value, 1..=u32::MAX)?),
             "format" => {
-                pipeline.output.format = Some(ImageFormat::parse_argument(&action, &value)?);
+                pipeline.output.format = Some(crate::ops::format::parse_argument(&action, &value)?);
                 pipeline.output.gif_requires_gif_source = false;
             }
             "interlace" => pipeline.output.interlace = Some(parse_flag(&action, &value)?),

@@ -23,7 +23,8 @@
 //! and margins may exceed 4096.
 
 use super::{parse_image, Grammar, Params};
-use crate::ast::{Rgb, Step};
+use crate::ast::Step;
+use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
 use crate::ops::gravity::Gravity;
 use crate::ops::rotate::DEGREE_RANGE;
