@@ -44,26 +44,34 @@
 //! another vendor's semantics by accident.
 
 use crate::error::PipelineError;
-use crate::ops::blur::Blur;
-use crate::ops::bright::Bright;
-use crate::ops::circle::Circle;
-use crate::ops::contrast::Contrast;
-use crate::ops::crop::{Crop, OssCrop};
-use crate::ops::format::OutputFormat;
-use crate::ops::image_view::ImageView;
-use crate::ops::index_crop::IndexCrop;
+use crate::ops::auto_orient::{self, AutoOrient};
+use crate::ops::blur::{self, Blur};
+use crate::ops::bright::{self, Bright};
+use crate::ops::circle::{self, Circle};
+use crate::ops::contrast::{self, Contrast};
+use crate::ops::crop::{self, Crop, OssCrop};
+use crate::ops::format::{self, OutputFormat};
+use crate::ops::image_view::{self, ImageView};
+use crate::ops::index_crop::{self, IndexCrop};
 use crate::ops::info::Document;
-use crate::ops::quality::Quality;
-use crate::ops::resize::Resize;
-use crate::ops::rotate::Rotate;
-use crate::ops::rounded_corners::RoundedCorners;
-use crate::ops::scale::Scale;
-use crate::ops::sharpen::Sharpen;
-use crate::ops::size_limit::SizeLimit;
-use crate::ops::watermark::Watermark;
+use crate::ops::quality::{self, Quality};
+use crate::ops::resize::{self, Resize};
+use crate::ops::rotate::{self, Rotate};
+use crate::ops::rounded_corners::{self, RoundedCorners};
+use crate::ops::scale::{self, Scale};
+use crate::ops::sharpen::{self, Sharpen};
+use crate::ops::size_limit::{self, SizeLimit};
+use crate::ops::watermark::{self, Watermark};
+use crate::ops::Operation;
+use crate::parse::lex::{single_value, zero_or_one};
 use crate::video::FrameGrab;
 use std::fmt;
 use std::str::FromStr;
+
+/// The canonical form's names of the output settings that have no operation module.
+const INTERLACE: &str = "interlace";
+const IGNORE_ERROR: &str = "ignore-error";
+const ANIMATION: &str = "animation";
 
 /// A processing pipeline: steps in order, then how to encode the result.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -116,25 +124,62 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's arguments as the operation they are: what the executor plans and applies
+    /// ([`crate::ops::plan_step`]), and what writes the step's canonical text.
+    pub fn operation(&self) -> &dyn Operation {
+        match self {
+            Step::Resize(resize) => resize,
+            Step::Scale(scale) => scale,
+            Step::View(view) => view,
+            Step::Crop(crop) => crop,
+            Step::Rotate(rotate) => rotate,
+            Step::AutoOrient => &AutoOrient,
+            Step::Blur(blur) => blur,
+            Step::Watermark(mark) => mark,
+            Step::OssCrop(crop) => crop,
+            Step::IndexCrop(crop) => crop,
+            Step::Circle(circle) => circle,
+            Step::RoundedCorners(corners) => corners,
+            Step::Bright(bright) => bright,
+            Step::Contrast(contrast) => contrast,
+            Step::Sharpen(sharpen) => sharpen,
+        }
+    }
+
     /// The action's name as the canonical form writes it; error messages start with it.
     pub fn action_name(&self) -> &'static str {
-        match self {
-            Step::Resize(_) => "resize",
-            Step::Scale(_) => "scale",
-            Step::View(_) => "view",
-            Step::Crop(_) => "crop",
-            Step::Rotate(_) => "rotate",
-            Step::AutoOrient => "auto-orient",
-            Step::Blur(_) => "blur",
-            Step::Watermark(_) => "watermark",
-            Step::OssCrop(_) => "crop",
-            Step::IndexCrop(_) => "indexcrop",
-            Step::Circle(_) => "circle",
-            Step::RoundedCorners(_) => "rounded-corners",
-            Step::Bright(_) => "bright",
-            Step::Contrast(_) => "contrast",
-            Step::Sharpen(_) => "sharpen",
-        }
+        self.operation().action()
+    }
+
+    /// Reads one canonical action that is a step, each operation reading its own arguments;
+    /// `None` when `name` names no step.
+    pub(crate) fn from_canonical(
+        name: &str,
+        arguments: &[&str],
+    ) -> Option<Result<Step, PipelineError>> {
+        let step = match name {
+            resize::ACTION => Resize::from_canonical(arguments).map(Step::Resize),
+            scale::ACTION => Scale::from_canonical(arguments).map(Step::Scale),
+            image_view::ACTION => ImageView::from_canonical(arguments).map(Step::View),
+            crop::ACTION if OssCrop::is_canonical(arguments) => {
+                OssCrop::from_canonical(arguments).map(Step::OssCrop)
+            }
+            crop::ACTION => Crop::from_canonical(arguments).map(Step::Crop),
+            rotate::ACTION => Rotate::from_canonical(arguments).map(Step::Rotate),
+            auto_orient::ACTION => AutoOrient::from_canonical(arguments).map(|_| Step::AutoOrient),
+            blur::ACTION => Blur::from_canonical(arguments).map(Step::Blur),
+            watermark::ACTION => Watermark::from_canonical(arguments).map(Step::Watermark),
+            index_crop::ACTION => IndexCrop::from_canonical(arguments).map(Step::IndexCrop),
+            circle::ACTION => Circle::from_canonical(arguments).map(Step::Circle),
+            rounded_corners::ACTION => {
+                RoundedCorners::from_canonical(arguments).map(Step::RoundedCorners)
+            }
+            bright::ACTION => Bright::from_canonical(arguments).map(Step::Bright),
+            contrast::ACTION => Contrast::from_canonical(arguments).map(Step::Contrast),
+            sharpen::ACTION => Sharpen::from_canonical(arguments).map(Step::Sharpen),
+            _ => return None,
+        };
+        Some(step)
     }
 }
 
@@ -173,6 +218,44 @@ impl OutputSettings {
     /// Whether no setting was given: the result is re-encoded in the source format.
     pub fn is_default(&self) -> bool {
         *self == OutputSettings::default()
+    }
+
+    /// Reads one canonical action that is an output setting into these settings; `None` when
+    /// `name` names none.
+    pub(crate) fn read_canonical(
+        &mut self,
+        name: &str,
+        arguments: &[&str],
+    ) -> Option<Result<(), PipelineError>> {
+        if let Some(document) = Document::from_canonical(name, arguments) {
+            return Some(document.map(|document| self.document = Some(document)));
+        }
+        let read = match name {
+            format::ACTION => format::read_canonical(arguments, self),
+            quality::ACTION => Quality::from_canonical(arguments).map(|q| self.quality = Some(q)),
+            size_limit::ACTION => {
+                SizeLimit::from_canonical(arguments).map(|limit| self.size_limit = Some(limit))
+            }
+            INTERLACE => single_value(name, arguments)
+                .and_then(|value| zero_or_one(name, value))
+                .map(|interlace| self.interlace = Some(interlace)),
+            IGNORE_ERROR => only(name, arguments, "1").map(|()| self.ignore_error = true),
+            ANIMATION => {
+                only(name, arguments, "multi-step").map(|()| self.multi_step_animation = true)
+            }
+            _ => return None,
+        };
+        Some(read)
+    }
+}
+
+/// A canonical action whose one written value is `value` (`ignore-error,1`).
+fn only(name: &str, arguments: &[&str], value: &str) -> Result<(), PipelineError> {
+    match arguments {
+        [written] if *written == value => Ok(()),
+        _ => Err(PipelineError::invalid_argument(format!(
+            "{name}: the canonical form is {name},{value}"
+        ))),
     }
 }
 
@@ -213,27 +296,24 @@ impl Pipeline {
         }
         references
     }
+
+    /// The rule that a document describes the source as it is, so that a pipeline of
+    /// `actions` actions asking for one has no other ("info操作不能和其他处理操作同时使用").
+    pub(crate) fn check_document_alone(&self, actions: usize) -> Result<(), PipelineError> {
+        match self.output.document {
+            Some(document) if actions > 1 => Err(PipelineError::invalid_argument(format!(
+                "{}: describes the source and cannot be combined with other actions",
+                document.action()
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
+/// The operation's canonical text.
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Resize(resize) => resize.fmt(f),
-            Step::Scale(scale) => scale.fmt(f),
-            Step::View(view) => view.fmt(f),
-            Step::Crop(crop) => crop.fmt(f),
-            Step::Rotate(rotate) => rotate.fmt(f),
-            Step::AutoOrient => f.write_str("auto-orient,1"),
-            Step::Blur(blur) => blur.fmt(f),
-            Step::Watermark(mark) => mark.fmt(f),
-            Step::OssCrop(crop) => crop.fmt(f),
-            Step::IndexCrop(crop) => crop.fmt(f),
-            Step::Circle(circle) => circle.fmt(f),
-            Step::RoundedCorners(corners) => corners.fmt(f),
-            Step::Bright(bright) => bright.fmt(f),
-            Step::Contrast(contrast) => contrast.fmt(f),
-            Step::Sharpen(sharpen) => sharpen.fmt(f),
-        }
+        fmt::Display::fmt(self.operation(), f)
     }
 }
 
@@ -248,29 +328,23 @@ impl fmt::Display for Pipeline {
             write!(f, "/{step}")?;
         }
         let output = &self.output;
-        if let Some(format) = output.format {
-            let gif_from_any =
-                format == crate::codec::ImageFormat::Gif && !output.gif_requires_gif_source;
-            if gif_from_any {
-                f.write_str("/format,gif-from-any")?;
-            } else {
-                write!(f, "/format,{}", format.extension())?;
-            }
+        if let Some(format) = format::canonical_text(output) {
+            write!(f, "/{format}")?;
         }
         if let Some(quality) = output.quality {
             write!(f, "/{quality}")?;
         }
         if let Some(interlace) = output.interlace {
-            write!(f, "/interlace,{}", u8::from(interlace))?;
+            write!(f, "/{INTERLACE},{}", u8::from(interlace))?;
         }
         if let Some(size_limit) = output.size_limit {
             write!(f, "/{size_limit}")?;
         }
         if output.ignore_error {
-            f.write_str("/ignore-error,1")?;
+            write!(f, "/{IGNORE_ERROR},1")?;
         }
         if output.multi_step_animation {
-            f.write_str("/animation,multi-step")?;
+            write!(f, "/{ANIMATION},multi-step")?;
         }
         if let Some(document) = output.document {
             write!(f, "/{document}")?;

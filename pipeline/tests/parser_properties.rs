@@ -7,7 +7,8 @@
 //! The case counts keep the whole file to a few seconds; raise `PROPTEST_CASES` locally to
 //! search longer.
 
-use pipeline::parse::{oss, oss_legacy, parse_canonical, qiniu};
+use pipeline::parse::oss::legacy as oss_legacy;
+use pipeline::parse::{oss, parse_canonical, qiniu};
 use pipeline::{NoStyles, Pipeline};
 use proptest::prelude::*;
 

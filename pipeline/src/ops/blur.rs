@@ -7,10 +7,14 @@
 //! Sigma is kept in thousandths so the AST stays `Eq` and a decimal sigma (`3x1.5`) renders
 //! back exactly.
 
-use super::CanonicalArgs;
+use super::{Operation, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::{integer_in, thousandths, Params};
 use std::fmt;
+
+/// The action's name in the canonical form (both vendors').
+pub(crate) const ACTION: &str = "blur";
 
 /// Radius range (both vendors: 1-50).
 pub const RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=50;
@@ -25,30 +29,6 @@ pub struct Blur {
 }
 
 impl Blur {
-    /// Reads a sigma written as a positive decimal with at most three decimals (`5`, `1.5`).
-    pub fn parse_sigma(action: &str, text: &str) -> Result<u32, PipelineError> {
-        let invalid = || {
-            PipelineError::invalid_argument(format!(
-                "{action}: sigma '{text}' must be a number greater than 0 (at most 3 decimals)"
-            ))
-        };
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-        if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
-            return Err(invalid());
-        }
-        let whole: u32 = whole.parse().map_err(|_| invalid())?;
-        let fraction: u32 = format!("{fraction:0<3}").parse().map_err(|_| invalid())?;
-        let milli = whole
-            .checked_mul(1000)
-            .and_then(|value| value.checked_add(fraction))
-            .ok_or_else(invalid)?;
-        if milli == 0 {
-            return Err(invalid());
-        }
-        Ok(milli)
-    }
-
     /// The kernel weights, `2r+1` of them, summing to 1.
     fn kernel(&self) -> Vec<f32> {
         let sigma = f64::from(self.sigma_milli) / 1000.0;
@@ -64,15 +44,16 @@ impl Blur {
     }
 
     /// Reads the canonical form's arguments (`r_`, `s_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Blur, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Blur, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let radius = args
             .take("r")
             .ok_or_else(|| PipelineError::missing_argument("blur: r is required"))?;
-        let radius = crate::parse::integer_in("blur", radius, radius, RADIUS_RANGE)?;
+        let radius = integer_in(ACTION, radius, radius, RADIUS_RANGE)?;
         let sigma = args
             .take("s")
             .ok_or_else(|| PipelineError::missing_argument("blur: s is required"))?;
-        let sigma_milli = Blur::parse_sigma("blur", sigma)?;
+        let sigma_milli = thousandths(ACTION, "sigma", sigma)?;
         args.finish()?;
         Ok(Blur {
             radius,
@@ -152,10 +133,38 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
     Raster::new(raster.width(), raster.height(), raster.layout(), data)
 }
 
+impl Operation for Blur {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(
+        &self,
+        _input: (u32, u32),
+        _context: &StepContext<'_>,
+    ) -> Result<StepPlan, PipelineError> {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(
+        &self,
+        raster: Raster,
+        _plan: &StepPlan,
+        _context: &StepContext<'_>,
+    ) -> Result<Raster, PipelineError> {
+        apply(&raster, self)
+    }
+}
+
 /// Canonical rendering: `blur,r_<r>,s_<sigma>` (OSS syntax; sigma may be decimal).
 impl fmt::Display for Blur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "blur,r_{},s_{}", self.radius, self.sigma_milli / 1000)?;
+        write!(
+            f,
+            "{ACTION},r_{},s_{}",
+            self.radius,
+            self.sigma_milli / 1000
+        )?;
         let fraction = self.sigma_milli % 1000;
         if fraction != 0 {
             let digits = format!("{fraction:03}");
@@ -172,18 +181,14 @@ mod tests {
     use crate::codec::Rgb;
 
     #[test]
-    fn sigma_reads_decimals_and_refuses_zero() {
-        assert_eq!(Blur::parse_sigma("b", "5"), Ok(5000));
-        assert_eq!(Blur::parse_sigma("b", "1.5"), Ok(1500));
-        assert_eq!(Blur::parse_sigma("b", "0.125"), Ok(125));
-        for bad in ["0", "0.0", "", ".5", "-1", "1.2345", "a"] {
-            assert!(Blur::parse_sigma("b", bad).is_err(), "{bad}");
-        }
+    fn a_decimal_sigma_renders_and_reads_back() {
         let blur = Blur {
             radius: 3,
             sigma_milli: 1500,
         };
         assert_eq!(blur.to_string(), "blur,r_3,s_1.5");
+        assert_eq!(Blur::from_canonical(&["r_3", "s_1.5"]), Ok(blur));
+        assert!(Blur::from_canonical(&["r_3", "s_0"]).is_err());
     }
 
     #[test]

@@ -10,6 +10,14 @@
 use crate::ast::OutputSettings;
 use crate::codec::ImageFormat;
 use crate::error::PipelineError;
+use crate::parse::lex::single_value;
+
+/// The action's name in the canonical form (both vendors').
+pub(crate) const ACTION: &str = "format";
+
+/// The canonical spelling of "convert to GIF whatever the source" (Qiniu's rule); plain
+/// `format,gif` is OSS's rule.
+const GIF_FROM_ANY: &str = "gif-from-any";
 
 /// The format of a result. Every format we can decode we can also write, so this is the same
 /// type as [`ImageFormat`] (the codecs' vocabulary), named for the places where "the output's
@@ -24,6 +32,31 @@ pub fn parse_argument(action: &str, value: &str) -> Result<ImageFormat, Pipeline
             "{action}: unknown format '{value}' (expected one of jpg, png, bmp, webp, gif, tiff)"
         ))
     })
+}
+
+/// The canonical text of the settings' format, if they name one: `format,<extension>`, or
+/// `format,gif-from-any` for Qiniu's GIF rule.
+pub(crate) fn canonical_text(output: &OutputSettings) -> Option<String> {
+    let format = output.format?;
+    Some(match format {
+        ImageFormat::Gif if !output.gif_requires_gif_source => format!("{ACTION},{GIF_FROM_ANY}"),
+        _ => format!("{ACTION},{}", format.extension()),
+    })
+}
+
+/// Reads the canonical `format,<value>` into `output`: the format, and which GIF rule.
+pub(crate) fn read_canonical(
+    arguments: &[&str],
+    output: &mut OutputSettings,
+) -> Result<(), PipelineError> {
+    let value = single_value(ACTION, arguments)?;
+    let format = match value {
+        GIF_FROM_ANY => ImageFormat::Gif,
+        _ => parse_argument(ACTION, value)?,
+    };
+    output.format = Some(format);
+    output.gif_requires_gif_source = format == ImageFormat::Gif && value != GIF_FROM_ANY;
+    Ok(())
 }
 
 /// The format the result is written in, given the settings and the source's format.

@@ -18,10 +18,15 @@
 //! can: mode 1 with 200x1000 on 640x427 keeps a centred 200x427. Results are limited to 9999
 //! px per side and 24,999,999 px in total (Qiniu's imageView2 output limits).
 
-use super::resize::{scale_side, ResizePlan};
-use super::CanonicalArgs;
+use super::resize::{self, scale_side, ResizePlan};
+use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (an extension).
+pub(crate) const ACTION: &str = "view";
 
 /// Largest side of an imageView2 result.
 pub const MAX_OUTPUT_SIDE: u32 = 9_999;
@@ -125,7 +130,8 @@ pub fn plan(view: &ImageView, input: (u32, u32)) -> Result<ResizePlan, PipelineE
 
 impl ImageView {
     /// Reads the canonical form's arguments (`m_`, `w_`, `h_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<ImageView, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<ImageView, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let mode: u8 = args.take_parsed("m")?.unwrap_or(0);
         if mode > 5 {
             return Err(PipelineError::invalid_argument(format!(
@@ -139,6 +145,32 @@ impl ImageView {
         };
         args.finish()?;
         Ok(view)
+    }
+}
+
+impl Operation for ImageView {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(
+        &self,
+        input: (u32, u32),
+        _context: &StepContext<'_>,
+    ) -> Result<StepPlan, PipelineError> {
+        plan(self, input).map(StepPlan::Resize)
+    }
+
+    fn apply(
+        &self,
+        raster: Raster,
+        plan: &StepPlan,
+        _context: &StepContext<'_>,
+    ) -> Result<Raster, PipelineError> {
+        match plan {
+            StepPlan::Resize(plan) => resize::apply(raster, plan),
+            other => Err(unexpected_plan(ACTION, other)),
+        }
     }
 }
 

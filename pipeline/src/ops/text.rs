@@ -37,6 +37,10 @@ pub const DEFAULT_SIZE: u32 = 40;
 /// The largest text size, in pixels (OSS: `(0, 1000]`).
 pub const MAX_SIZE: u32 = 1000;
 
+/// The canonical (and OSS `type`) names, as error messages list them.
+pub(crate) const FONT_NAMES: &str = "wqy-zenhei, wqy-microhei, fangzhengshusong, \
+     fangzhengkaiti, fangzhengheiti, fangzhengfangsong, droidsansfallback";
+
 /// The fonts of OSS's "文字类型编码对应表", which Qiniu's font names map onto too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FontFamily {
@@ -69,8 +73,8 @@ impl FontFamily {
         FontFamily::DroidSansFallback,
     ];
 
-    /// The OSS `type` name (before base64), also the canonical form's.
-    pub fn oss_name(self) -> &'static str {
+    /// The canonical form's name, which is OSS's `type` name (before base64).
+    pub fn name(self) -> &'static str {
         match self {
             FontFamily::WqyZenhei => "wqy-zenhei",
             FontFamily::WqyMicrohei => "wqy-microhei",
@@ -82,47 +86,17 @@ impl FontFamily {
         }
     }
 
-    /// Reads an OSS `type` name (exactly as the table writes it).
-    pub fn from_oss_name(name: &str) -> Option<FontFamily> {
+    /// Reads a canonical (and OSS `type`) name, exactly as the table writes it.
+    pub fn from_name(name: &str) -> Option<FontFamily> {
         FontFamily::ALL
             .into_iter()
-            .find(|family| family.oss_name() == name)
-    }
-
-    /// Reads a Qiniu `font` name. Qiniu renders with the fonts of its servers, named in
-    /// Chinese or English (`黑体` is its default); each maps to the family of the same style:
-    /// hei (sans) names to the Hei families, song / ming (serif) names to 书宋, kai to 楷体,
-    /// fangsong to 仿宋. The OSS names are accepted too. Letter case is ignored.
-    pub fn from_qiniu_name(name: &str) -> Option<FontFamily> {
-        if let Some(family) = FontFamily::from_oss_name(name) {
-            return Some(family);
-        }
-        let lower = name.trim().to_lowercase();
-        let family = match lower.as_str() {
-            "黑体" | "simhei" | "heiti" | "方正黑体" => FontFamily::FangzhengHeiti,
-            "文泉驿正黑" | "wenquanyi zen hei" | "wqy zenhei" => FontFamily::WqyZenhei,
-            "微软雅黑" | "microsoft yahei" | "msyh" | "文泉驿微米黑" | "wenquanyi micro hei" => {
-                FontFamily::WqyMicrohei
-            }
-            "宋体" | "simsun" | "songti" | "新宋体" | "nsimsun" | "方正书宋" => {
-                FontFamily::FangzhengShusong
-            }
-            "楷体" | "kaiti" | "simkai" | "楷体_gb2312" | "方正楷体" => {
-                FontFamily::FangzhengKaiti
-            }
-            "仿宋" | "fangsong" | "simfang" | "仿宋_gb2312" | "方正仿宋" => {
-                FontFamily::FangzhengFangsong
-            }
-            "droidsansfallback" | "droid sans fallback" => FontFamily::DroidSansFallback,
-            _ => return None,
-        };
-        Some(family)
+            .find(|family| family.name() == name)
     }
 }
 
 impl fmt::Display for FontFamily {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.oss_name())
+        f.write_str(self.name())
     }
 }
 
@@ -327,7 +301,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_oss_font_table_and_qiniu_names_map_to_families() {
+    fn the_oss_font_table_names_the_families() {
         let table = [
             ("d3F5LXplbmhlaQ", FontFamily::WqyZenhei),
             ("d3F5LW1pY3JvaGVp", FontFamily::WqyMicrohei),
@@ -338,24 +312,11 @@ pub(crate) mod tests {
             ("ZHJvaWRzYW5zZmFsbGJhY2s", FontFamily::DroidSansFallback),
         ];
         for (encoded, family) in table {
-            let name = crate::parse::decode_base64_text("t", "type", encoded).unwrap();
-            assert_eq!(FontFamily::from_oss_name(&name), Some(family), "{name}");
+            let name = crate::parse::lex::decode_base64_text("t", "type", encoded).unwrap();
+            assert_eq!(FontFamily::from_name(&name), Some(family), "{name}");
             assert_eq!(family.to_string(), name);
         }
-        assert_eq!(FontFamily::from_oss_name("Arial"), None);
-        assert_eq!(
-            FontFamily::from_qiniu_name("宋体"),
-            Some(FontFamily::FangzhengShusong)
-        );
-        assert_eq!(
-            FontFamily::from_qiniu_name("微软雅黑"),
-            Some(FontFamily::WqyMicrohei)
-        );
-        assert_eq!(
-            FontFamily::from_qiniu_name("SimHei"),
-            Some(FontFamily::FangzhengHeiti)
-        );
-        assert_eq!(FontFamily::from_qiniu_name("Comic Sans"), None);
+        assert_eq!(FontFamily::from_name("Arial"), None);
     }
 
     #[test]
