@@ -65,12 +65,73 @@ impl Blur {
 /// Blurs `raster`; the size does not change.
 pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
     let kernel = blur.kernel();
-    let (width, height) = (raster.width() as usize, raster.height() as usize);
-    let channels = raster.layout().bytes_per_pixel();
+    let geometry = Geometry {
+        width: raster.width() as usize,
+        height: raster.height() as usize,
+        channels: raster.layout().bytes_per_pixel(),
+        radius: blur.radius as isize,
+    };
     let has_alpha = raster.layout().has_alpha();
-    // Work in f32, colour premultiplied by alpha.
-    let mut buffer: Vec<f32> = Vec::with_capacity(raster.data().len());
-    for pixel in raster.data().chunks_exact(channels) {
+    let mut buffer = premultiplied(raster.data(), geometry.channels, has_alpha);
+    let mut scratch = vec![0f32; buffer.len()];
+    geometry.rows(&kernel, &buffer, &mut scratch);
+    geometry.columns(&kernel, &scratch, &mut buffer);
+    let data = unpremultiplied(&buffer, geometry.channels, has_alpha);
+    Raster::new(raster.width(), raster.height(), raster.layout(), data)
+}
+
+/// The shape of the buffers a blur runs over, and the kernel's radius.
+#[derive(Clone, Copy)]
+struct Geometry {
+    width: usize,
+    height: usize,
+    channels: usize,
+    radius: isize,
+}
+
+impl Geometry {
+    /// Convolves each row of `input` into `output`; pixels beyond the edge repeat it.
+    fn rows(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+        let (width, channels) = (self.width, self.channels);
+        for y in 0..self.height {
+            let row = y * width;
+            for x in 0..width {
+                for channel in 0..channels {
+                    let mut sum = 0f32;
+                    for (tap, weight) in kernel.iter().enumerate() {
+                        let sx =
+                            (x as isize + tap as isize - self.radius).clamp(0, width as isize - 1);
+                        sum += input[(row + sx as usize) * channels + channel] * weight;
+                    }
+                    output[(row + x) * channels + channel] = sum;
+                }
+            }
+        }
+    }
+
+    /// Convolves each column of `input` into `output`; pixels beyond the edge repeat it.
+    fn columns(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+        let (width, height, channels) = (self.width, self.height, self.channels);
+        for y in 0..height {
+            for x in 0..width {
+                for channel in 0..channels {
+                    let mut sum = 0f32;
+                    for (tap, weight) in kernel.iter().enumerate() {
+                        let sy =
+                            (y as isize + tap as isize - self.radius).clamp(0, height as isize - 1);
+                        sum += input[(sy as usize * width + x) * channels + channel] * weight;
+                    }
+                    output[(y * width + x) * channels + channel] = sum;
+                }
+            }
+        }
+    }
+}
+
+/// The pixels in f32, colour premultiplied by alpha (so transparent pixels lend no colour).
+fn premultiplied(data: &[u8], channels: usize, has_alpha: bool) -> Vec<f32> {
+    let mut buffer: Vec<f32> = Vec::with_capacity(data.len());
+    for pixel in data.chunks_exact(channels) {
         let alpha = if has_alpha {
             f32::from(pixel[3]) / 255.0
         } else {
@@ -85,35 +146,11 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
             });
         }
     }
-    let radius = blur.radius as isize;
-    let mut scratch = vec![0f32; buffer.len()];
-    // Rows.
-    for y in 0..height {
-        let row = y * width;
-        for x in 0..width {
-            for channel in 0..channels {
-                let mut sum = 0f32;
-                for (tap, weight) in kernel.iter().enumerate() {
-                    let sx = (x as isize + tap as isize - radius).clamp(0, width as isize - 1);
-                    sum += buffer[(row + sx as usize) * channels + channel] * weight;
-                }
-                scratch[(row + x) * channels + channel] = sum;
-            }
-        }
-    }
-    // Columns.
-    for y in 0..height {
-        for x in 0..width {
-            for channel in 0..channels {
-                let mut sum = 0f32;
-                for (tap, weight) in kernel.iter().enumerate() {
-                    let sy = (y as isize + tap as isize - radius).clamp(0, height as isize - 1);
-                    sum += scratch[(sy as usize * width + x) * channels + channel] * weight;
-                }
-                buffer[(y * width + x) * channels + channel] = sum;
-            }
-        }
-    }
+    buffer
+}
+
+/// Back to 8 bits, colour divided by alpha again.
+fn unpremultiplied(buffer: &[f32], channels: usize, has_alpha: bool) -> Vec<u8> {
     let mut data = Vec::with_capacity(buffer.len());
     for pixel in buffer.chunks_exact(channels) {
         let alpha = if has_alpha { pixel[3] / 255.0 } else { 1.0 };
@@ -130,7 +167,7 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
             data.push(value.round().clamp(0.0, 255.0) as u8);
         }
     }
-    Raster::new(raster.width(), raster.height(), raster.layout(), data)
+    data
 }
 
 impl Operation for Blur {

@@ -413,8 +413,36 @@ pub fn plan(
     let target = target(resize, source).ok_or_else(|| {
         PipelineError::missing_argument("resize: one of w, h, l, s or p is required")
     })?;
+    let (planned, enlarges) = plan_target(resize, source, target)?;
+    if enlarges && !resize.allow_enlarge {
+        return Ok(ResizePlan::Keep);
+    }
+    let (output_width, output_height) = planned.output_size(source);
+    limits.check_output_dimensions("resize", output_width, output_height)?;
+    let unchanged = match planned {
+        ResizePlan::Keep => true,
+        ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
+            (width, height) == source
+        }
+        ResizePlan::Pad {
+            width,
+            height,
+            canvas_width,
+            canvas_height,
+            ..
+        } => (width, height) == source && (canvas_width, canvas_height) == source,
+    };
+    Ok(if unchanged { ResizePlan::Keep } else { planned })
+}
 
-    let (planned, enlarges) = match target {
+/// What reaching `target` from `source` takes, and whether it enlarges.
+fn plan_target(
+    resize: &Resize,
+    source: (u32, u32),
+    target: Target,
+) -> Result<(ResizePlan, bool), PipelineError> {
+    let (source_width, source_height) = source;
+    Ok(match target {
         Target::Percent(percent) => (
             ResizePlan::Scale {
                 width: scale_side(source_width, percent, 100),
@@ -442,27 +470,7 @@ pub fn plan(
                 plan_box(mode, source, width, height, resize.color)
             }
         },
-    };
-
-    if enlarges && !resize.allow_enlarge {
-        return Ok(ResizePlan::Keep);
-    }
-    let (output_width, output_height) = planned.output_size(source);
-    limits.check_output_dimensions("resize", output_width, output_height)?;
-    let unchanged = match planned {
-        ResizePlan::Keep => true,
-        ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
-            (width, height) == source
-        }
-        ResizePlan::Pad {
-            width,
-            height,
-            canvas_width,
-            canvas_height,
-            ..
-        } => (width, height) == source && (canvas_width, canvas_height) == source,
-    };
-    Ok(if unchanged { ResizePlan::Keep } else { planned })
+    })
 }
 
 fn scale_plan((width, height): (u32, u32)) -> ResizePlan {

@@ -198,55 +198,96 @@ pub fn render(
             format!("watermark: the font for type '{}': {error}", mark.font),
         )
     })?;
-    let scaled = font.as_scaled(PxScale::from(mark.size as f32));
-    let ascent = scaled.ascent();
-
-    // Lay the glyphs out on one line, the baseline at the ascent.
-    let mut glyphs = Vec::with_capacity(mark.text.chars().count());
-    let mut caret = 0.0f32;
-    let mut previous = None;
-    for character in mark.text.chars() {
-        let id = scaled.glyph_id(character);
-        if let Some(previous) = previous {
-            caret += scaled.kern(previous, id);
-        }
-        glyphs.push(id.with_scale_and_position(
-            PxScale::from(mark.size as f32),
-            ab_glyph::point(caret, ascent),
-        ));
-        caret += scaled.h_advance(id);
-        previous = Some(id);
-    }
+    let line = Line::lay_out(mark, &font);
     let shadow = mark.shadow.map(|_| shadow_offset(mark.size)).unwrap_or(0);
-    let text_width = caret.ceil().max(1.0) as u32;
-    let text_height = (ascent - scaled.descent()).ceil().max(1.0) as u32;
-    let (width, height) = (text_width + shadow, text_height + shadow);
+    let (width, height) = (line.width + shadow, line.height + shadow);
     super::check_canvas("watermark", width, height, limits)?;
+    let coverage = line.coverage(&font, (width as usize, height as usize));
+    let data = paint(
+        mark,
+        &coverage,
+        (width as usize, height as usize),
+        shadow as usize,
+    );
+    let raster = Raster::new(width, height, PixelLayout::Rgba8, data)?;
+    if mark.rotate.is_multiple_of(360) {
+        return Ok(raster);
+    }
+    let plan = rotate::plan(
+        &Rotate {
+            degrees: mark.rotate,
+            // A rendered text is not a source image: OSS's 4096 px input rule is not for it.
+            limit_source_side: false,
+        },
+        (width, height),
+        limits,
+    )?;
+    rotate::apply(&raster, &plan)
+}
 
-    // Coverage of the letters, 0-1 per pixel.
-    let (w, h) = (width as usize, height as usize);
-    let mut coverage = vec![0f32; w * h];
-    for glyph in glyphs {
-        let Some(outlined) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let bounds = outlined.px_bounds();
-        outlined.draw(|x, y, value| {
-            let px = bounds.min.x as i64 + i64::from(x);
-            let py = bounds.min.y as i64 + i64::from(y);
-            if px < 0 || py < 0 || px >= i64::from(text_width) || py >= i64::from(text_height) {
-                return;
+/// The glyphs of a text laid out on one line, the baseline at the ascent, and the size of the
+/// box the letters take.
+struct Line {
+    glyphs: Vec<ab_glyph::Glyph>,
+    width: u32,
+    height: u32,
+}
+
+impl Line {
+    fn lay_out(mark: &TextMark, font: &FontRef<'_>) -> Line {
+        let scale = PxScale::from(mark.size as f32);
+        let scaled = font.as_scaled(scale);
+        let ascent = scaled.ascent();
+        let mut glyphs = Vec::with_capacity(mark.text.chars().count());
+        let mut caret = 0.0f32;
+        let mut previous = None;
+        for character in mark.text.chars() {
+            let id = scaled.glyph_id(character);
+            if let Some(previous) = previous {
+                caret += scaled.kern(previous, id);
             }
-            if let Some(cell) = coverage.get_mut(py as usize * w + px as usize) {
-                *cell = (*cell + value).min(1.0);
-            }
-        });
+            glyphs.push(id.with_scale_and_position(scale, ab_glyph::point(caret, ascent)));
+            caret += scaled.h_advance(id);
+            previous = Some(id);
+        }
+        Line {
+            glyphs,
+            width: caret.ceil().max(1.0) as u32,
+            height: (ascent - scaled.descent()).ceil().max(1.0) as u32,
+        }
     }
 
+    /// How much of each pixel of a `canvas` (`w`, `h`) the letters cover, 0-1, row by row;
+    /// nothing is drawn outside the letters' own box.
+    fn coverage(self, font: &FontRef<'_>, (w, h): (usize, usize)) -> Vec<f32> {
+        let mut coverage = vec![0f32; w * h];
+        let (text_width, text_height) = (i64::from(self.width), i64::from(self.height));
+        for glyph in self.glyphs {
+            let Some(outlined) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outlined.px_bounds();
+            outlined.draw(|x, y, value| {
+                let px = bounds.min.x as i64 + i64::from(x);
+                let py = bounds.min.y as i64 + i64::from(y);
+                if px < 0 || py < 0 || px >= text_width || py >= text_height {
+                    return;
+                }
+                if let Some(cell) = coverage.get_mut(py as usize * w + px as usize) {
+                    *cell = (*cell + value).min(1.0);
+                }
+            });
+        }
+        coverage
+    }
+}
+
+/// The RGBA pixels of the letters in their colour over their black shadow, `shift` pixels
+/// right and down (source-over), from the letters' `coverage` of a `w` x `h` canvas.
+fn paint(mark: &TextMark, coverage: &[f32], (w, h): (usize, usize), shift: usize) -> Vec<u8> {
     let mut data = vec![0u8; w * h * 4];
     let colour = mark.color.to_array();
     let shadow_alpha = f32::from(mark.shadow.unwrap_or(0)) / 100.0;
-    let shift = shadow as usize;
     for y in 0..h {
         for x in 0..w {
             let letter = coverage.get(y * w + x).copied().unwrap_or(0.0);
@@ -259,7 +300,6 @@ pub fn render(
             } else {
                 0.0
             };
-            // The letters over their shadow (black), source-over.
             let alpha = letter + shade * (1.0 - letter);
             if alpha <= 0.0 {
                 continue;
@@ -275,20 +315,7 @@ pub fn render(
             pixel[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
         }
     }
-    let raster = Raster::new(width, height, PixelLayout::Rgba8, data)?;
-    if mark.rotate.is_multiple_of(360) {
-        return Ok(raster);
-    }
-    let plan = rotate::plan(
-        &Rotate {
-            degrees: mark.rotate,
-            // A rendered text is not a source image: OSS's 4096 px input rule is not for it.
-            limit_source_side: false,
-        },
-        (width, height),
-        limits,
-    )?;
-    rotate::apply(&raster, &plan)
+    data
 }
 
 #[cfg(test)]
