@@ -13,6 +13,12 @@
 //! key for reusing an earlier result, so two spellings of the same request must render the
 //! same (the parsers normalise: parameter order, defaults, ignored parameters).
 //!
+//! Each action's text, both ways, lives with what it describes: a step's in its operation's
+//! module under [`crate::ops`] (`Display` and `from_canonical`; [`Step::from_canonical`] routes
+//! by action name), the output settings' here and in [`crate::ops::format`],
+//! [`crate::ops::quality`], [`crate::ops::size_limit`] and [`crate::ops::info`], the frame's in
+//! [`crate::video`]. [`crate::parse::parse_canonical`] only splits the text into actions.
+//!
 //! The canonical text is the OSS `image/...` syntax: steps first, then `format`, `quality` and
 //! `interlace`, each action's parameters in a fixed order and only when not at their default.
 //! Where OSS cannot express a pipeline, documented extensions are used:

@@ -10,6 +10,9 @@
 //!
 //! # Vendor rules
 //!
+//! The parsers read them ([`crate::parse::oss`] `video/snapshot`, [`crate::parse::qiniu`]
+//! `vframe`); this module holds what they read into.
+//!
 //! OSS `video/snapshot` (document section 3):
 //!
 //! * `t`: the time in ms, `[0, 视频时长]`; required. A time past the end of the video is

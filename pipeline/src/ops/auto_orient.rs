@@ -7,7 +7,7 @@
 //! undoes the orientation of the *source*, wherever it appears in the pipeline (Qiniu advises
 //! putting it first). The encoders write no EXIF, so the result cannot be rotated twice.
 
-use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use super::{unexpected_plan, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use std::fmt;
@@ -44,20 +44,11 @@ impl Operation for AutoOrient {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::Orient(Transform::from_exif(context.orientation)))
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         match plan {
             StepPlan::Orient(orient) => Ok(transform(&raster, *orient)),
             other => Err(unexpected_plan(ACTION, other)),

@@ -7,7 +7,7 @@
 //! Sigma is kept in thousandths so the AST stays `Eq` and a decimal sigma (`3x1.5`) renders
 //! back exactly.
 
-use super::{Operation, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{integer_in, thousandths, Params};
@@ -175,20 +175,11 @@ impl Operation for Blur {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         apply(&raster, self)
     }
 }

@@ -1,6 +1,6 @@
 //! `bright` (OSS `bright,<value>`): lighten or darken the image.
 //!
-//! OSS: "[value] 指定图片的亮度, [-100, 100]; 取值<0 降低图片亮度, =0 不调整, >0 提高图片亮度";
+//! OSS: "\[value\] 指定图片的亮度, [-100, 100]; 取值<0 降低图片亮度, =0 不调整, >0 提高图片亮度";
 //! the English page calls the value "the percentage by which you want to adjust brightness".
 //! The vendor does not publish its curve, so Ferrotype defines it as ImageMagick's
 //! `-brightness-contrast <value>x0` does: every colour channel moves by `value` percent of the
@@ -8,7 +8,7 @@
 //! to 255 and black to 128; `bright,-50` takes white to 128; `bright,0` changes nothing. Alpha
 //! is kept as it is.
 
-use super::{map_colour_channels, Operation, StepContext, StepPlan};
+use super::{map_colour_channels, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{signed_integer_in, single_value};
@@ -55,20 +55,11 @@ impl Operation for Bright {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         Ok(apply(raster, self))
     }
 }

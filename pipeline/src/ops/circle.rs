@@ -16,7 +16,7 @@
 //! has that side as its diameter (a 640x427 image gives a 427x427 result), so the square side
 //! is `min(2r, shorter side)`.
 
-use super::{unexpected_plan, Operation, Region, StepContext, StepPlan};
+use super::{unexpected_plan, Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::Params;
@@ -73,20 +73,11 @@ impl Operation for Circle {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::Crop(plan(self, input)))
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         match plan {
             StepPlan::Crop(square) => apply(&raster, square),
             other => Err(unexpected_plan(ACTION, other)),

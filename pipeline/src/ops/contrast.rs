@@ -1,6 +1,6 @@
 //! `contrast` (OSS `contrast,<value>`): spread the tones apart or pull them together.
 //!
-//! OSS: "[value] 指定图片的对比度, [-100,100]; 取值<0 降低图片对比度, =0 维持原图对比度, >0
+//! OSS: "\[value\] 指定图片的对比度, [-100,100]; 取值<0 降低图片对比度, =0 维持原图对比度, >0
 //! 提高图片对比度". The vendor does not publish its curve, so Ferrotype uses ImageMagick's
 //! `-brightness-contrast 0x<value>` definition: with channels scaled to 0-1, a straight line
 //! through mid-grey whose slope is `tan(pi * (value / 100 + 1) / 4)`:
@@ -9,7 +9,7 @@
 //! mid-grey: channels below 128 become 0, the others 255); `50` has slope 2.414. Alpha is kept.
 
 use super::bright::ADJUST_RANGE;
-use super::{map_colour_channels, Operation, StepContext, StepPlan};
+use super::{map_colour_channels, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{signed_integer_in, single_value};
@@ -58,20 +58,11 @@ impl Operation for Contrast {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         Ok(apply(raster, self))
     }
 }

@@ -24,7 +24,7 @@
 //! * A size running past the edge is cut at the edge ("将会直接裁剪到原图结尾").
 
 use super::gravity::Gravity;
-use super::{unexpected_plan, Operation, Region, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::{ErrorCode, PipelineError};
 use crate::parse::lex::Params;
@@ -99,14 +99,6 @@ fn take_gravity(args: &mut Params<'_>) -> Result<Gravity, PipelineError> {
     }
 }
 
-/// Carries out either crop's plan: the region kept.
-fn apply_region(raster: &Raster, plan: &StepPlan) -> Result<Raster, PipelineError> {
-    match plan {
-        StepPlan::Crop(region) => apply(raster, region),
-        other => Err(unexpected_plan(ACTION, other)),
-    }
-}
-
 impl Crop {
     /// Reads the canonical form's arguments (`w_`, `h_`, `g_`, `dx_`, `dy_`).
     pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Crop, PipelineError> {
@@ -128,21 +120,12 @@ impl Operation for Crop {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         plan(self, input).map(StepPlan::Crop)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        apply_region(&raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
     }
 }
 
@@ -271,21 +254,12 @@ impl Operation for OssCrop {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         plan_oss(self, input).map(StepPlan::Crop)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        apply_region(&raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
     }
 }
 

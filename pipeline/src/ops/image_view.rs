@@ -18,8 +18,8 @@
 //! can: mode 1 with 200x1000 on 640x427 keeps a centred 200x427. Results are limited to 9999
 //! px per side and 24,999,999 px in total (Qiniu's imageView2 output limits).
 
-use super::resize::{self, scale_side, ResizePlan};
-use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use super::resize::{scale_side, ResizePlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::Params;
@@ -171,24 +171,12 @@ impl Operation for ImageView {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         plan(self, input).map(StepPlan::Resize)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        match plan {
-            StepPlan::Resize(plan) => resize::apply(raster, plan),
-            other => Err(unexpected_plan(ACTION, other)),
-        }
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
     }
 }
 

@@ -13,7 +13,7 @@
 //! The last strip is what is left, so it may be shorter than `len`; a length at least the
 //! image's side makes one strip, the whole image.
 
-use super::{unexpected_plan, Operation, Region, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::Params;
@@ -123,24 +123,12 @@ impl Operation for IndexCrop {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::Crop(plan(self, input)))
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        match plan {
-            StepPlan::Crop(region) => region.extract(&raster),
-            other => Err(unexpected_plan(ACTION, other)),
-        }
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
     }
 }
 

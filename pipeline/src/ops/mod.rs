@@ -66,17 +66,17 @@ pub trait Operation: fmt::Display {
 
     /// The operation made concrete for an input of `input` size, checked against the limits
     /// before anything is allocated.
-    fn plan(&self, input: (u32, u32), context: &StepContext<'_>)
-        -> Result<StepPlan, PipelineError>;
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned;
 
     /// Carries out `plan`, made by [`Operation::plan`] for this raster's size.
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError>;
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied;
 }
+
+/// What planning a step gives: its plan, or why it cannot be done on this input.
+pub type Planned = Result<StepPlan, PipelineError>;
+
+/// What applying a step gives: the changed raster.
+pub type Applied = Result<Raster, PipelineError>;
 
 /// What a step may need to know besides its input size.
 #[derive(Clone, Copy)]
@@ -213,6 +213,22 @@ impl StepPlan {
 /// The error for a plan handed to an operation that did not make it: a bug, never input.
 pub(crate) fn unexpected_plan(action: &str, plan: &StepPlan) -> PipelineError {
     PipelineError::internal(format!("{action}: cannot carry out the plan {plan:?}"))
+}
+
+/// Carries out a resampling plan: what resize, scale and view share once planned.
+pub(crate) fn apply_resample(action: &str, raster: Raster, plan: &StepPlan) -> Applied {
+    match plan {
+        StepPlan::Resize(plan) => resize::apply(raster, plan),
+        other => Err(unexpected_plan(action, other)),
+    }
+}
+
+/// Carries out a region plan by copying the region out: what the crops share once planned.
+pub(crate) fn apply_region(action: &str, raster: &Raster, plan: &StepPlan) -> Applied {
+    match plan {
+        StepPlan::Crop(region) => region.extract(raster),
+        other => Err(unexpected_plan(action, other)),
+    }
 }
 
 /// Plans `step` for an input of `input` size, checking the result against the limits.

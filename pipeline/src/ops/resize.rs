@@ -38,7 +38,7 @@
 //! documentation enlarges 640x427 to 700x467 with `700x`). For `<W>x<H>` Qiniu adds "若宽高超过
 //! 10000时只能缩不能放": when W or H is over 10000 the request may only shrink.
 
-use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster, Rgb};
 use crate::error::PipelineError;
 use crate::limits::Limits;
@@ -214,24 +214,12 @@ impl Operation for Resize {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
         plan(self, input, context.limits).map(StepPlan::Resize)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        match plan {
-            StepPlan::Resize(plan) => apply(raster, plan),
-            other => Err(unexpected_plan(ACTION, other)),
-        }
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
     }
 }
 

@@ -6,7 +6,7 @@
 //! fill them with white when encoding (both vendors' rule for transparency), so a JPEG gets
 //! white corners and a PNG or WebP transparent ones.
 
-use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use super::{unexpected_plan, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;
@@ -203,20 +203,11 @@ impl Operation for Rotate {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
         plan(self, input, context.limits).map(StepPlan::Rotate)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         match plan {
             StepPlan::Rotate(plan) => apply(&raster, plan),
             other => Err(unexpected_plan(ACTION, other)),

@@ -11,10 +11,10 @@
 //!
 //! The size does not change. Edges are antialiased: a pixel's alpha is how much of it lies
 //! inside the rounded rectangle, estimated from its centre's distance to the corner arc, so
-//! the curve does not look jagged. [`mask_rounded_rectangle`] is shared with `circle`, whose
+//! the curve does not look jagged. `mask_rounded_rectangle` is shared with `circle`, whose
 //! disc is the rounded rectangle of a square with half its side as radius.
 
-use super::{Operation, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::parse::lex::Params;
@@ -105,20 +105,11 @@ impl Operation for RoundedCorners {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         apply(&raster, self)
     }
 }

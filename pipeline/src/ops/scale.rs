@@ -13,8 +13,8 @@
 //! `@` would enlarge past 25 MP. `@` rounds both sides down so the budget is never exceeded.
 //! Sides are rounded to the nearest pixel otherwise, and are at least 1.
 
-use super::resize::{self, fit_inside, scale_side, ResizePlan, PERCENT_RANGE};
-use super::{unexpected_plan, Operation, StepContext, StepPlan};
+use super::resize::{fit_inside, scale_side, ResizePlan, PERCENT_RANGE};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::limits::Limits;
@@ -160,24 +160,12 @@ impl Operation for Scale {
         ACTION
     }
 
-    fn plan(
-        &self,
-        input: (u32, u32),
-        context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
         plan(self, input, context.limits).map(StepPlan::Resize)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
-        match plan {
-            StepPlan::Resize(plan) => resize::apply(raster, plan),
-            other => Err(unexpected_plan(ACTION, other)),
-        }
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
     }
 }
 

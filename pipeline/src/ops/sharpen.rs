@@ -1,6 +1,6 @@
 //! `sharpen` (OSS `sharpen,<value>`, Qiniu `imageMogr2/sharpen/1`): an unsharp mask.
 //!
-//! OSS: "[value] 设置锐化效果的强度, [50,399]; 取值越大，图片越清晰，但过大的值可能会导致图片失真。
+//! OSS: "\[value\] 设置锐化效果的强度, \[50,399\]; 取值越大，图片越清晰，但过大的值可能会导致图片失真。
 //! 为达到较优效果，推荐取值为100". Qiniu's `sharpen/<0|1>` only switches sharpening on
 //! ("当设置值为1时打开锐化效果"); the Qiniu parser maps `1` to OSS's recommended 100 and `0` to
 //! no step.
@@ -12,7 +12,7 @@
 //! the value grows (50 adds half the difference, 399 almost four times). Alpha is kept.
 
 use super::blur::{self, Blur};
-use super::{Operation, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{integer_in, single_value};
@@ -21,7 +21,7 @@ use std::fmt;
 /// The action's name in the canonical form (OSS's).
 pub(crate) const ACTION: &str = "sharpen";
 
-/// OSS's range ("[50,399]").
+/// OSS's range ("\[50,399\]").
 pub const SHARPEN_RANGE: std::ops::RangeInclusive<u32> = 50..=399;
 
 /// The strength Qiniu's `sharpen/1` stands for: OSS's recommended value.
@@ -71,20 +71,11 @@ impl Operation for Sharpen {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        _context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
         apply(raster, self)
     }
 }

@@ -50,7 +50,7 @@ use super::gravity::{self, Gravity};
 use super::resize::{self, ResizePlan};
 use super::rotate::{to_rgba, DEGREE_RANGE};
 use super::text::{self, FontFamily, TextMark};
-use super::{Operation, StepContext, StepPlan};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::ast::{Pipeline, Step};
 use crate::codec::{decode, PixelLayout, Raster, Rgb};
 use crate::error::{ErrorCode, PipelineError};
@@ -388,8 +388,10 @@ fn read_preprocess(actions: &str) -> Result<Vec<MarkStep>, PipelineError> {
     Ok(steps)
 }
 
-/// The canonical `text_` and the parameters of its look; `None` without `text_`.
-fn read_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError> {
+/// The canonical `text_` and the parameters of its look; `None` without `text_` (the look
+/// parameters are then checked and dropped). OSS spells them alike, and its parser reads
+/// them with this too.
+pub(crate) fn read_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError> {
     let text = match params.take("text") {
         None => None,
         Some(encoded) => {
@@ -426,8 +428,9 @@ fn read_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError>
     }))
 }
 
-/// The canonical `order_`, `align_`, `interval_`.
-fn read_layout(params: &mut Params<'_>) -> Result<MixedLayout, PipelineError> {
+/// The canonical `order_`, `align_`, `interval_` (spelled as OSS spells them; its parser
+/// reads them with this too).
+pub(crate) fn read_layout(params: &mut Params<'_>) -> Result<MixedLayout, PipelineError> {
     Ok(MixedLayout {
         text_first: params.take_flag("order")?,
         align: params
@@ -517,20 +520,11 @@ impl Operation for Watermark {
         ACTION
     }
 
-    fn plan(
-        &self,
-        _input: (u32, u32),
-        _context: &StepContext<'_>,
-    ) -> Result<StepPlan, PipelineError> {
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(
-        &self,
-        raster: Raster,
-        _plan: &StepPlan,
-        context: &StepContext<'_>,
-    ) -> Result<Raster, PipelineError> {
+    fn apply(&self, raster: Raster, _plan: &StepPlan, context: &StepContext<'_>) -> Applied {
         apply(raster, self, context)
     }
 }

@@ -8,16 +8,16 @@
 //! @<old API string>[|sys/saveas,...]
 //! ```
 //!
-//! | module | what it reads |
+//! | file | what it reads |
 //! |---|---|
-//! | [`resize`](mod@resize) | `resize` |
-//! | [`crop`](mod@crop) | `crop`, `indexcrop`, `circle`, `rounded-corners` |
-//! | [`adjust`] | `rotate`, `auto-orient`, `blur`, `bright`, `contrast`, `sharpen` |
-//! | [`watermark`](mod@watermark) | `watermark` (image, text, mixed) |
-//! | [`output`] | `format`, `quality`, `interlace`, `info`, `average-hue` |
-//! | [`video`](mod@video) | `video/snapshot` ([`crate::video`]) |
-//! | [`style`] | `style/<name>` |
-//! | [`saveas`] | `|sys/saveas,...` |
+//! | `resize.rs` | `resize` |
+//! | `crop.rs` | `crop`, `indexcrop`, `circle`, `rounded-corners` |
+//! | `adjust.rs` | `rotate`, `auto-orient`, `blur`, `bright`, `contrast`, `sharpen` |
+//! | `watermark.rs` | `watermark` (image, text, mixed) |
+//! | `output.rs` | `format`, `quality`, `interlace`, `info`, `average-hue` |
+//! | `video.rs` | `video/snapshot` ([`crate::video`]) |
+//! | `style.rs` | `style/<name>` |
+//! | `saveas.rs` | `\|sys/saveas,...` |
 //! | [`legacy`] | the old image-service API after `@` (`object@100w_100h_90Q.jpg`) |
 //!
 //! Actions run in the order written. Errors (OSS document 2.7, and our decisions):

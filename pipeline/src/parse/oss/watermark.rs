@@ -20,14 +20,11 @@
 
 use super::parse_image;
 use crate::ast::{Pipeline, Step};
-use crate::codec::Rgb;
 use crate::error::PipelineError;
 use crate::ops::gravity::{self, Gravity};
-use crate::ops::rotate::DEGREE_RANGE;
-use crate::ops::text::{self, FontFamily, TextMark};
 use crate::ops::watermark::{
-    check_reference, main_percent, mark_steps, own_process_error, Align, MarkContent, MarkImage,
-    MarkStep, MixedLayout, Watermark, DEFAULT_MARGIN, MAX_DISTINCT_IMAGES,
+    check_reference, main_percent, mark_steps, own_process_error, read_layout, read_text,
+    MarkContent, MarkImage, MarkStep, Watermark, DEFAULT_MARGIN, MAX_DISTINCT_IMAGES,
 };
 use crate::parse::lex::{decode_base64_or_bad_request, split_action, Params};
 
@@ -63,8 +60,9 @@ fn parse(arguments: &[&str]) -> Result<Watermark, PipelineError> {
         None => None,
         Some(encoded) => Some(parse_image_object(encoded)?),
     };
-    let text = parse_text(&mut params)?;
-    let layout = parse_layout(&mut params)?;
+    // The text and the mixed layout are spelled as the canonical form spells them.
+    let text = read_text(&mut params)?;
+    let layout = read_layout(&mut params)?;
     params.finish()?;
     let mark = Watermark {
         content: MarkContent::from_parts(image, text, layout)?,
@@ -137,58 +135,6 @@ fn parse_preprocess(actions: &str) -> Result<Vec<MarkStep>, PipelineError> {
         steps.extend(mark_steps(action, pipeline)?);
     }
     Ok(steps)
-}
-
-/// `text_` and the parameters of its look; `None` without `text_` (the look parameters are
-/// then checked and dropped).
-fn parse_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError> {
-    let text = match params.take("text") {
-        None => None,
-        Some(encoded) => {
-            let text = decode_base64_or_bad_request(ACTION, "text", encoded)?;
-            TextMark::check_text(ACTION, &text)?;
-            Some(text)
-        }
-    };
-    let font = match params.take("type") {
-        None => FontFamily::default(),
-        // The font table's names are the canonical ones.
-        Some(encoded) => {
-            let name = decode_base64_or_bad_request(ACTION, "type", encoded)?;
-            FontFamily::from_name(&name).ok_or_else(|| {
-                PipelineError::invalid_argument(format!(
-                    "watermark: type '{name}' is not one of {}",
-                    text::FONT_NAMES
-                ))
-            })?
-        }
-    };
-    let color = params
-        .take_colour("color")?
-        .unwrap_or(Rgb { r: 0, g: 0, b: 0 });
-    let size = params.take_integer("size", 1..=text::MAX_SIZE)?;
-    let shadow = params.take_integer("shadow", 1..=100)?;
-    let rotate = params.take_integer("rotate", DEGREE_RANGE)?.unwrap_or(0) % 360;
-    Ok(text.map(|text| TextMark {
-        text,
-        font,
-        color,
-        size: size.unwrap_or(text::DEFAULT_SIZE),
-        shadow: shadow.map(|value| u8::try_from(value).unwrap_or(100)),
-        rotate,
-    }))
-}
-
-/// `order_`, `align_`, `interval_` (used by mixed marks only).
-fn parse_layout(params: &mut Params<'_>) -> Result<MixedLayout, PipelineError> {
-    Ok(MixedLayout {
-        text_first: params.take_flag("order")?,
-        align: params
-            .take_integer("align", 0..=2)?
-            .and_then(Align::from_number)
-            .unwrap_or_default(),
-        interval: params.take_integer("interval", 0..=1000)?.unwrap_or(0),
-    })
 }
 
 #[cfg(test)]

@@ -18,15 +18,15 @@
 //! is `NotImplemented`. Error `step` indexes are the `|` position inside the command. When the
 //! string holds several commands, messages start with `command N:` (1-based).
 //!
-//! | module | what it reads |
+//! | file | what it reads |
 //! |---|---|
-//! | [`image_mogr2`] | `imageMogr2/...` (its geometries in [`thumbnail`] and [`crop`](mod@crop)) |
-//! | [`image_view2`] | `imageView2/<mode>/...` |
-//! | [`watermark`](mod@watermark) | `watermark/1`, `/2`, `/3` |
-//! | [`info`] | `imageInfo`, `exif` |
-//! | [`vframe`] | `vframe/...`, the first step of a command on a video |
-//! | [`saveas`] | `saveas/<EncodedEntryURI>` |
-//! | [`values`] | the value syntaxes several commands share (quality, gravity names) |
+//! | `image_mogr2.rs` | `imageMogr2/...` (its geometries in `thumbnail.rs` and `crop.rs`) |
+//! | `image_view2.rs` | `imageView2/<mode>/...` |
+//! | `watermark.rs` | `watermark/1`, `/2`, `/3` |
+//! | `info.rs` | `imageInfo`, `exif` |
+//! | `vframe.rs` | `vframe/...`, the first step of a command on a video |
+//! | `saveas.rs` | `saveas/<EncodedEntryURI>` ([`decode_entry_uri`]) |
+//! | `values.rs` | the value syntaxes several commands share (quality, gravity names) |
 //!
 //! # imageMogr2 parameters
 //!
@@ -53,9 +53,9 @@
 //! | `!<W>x<H>r` | cover W x H | resize mfit, may enlarge unless W or H > 10000 |
 //! | `<W>x<H>!` | exactly W x H | resize fixed, may enlarge unless W or H > 10000 |
 //! | `<W>x<H>>` | shrink to fit only when larger | resize lfit, never enlarges |
-//! | `!<N>px`, `!x<N>p` | width / height by N percent, the other side kept | [`Scale`] |
-//! | `<W>x<H><` | enlarge to fit only when smaller | [`Scale`] |
-//! | `<Area>@` | proportional, at most Area pixels | [`Scale`] |
+//! | `!<N>px`, `!x<N>p` | width / height by N percent, the other side kept | [`Scale`](crate::ops::scale::Scale) |
+//! | `<W>x<H><` | enlarge to fit only when smaller | [`Scale`](crate::ops::scale::Scale) |
+//! | `<Area>@` | proportional, at most Area pixels | [`Scale`](crate::ops::scale::Scale) |
 //!
 //! `0x0` (or `0x`, `x0`) names no size at all: no resize step.
 //!
@@ -72,7 +72,7 @@
 //!   `image` is URL-safe base64 of `bucket:key` or a key in the source bucket; `text`, `font`
 //!   and `fill` (the colour: `#RRGGBB` or a colour name) are URL-safe base64 too; `fontsize` is
 //!   in twips (1/20 pt at 72 DPI: 20 twips = 1 px; default 240); `font` defaults to 黑体 and
-//!   maps onto the OSS font table ([`watermark`](mod@watermark)).
+//!   maps onto the OSS font table (`qiniu/watermark.rs`).
 //! * `vframe/<jpg|png>/offset/<seconds>/w/<W>/h/<H>/rotate/<90|180|270|auto>`: the first step
 //!   of a command on a video source ([`crate::video`]): the frame goes in
 //!   [`Pipeline::frame`], `w`/`h` become a `resize` (enlarging allowed), `rotate` a `rotate`
