@@ -13,6 +13,12 @@
 //! key for reusing an earlier result, so two spellings of the same request must render the
 //! same (the parsers normalise: parameter order, defaults, ignored parameters).
 //!
+//! Each action's text, both ways, lives with what it describes: a step's in its operation's
+//! module under [`crate::ops`] (`Display` and `from_canonical`; [`Step::from_canonical`] routes
+//! by action name), the output settings' here and in [`crate::ops::format`],
+//! [`crate::ops::quality`], [`crate::ops::size_limit`] and [`crate::ops::info`], the frame's in
+//! [`crate::video`]. [`crate::parse::parse_canonical`] only splits the text into actions.
+//!
 //! The canonical text is the OSS `image/...` syntax: steps first, then `format`, `quality` and
 //! `interlace`, each action's parameters in a fixed order and only when not at their default.
 //! Where OSS cannot express a pipeline, documented extensions are used:
@@ -44,26 +50,34 @@
 //! another vendor's semantics by accident.
 
 use crate::error::PipelineError;
-use crate::ops::blur::Blur;
-use crate::ops::bright::Bright;
-use crate::ops::circle::Circle;
-use crate::ops::contrast::Contrast;
-use crate::ops::crop::{Crop, OssCrop};
-use crate::ops::format::OutputFormat;
-use crate::ops::image_view::ImageView;
-use crate::ops::index_crop::IndexCrop;
+use crate::ops::auto_orient::{self, AutoOrient};
+use crate::ops::blur::{self, Blur};
+use crate::ops::bright::{self, Bright};
+use crate::ops::circle::{self, Circle};
+use crate::ops::contrast::{self, Contrast};
+use crate::ops::crop::{self, Crop, OssCrop};
+use crate::ops::format::{self, OutputFormat};
+use crate::ops::image_view::{self, ImageView};
+use crate::ops::index_crop::{self, IndexCrop};
 use crate::ops::info::Document;
-use crate::ops::quality::Quality;
-use crate::ops::resize::Resize;
-use crate::ops::rotate::Rotate;
-use crate::ops::rounded_corners::RoundedCorners;
-use crate::ops::scale::Scale;
-use crate::ops::sharpen::Sharpen;
-use crate::ops::size_limit::SizeLimit;
-use crate::ops::watermark::Watermark;
+use crate::ops::quality::{self, Quality};
+use crate::ops::resize::{self, Resize};
+use crate::ops::rotate::{self, Rotate};
+use crate::ops::rounded_corners::{self, RoundedCorners};
+use crate::ops::scale::{self, Scale};
+use crate::ops::sharpen::{self, Sharpen};
+use crate::ops::size_limit::{self, SizeLimit};
+use crate::ops::watermark::{self, Watermark};
+use crate::ops::Operation;
+use crate::parse::lex::{single_value, zero_or_one};
 use crate::video::FrameGrab;
 use std::fmt;
 use std::str::FromStr;
+
+/// The canonical form's names of the output settings that have no operation module.
+const INTERLACE: &str = "interlace";
+const IGNORE_ERROR: &str = "ignore-error";
+const ANIMATION: &str = "animation";
 
 /// A processing pipeline: steps in order, then how to encode the result.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -87,7 +101,8 @@ pub enum Step {
     Scale(Scale),
     /// Qiniu `imageView2/<mode>` thumbnails.
     View(ImageView),
-    /// Cut a region (Qiniu `crop`, OSS `crop`).
+    /// Cut a box placed at a gravity and moved by signed offsets, clipped to the image
+    /// (Qiniu `crop`; OSS `crop` has its own rules and is [`Step::OssCrop`]).
     Crop(Crop),
     /// Turn clockwise by any angle (Qiniu and OSS `rotate`).
     Rotate(Rotate),
@@ -115,25 +130,62 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's arguments as the operation they are: what the executor plans and applies
+    /// ([`crate::ops::plan_step`]), and what writes the step's canonical text.
+    pub fn operation(&self) -> &dyn Operation {
+        match self {
+            Step::Resize(resize) => resize,
+            Step::Scale(scale) => scale,
+            Step::View(view) => view,
+            Step::Crop(crop) => crop,
+            Step::Rotate(rotate) => rotate,
+            Step::AutoOrient => &AutoOrient,
+            Step::Blur(blur) => blur,
+            Step::Watermark(mark) => mark,
+            Step::OssCrop(crop) => crop,
+            Step::IndexCrop(crop) => crop,
+            Step::Circle(circle) => circle,
+            Step::RoundedCorners(corners) => corners,
+            Step::Bright(bright) => bright,
+            Step::Contrast(contrast) => contrast,
+            Step::Sharpen(sharpen) => sharpen,
+        }
+    }
+
     /// The action's name as the canonical form writes it; error messages start with it.
     pub fn action_name(&self) -> &'static str {
-        match self {
-            Step::Resize(_) => "resize",
-            Step::Scale(_) => "scale",
-            Step::View(_) => "view",
-            Step::Crop(_) => "crop",
-            Step::Rotate(_) => "rotate",
-            Step::AutoOrient => "auto-orient",
-            Step::Blur(_) => "blur",
-            Step::Watermark(_) => "watermark",
-            Step::OssCrop(_) => "crop",
-            Step::IndexCrop(_) => "indexcrop",
-            Step::Circle(_) => "circle",
-            Step::RoundedCorners(_) => "rounded-corners",
-            Step::Bright(_) => "bright",
-            Step::Contrast(_) => "contrast",
-            Step::Sharpen(_) => "sharpen",
-        }
+        self.operation().action()
+    }
+
+    /// Reads one canonical action that is a step, each operation reading its own arguments;
+    /// `None` when `name` names no step.
+    pub(crate) fn from_canonical(
+        name: &str,
+        arguments: &[&str],
+    ) -> Option<Result<Step, PipelineError>> {
+        let step = match name {
+            resize::ACTION => Resize::from_canonical(arguments).map(Step::Resize),
+            scale::ACTION => Scale::from_canonical(arguments).map(Step::Scale),
+            image_view::ACTION => ImageView::from_canonical(arguments).map(Step::View),
+            crop::ACTION if OssCrop::is_canonical(arguments) => {
+                OssCrop::from_canonical(arguments).map(Step::OssCrop)
+            }
+            crop::ACTION => Crop::from_canonical(arguments).map(Step::Crop),
+            rotate::ACTION => Rotate::from_canonical(arguments).map(Step::Rotate),
+            auto_orient::ACTION => AutoOrient::from_canonical(arguments).map(|_| Step::AutoOrient),
+            blur::ACTION => Blur::from_canonical(arguments).map(Step::Blur),
+            watermark::ACTION => Watermark::from_canonical(arguments).map(Step::Watermark),
+            index_crop::ACTION => IndexCrop::from_canonical(arguments).map(Step::IndexCrop),
+            circle::ACTION => Circle::from_canonical(arguments).map(Step::Circle),
+            rounded_corners::ACTION => {
+                RoundedCorners::from_canonical(arguments).map(Step::RoundedCorners)
+            }
+            bright::ACTION => Bright::from_canonical(arguments).map(Step::Bright),
+            contrast::ACTION => Contrast::from_canonical(arguments).map(Step::Contrast),
+            sharpen::ACTION => Sharpen::from_canonical(arguments).map(Step::Sharpen),
+            _ => return None,
+        };
+        Some(step)
     }
 }
 
@@ -173,50 +225,43 @@ impl OutputSettings {
     pub fn is_default(&self) -> bool {
         *self == OutputSettings::default()
     }
-}
 
-/// An RGB colour, written as six hex digits (`FF0000`) in both vendors' languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rgb {
-    /// Red, 0-255.
-    pub r: u8,
-    /// Green, 0-255.
-    pub g: u8,
-    /// Blue, 0-255.
-    pub b: u8,
-}
-
-impl Rgb {
-    /// White, the vendors' default fill colour.
-    pub const WHITE: Rgb = Rgb {
-        r: 255,
-        g: 255,
-        b: 255,
-    };
-
-    /// Reads `RRGGBB` (either letter case); `None` for anything else.
-    pub fn from_hex(text: &str) -> Option<Rgb> {
-        if text.len() != 6 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return None;
+    /// Reads one canonical action that is an output setting into these settings; `None` when
+    /// `name` names none.
+    pub(crate) fn read_canonical(
+        &mut self,
+        name: &str,
+        arguments: &[&str],
+    ) -> Option<Result<(), PipelineError>> {
+        if let Some(document) = Document::from_canonical(name, arguments) {
+            return Some(document.map(|document| self.document = Some(document)));
         }
-        let channel = |range| u8::from_str_radix(text.get(range)?, 16).ok();
-        Some(Rgb {
-            r: channel(0..2)?,
-            g: channel(2..4)?,
-            b: channel(4..6)?,
-        })
-    }
-
-    /// The pixel as `[r, g, b]`.
-    pub fn to_array(self) -> [u8; 3] {
-        [self.r, self.g, self.b]
+        let read = match name {
+            format::ACTION => format::read_canonical(arguments, self),
+            quality::ACTION => Quality::from_canonical(arguments).map(|q| self.quality = Some(q)),
+            size_limit::ACTION => {
+                SizeLimit::from_canonical(arguments).map(|limit| self.size_limit = Some(limit))
+            }
+            INTERLACE => single_value(name, arguments)
+                .and_then(|value| zero_or_one(name, value))
+                .map(|interlace| self.interlace = Some(interlace)),
+            IGNORE_ERROR => only(name, arguments, "1").map(|()| self.ignore_error = true),
+            ANIMATION => {
+                only(name, arguments, "multi-step").map(|()| self.multi_step_animation = true)
+            }
+            _ => return None,
+        };
+        Some(read)
     }
 }
 
-impl fmt::Display for Rgb {
-    /// Upper-case `RRGGBB`, as the OSS documentation writes colours.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02X}{:02X}{:02X}", self.r, self.g, self.b)
+/// A canonical action whose one written value is `value` (`ignore-error,1`).
+fn only(name: &str, arguments: &[&str], value: &str) -> Result<(), PipelineError> {
+    match arguments {
+        [written] if *written == value => Ok(()),
+        _ => Err(PipelineError::invalid_argument(format!(
+            "{name}: the canonical form is {name},{value}"
+        ))),
     }
 }
 
@@ -257,27 +302,24 @@ impl Pipeline {
         }
         references
     }
+
+    /// The rule that a document describes the source as it is, so that a pipeline of
+    /// `actions` actions asking for one has no other ("info操作不能和其他处理操作同时使用").
+    pub(crate) fn check_document_alone(&self, actions: usize) -> Result<(), PipelineError> {
+        match self.output.document {
+            Some(document) if actions > 1 => Err(PipelineError::invalid_argument(format!(
+                "{}: describes the source and cannot be combined with other actions",
+                document.action()
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
+/// The operation's canonical text.
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Resize(resize) => resize.fmt(f),
-            Step::Scale(scale) => scale.fmt(f),
-            Step::View(view) => view.fmt(f),
-            Step::Crop(crop) => crop.fmt(f),
-            Step::Rotate(rotate) => rotate.fmt(f),
-            Step::AutoOrient => f.write_str("auto-orient,1"),
-            Step::Blur(blur) => blur.fmt(f),
-            Step::Watermark(mark) => mark.fmt(f),
-            Step::OssCrop(crop) => crop.fmt(f),
-            Step::IndexCrop(crop) => crop.fmt(f),
-            Step::Circle(circle) => circle.fmt(f),
-            Step::RoundedCorners(corners) => corners.fmt(f),
-            Step::Bright(bright) => bright.fmt(f),
-            Step::Contrast(contrast) => contrast.fmt(f),
-            Step::Sharpen(sharpen) => sharpen.fmt(f),
-        }
+        fmt::Display::fmt(self.operation(), f)
     }
 }
 
@@ -292,29 +334,23 @@ impl fmt::Display for Pipeline {
             write!(f, "/{step}")?;
         }
         let output = &self.output;
-        if let Some(format) = output.format {
-            let gif_from_any =
-                format == crate::ops::format::ImageFormat::Gif && !output.gif_requires_gif_source;
-            if gif_from_any {
-                f.write_str("/format,gif-from-any")?;
-            } else {
-                write!(f, "/format,{}", format.extension())?;
-            }
+        if let Some(format) = format::canonical_text(output) {
+            write!(f, "/{format}")?;
         }
         if let Some(quality) = output.quality {
             write!(f, "/{quality}")?;
         }
         if let Some(interlace) = output.interlace {
-            write!(f, "/interlace,{}", u8::from(interlace))?;
+            write!(f, "/{INTERLACE},{}", u8::from(interlace))?;
         }
         if let Some(size_limit) = output.size_limit {
             write!(f, "/{size_limit}")?;
         }
         if output.ignore_error {
-            f.write_str("/ignore-error,1")?;
+            write!(f, "/{IGNORE_ERROR},1")?;
         }
         if output.multi_step_animation {
-            f.write_str("/animation,multi-step")?;
+            write!(f, "/{ANIMATION},multi-step")?;
         }
         if let Some(document) = output.document {
             write!(f, "/{document}")?;
@@ -335,31 +371,6 @@ impl FromStr for Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_read_and_render_as_six_hex_digits() {
-        assert_eq!(Rgb::from_hex("FF0000"), Some(Rgb { r: 255, g: 0, b: 0 }));
-        assert_eq!(
-            Rgb::from_hex("00ff7f"),
-            Some(Rgb {
-                r: 0,
-                g: 255,
-                b: 127
-            })
-        );
-        for bad in ["", "FFF", "FF00000", "GG0000", "+F0000", "ＦＦ00"] {
-            assert_eq!(Rgb::from_hex(bad), None, "{bad}");
-        }
-        assert_eq!(
-            Rgb {
-                r: 0,
-                g: 255,
-                b: 127
-            }
-            .to_string(),
-            "00FF7F"
-        );
-    }
 
     /// Pipelines from both dialects, covering every step, setting and extension.
     fn dialect_cases() -> Vec<(String, Pipeline)> {

@@ -12,9 +12,10 @@ use crate::ast::{Pipeline, Step};
 use crate::codec::decode::{self, Decoded, SourceInfo};
 use crate::codec::encode::{self, EncodeOptions};
 use crate::codec::gif;
+use crate::codec::ImageFormat;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
-use crate::ops::format::{self, ImageFormat, OutputFormat};
+use crate::ops::format::{self, OutputFormat};
 use crate::ops::quality::{self, QualityContext};
 use crate::ops::size_limit::Limited;
 use crate::ops::{self, StepPlan};
@@ -526,7 +527,7 @@ fn one_level_refusal(pipeline: &Pipeline) -> PipelineError {
 mod tests {
     use super::*;
     use crate::codec::decode::decode;
-    use crate::ops::format::ImageFormat;
+    use crate::codec::ImageFormat;
     use crate::parse::{oss, qiniu, NoStyles};
     use std::time::{Duration, Instant};
 

@@ -9,16 +9,16 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`parse`] | the dialect parsers: [`parse::oss`] (`x-oss-process`), [`parse::qiniu`] (`fops`), and the canonical form |
-//! | [`ast`] | the typed [`Pipeline`] they all produce, [`Command`] / [`SaveAs`], and the canonical rendering (`Display`) |
-//! | [`ops`] | one module per operation: arguments, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::index_crop`], [`ops::circle`], [`ops::rounded_corners`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::text`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]) |
-//! | [`codec`] | [`codec::decode`] (format sniffing, header limits, decoding to a [`codec::Raster`]) and [`codec::encode`] |
+//! | [`parse`] | all syntax: [`parse::oss`] (`x-oss-process`, one file per group of actions, the old `@` API in [`parse::oss::legacy`]), [`parse::qiniu`] (`fops`, one file per command), [`parse::parse_canonical`] (splits the canonical form and hands each action to its operation's reader), and the one argument reader every dialect uses (`parse::lex`) |
+//! | [`ast`] | the typed [`Pipeline`] they all produce, [`Step`] (each variant's arguments are an [`ops::Operation`]: [`Step::operation`] dispatches), [`Command`] / [`SaveAs`], the canonical rendering (`Display`) and the output settings' canonical text |
+//! | [`ops`] | one module per operation: arguments, their canonical text both ways, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::index_crop`], [`ops::circle`], [`ops::rounded_corners`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::text`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]); no vendor syntax |
+//! | [`codec`] | the codecs' vocabulary ([`ImageFormat`], [`Rgb`], [`codec::Raster`]), [`codec::decode`] (format sniffing, header limits, decoding), [`codec::encode`], [`codec::jpeg`] (libjpeg-turbo and the JPEG header walking), [`codec::gif`] (animations frame by frame) |
 //! | [`exec`] | [`run`] (several pipelines over one decode, each result beside its input) and [`run_one`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
 //! | [`resources`] | [`Resources`]: what a run takes besides its inputs (limits, deadline, watermark images, fonts, video frames through [`FrameLookup`]) |
 //! | [`fonts`] | the system font loader callers hand to [`Resources::with_fonts`] for text watermarks: the only module that reads files, never called by the engine itself |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
-//! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted through the caller's [`FrameLookup`]) |
+//! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted through the caller's [`FrameLookup`]), and its canonical text |
 //!
 //! # Flow
 //!
@@ -54,12 +54,13 @@ pub mod parse;
 pub mod resources;
 pub mod video;
 
-pub use ast::{Command, OutputSettings, Pipeline, Rgb, SaveAs, Step};
+pub use ast::{Command, OutputSettings, Pipeline, SaveAs, Step};
 pub use codec::decode::SourceInfo;
+pub use codec::{ImageFormat, Rgb};
 pub use error::{ErrorCode, PipelineError};
 pub use exec::{run, run_one, Content, Rendered};
 pub use limits::Limits;
-pub use ops::format::{ImageFormat, OutputFormat};
+pub use ops::format::OutputFormat;
 pub use ops::quality::Quality;
 pub use ops::resize::{Resize, ResizeMode};
 pub use parse::{NoStyles, StyleLookup};

@@ -10,6 +10,9 @@
 //!
 //! # Vendor rules
 //!
+//! The parsers read them ([`crate::parse::oss`] `video/snapshot`, [`crate::parse::qiniu`]
+//! `vframe`); this module holds what they read into.
+//!
 //! OSS `video/snapshot` (document section 3):
 //!
 //! * `t`: the time in ms, `[0, 视频时长]`; required. A time past the end of the video is
@@ -38,8 +41,11 @@
 //! [`crate::ast`]).
 
 use crate::error::PipelineError;
-use crate::ops::CanonicalArgs;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (an extension, written first).
+pub(crate) const ACTION: &str = "frame";
 
 /// What to do when the requested time lies past the end of the video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -67,20 +73,14 @@ pub struct FrameGrab {
 
 impl FrameGrab {
     /// Reads the canonical `frame,...` arguments.
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<FrameGrab, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<FrameGrab, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let offset_ms = args.take_parsed::<u32>("t")?.ok_or_else(|| {
             PipelineError::invalid_argument("frame: the canonical form needs t_<ms>")
         })?;
-        let flag = |value: Option<&str>, expected: &str, key: &str| match value {
-            None => Ok(false),
-            Some(value) if value == expected => Ok(true),
-            Some(value) => Err(PipelineError::invalid_argument(format!(
-                "frame: {key}_{value} is not valid (only {key}_{expected})"
-            ))),
-        };
-        let keyframe = flag(args.take("m"), "fast", "m")?;
-        let autorotate = flag(args.take("ar"), "auto", "ar")?;
-        let past_end = if flag(args.take("end"), "last", "end")? {
+        let keyframe = args.take_marker("m", "fast")?;
+        let autorotate = args.take_marker("ar", "auto")?;
+        let past_end = if args.take_marker("end", "last")? {
             PastEnd::LastFrame
         } else {
             PastEnd::Refuse
@@ -98,7 +98,7 @@ impl FrameGrab {
 impl fmt::Display for FrameGrab {
     /// `frame,t_<ms>[,m_fast][,ar_auto][,end_last]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "frame,t_{}", self.offset_ms)?;
+        write!(f, "{ACTION},t_{}", self.offset_ms)?;
         if self.keyframe {
             f.write_str(",m_fast")?;
         }
@@ -110,37 +110,6 @@ impl fmt::Display for FrameGrab {
         }
         Ok(())
     }
-}
-
-/// Reads Qiniu's `offset` (seconds with up to three decimals, `7`, `7.5`, `0.001`) as
-/// milliseconds.
-pub(crate) fn seconds_to_ms(action: &str, text: &str) -> Result<u32, PipelineError> {
-    let invalid = || {
-        PipelineError::invalid_argument(format!(
-            "{action}: offset '{text}' is not a number of seconds (up to 3 decimals)"
-        ))
-    };
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits_only = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || fraction.len() > 3 {
-        return Err(invalid());
-    }
-    if text.ends_with('.') {
-        return Err(invalid());
-    }
-    let seconds: u64 = whole.parse().map_err(|_| invalid())?;
-    let mut millis: u64 = 0;
-    for (index, byte) in fraction.bytes().enumerate() {
-        let place = [100, 10, 1].get(index).copied().unwrap_or(0);
-        millis += u64::from(byte - b'0') * place;
-    }
-    seconds
-        .checked_mul(1000)
-        .and_then(|ms| ms.checked_add(millis))
-        .and_then(|ms| u32::try_from(ms).ok())
-        .ok_or_else(|| {
-            PipelineError::invalid_argument(format!("{action}: offset {text} is too large"))
-        })
 }
 
 #[cfg(test)]
@@ -166,30 +135,11 @@ mod tests {
         for grab in table {
             let text = grab.to_string();
             let arguments: Vec<&str> = text.split(',').skip(1).collect();
-            let args = CanonicalArgs::new("frame", &arguments).unwrap();
-            assert_eq!(FrameGrab::from_canonical(args).unwrap(), grab, "{text}");
-        }
-    }
-
-    #[test]
-    fn qiniu_offsets_are_seconds_to_the_millisecond() {
-        let table = [
-            ("0", Some(0)),
-            ("7", Some(7000)),
-            ("7.5", Some(7500)),
-            ("0.001", Some(1)),
-            ("1.25", Some(1250)),
-            ("4294967", Some(4_294_967_000)),
-            ("4294968", None),
-            ("1.2345", None),
-            ("1.", None),
-            (".5", None),
-            ("-1", None),
-            ("1e3", None),
-            ("", None),
-        ];
-        for (text, expected) in table {
-            assert_eq!(seconds_to_ms("vframe", text).ok(), expected, "{text}");
+            assert_eq!(
+                FrameGrab::from_canonical(&arguments).unwrap(),
+                grab,
+                "{text}"
+            );
         }
     }
 }

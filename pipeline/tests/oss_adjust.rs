@@ -3,7 +3,6 @@
 //! and the one-level rule for animations, on the fixtures and on images built here.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
-use pipeline::ast::Rgb;
 use pipeline::codec::decode::{decode, jpeg_frame_marker};
 use pipeline::codec::encode::{encode, EncodeOptions};
 use pipeline::codec::{PixelLayout, Raster};
@@ -11,6 +10,7 @@ use pipeline::parse::oss::parse_process;
 use pipeline::parse::qiniu::parse_fops;
 use pipeline::{
     run_one, Content, ErrorCode, ImageFormat, Limits, NoStyles, PipelineError, Rendered, Resources,
+    Rgb,
 };
 use serde_json::{json, Value};
 

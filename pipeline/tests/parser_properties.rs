@@ -8,7 +8,8 @@
 //! search longer.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
-use pipeline::parse::{oss, oss_legacy, parse_canonical, qiniu};
+use pipeline::parse::oss::legacy as oss_legacy;
+use pipeline::parse::{oss, parse_canonical, qiniu};
 use pipeline::{NoStyles, Pipeline};
 use proptest::prelude::*;
 

@@ -10,13 +10,15 @@
 //! or truncated, are `DecodeFailed`; a format we recognise but do not decode (AVIF, HEIC, ICO,
 //! PSD...) is `UnsupportedFormat`; anything over a limit is `ImageTooLarge`.
 //!
-//! GIF: only the first frame is decoded for now (animated GIFs are a later step).
+//! An animated GIF or WebP decodes to its first frame here (what a still result is made
+//! from); when the result is a GIF or WebP too, the executor goes through [`super::gif`]
+//! instead, frame by frame.
 
 use super::{PixelLayout, Raster};
-use crate::ast::Rgb;
+use crate::codec::ImageFormat;
+use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
-use crate::ops::format::ImageFormat;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
 
@@ -48,6 +50,10 @@ pub struct Decoded {
     /// The EXIF orientation (1-8; 1 when there is none).
     pub orientation: u8,
 }
+
+/// The start-of-frame marker of a JPEG ([`super::jpeg::frame_marker`]), here too for the
+/// callers that look at a result after decoding it.
+pub use super::jpeg::frame_marker as jpeg_frame_marker;
 
 /// Sniffs the format from the first bytes. Never looks at a name or key.
 pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
@@ -147,27 +153,13 @@ pub fn decode_to_fit(
     let (width, height) = decoder.dimensions();
     limits.check_source_dimensions(width, height)?;
     let orientation = read_orientation(&mut decoder);
+    limit_decoder(&mut decoder, format, limits)?;
 
-    let mut decoder_limits = image::Limits::default();
-    decoder_limits.max_image_width = Some(limits.max_side);
-    decoder_limits.max_image_height = Some(limits.max_side);
-    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
-    decoder
-        .set_limits(decoder_limits)
-        .map_err(|error| image_error(format, error))?;
-    if decoder.total_bytes() > limits.decoder_alloc_budget() {
-        return Err(PipelineError::image_too_large(format!(
-            "the source needs {} bytes to decode, over the budget of {} bytes",
-            decoder.total_bytes(),
-            limits.decoder_alloc_budget()
-        )));
-    }
-
-    if format == ImageFormat::Jpeg && !jpeg_has_end_of_image(source) {
+    if format == ImageFormat::Jpeg && !super::jpeg::has_end_of_image(source) {
         return Err(truncated_jpeg());
     }
     let source_quality = match format {
-        ImageFormat::Jpeg => estimate_jpeg_quality(source),
+        ImageFormat::Jpeg => super::jpeg::estimate_quality(source),
         _ => None,
     };
     // A JPEG here is one libjpeg-turbo refused (see `decode_jpeg_with_turbo`): it is decoded
@@ -193,6 +185,30 @@ pub fn decode_to_fit(
     })
 }
 
+/// Sets the `image` crate's own limits (a second line of defence after the header check), and
+/// refuses a source whose pixels would exceed the decoder's allocation budget.
+fn limit_decoder(
+    decoder: &mut impl ImageDecoder,
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), PipelineError> {
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
+    decoder
+        .set_limits(decoder_limits)
+        .map_err(|error| image_error(format, error))?;
+    if decoder.total_bytes() > limits.decoder_alloc_budget() {
+        return Err(PipelineError::image_too_large(format!(
+            "the source needs {} bytes to decode, over the budget of {} bytes",
+            decoder.total_bytes(),
+            limits.decoder_alloc_budget()
+        )));
+    }
+    Ok(())
+}
+
 /// The JPEG fast path: libjpeg-turbo reads the header and decodes, at 1/2, 1/4 or 1/8 scale
 /// when `needed` allows. The `image` crate's JPEG decoder is not built at all here: it copies
 /// the whole file just to read the header (twice per job, with the plan's probe: some 3 ms and
@@ -208,7 +224,7 @@ fn decode_jpeg_with_turbo(
     };
     // Within these, the RGB output (3 bytes a pixel) is inside the decoder budget.
     limits.check_source_dimensions(width, height)?;
-    if !jpeg_has_end_of_image(source) {
+    if !super::jpeg::has_end_of_image(source) {
         return Err(truncated_jpeg());
     }
     let orientation = jpeg_orientation(source);
@@ -220,7 +236,7 @@ fn decode_jpeg_with_turbo(
         super::jpeg::decode_scaled(source, factor).map(|raster| Decoded {
             raster,
             format: ImageFormat::Jpeg,
-            source_quality: estimate_jpeg_quality(source),
+            source_quality: super::jpeg::estimate_quality(source),
             orientation,
         }),
     )
@@ -317,187 +333,6 @@ fn into_raster(image: DynamicImage) -> Result<Raster, PipelineError> {
         PixelLayout::Rgb8,
         image.into_rgb8().into_raw(),
     )
-}
-
-/// The IJG (libjpeg) luminance quantization table, the base almost every encoder scales.
-/// Order does not matter here (only the sum is used), so the file's zig-zag order is fine.
-const IJG_LUMINANCE: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-
-/// Estimates the quality (1-100) a JPEG was saved with, from its luminance quantization table.
-///
-/// libjpeg-style encoders scale the IJG table by `s = 5000 / q` (q < 50) or `s = 200 - 2q`
-/// (q >= 50) percent. The ratio of the file's table to the IJG table gives `s` back, and `s`
-/// gives `q`. Encoders with their own tables get the quality of the IJG table closest in
-/// overall strength, which is what the vendors' "source quality" means in practice.
-/// Returns `None` when there is no luminance table before the first scan.
-pub fn estimate_jpeg_quality(source: &[u8]) -> Option<u8> {
-    let table = find_luminance_table(source)?;
-    let sum: u32 = table.iter().map(|&value| u32::from(value)).sum();
-    let reference: u32 = IJG_LUMINANCE.iter().map(|&value| u32::from(value)).sum();
-    let scale = 100.0 * f64::from(sum) / f64::from(reference);
-    let quality = if scale <= 100.0 {
-        (200.0 - scale) / 2.0
-    } else {
-        5000.0 / scale
-    };
-    Some(quality.round().clamp(1.0, 100.0) as u8)
-}
-
-/// The 64 entries of quantization table 0 from the first DQT segment that defines it.
-fn find_luminance_table(source: &[u8]) -> Option<[u16; 64]> {
-    const DQT: u8 = 0xDB;
-    find_in_jpeg_header(source, |marker, segment| {
-        (marker == DQT)
-            .then(|| luminance_table_in_dqt(segment))
-            .flatten()
-    })
-}
-
-/// The start-of-frame marker of a JPEG: 0xC0 baseline, 0xC1 extended, 0xC2 progressive...
-/// Lets tests and callers tell a progressive JPEG without decoding it.
-pub fn jpeg_frame_marker(source: &[u8]) -> Option<u8> {
-    const DHT: u8 = 0xC4;
-    const JPG: u8 = 0xC8;
-    const DAC: u8 = 0xCC;
-    find_in_jpeg_header(source, |marker, _| {
-        let start_of_frame = (0xC0..=0xCF).contains(&marker) && ![DHT, JPG, DAC].contains(&marker);
-        start_of_frame.then_some(marker)
-    })
-}
-
-/// The (marker, payload) segments of a JPEG header, up to the first scan.
-pub(crate) fn jpeg_header_segments(source: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
-    JpegHeaderSegments::new(source).map(|segment| (segment.marker, segment.payload))
-}
-
-/// Returns the first `Some` that `visit` gives for a (marker, payload) of the JPEG header.
-fn find_in_jpeg_header<T>(
-    source: &[u8],
-    mut visit: impl FnMut(u8, &[u8]) -> Option<T>,
-) -> Option<T> {
-    JpegHeaderSegments::new(source).find_map(|segment| visit(segment.marker, segment.payload))
-}
-
-/// Whether a JPEG's entropy-coded data is followed by an end-of-image marker. The `image`
-/// crate's decoder pads a truncated scan with grey instead of failing; this tells the
-/// difference. Entropy-coded data never holds `FF D9` (a data byte 0xFF is always followed by
-/// 0x00 or a restart marker), so the first `FF D9` after the first scan starts is the EOI,
-/// and an embedded EXIF thumbnail (whose own EOI sits in APP1, before the scan) cannot fool it.
-fn jpeg_has_end_of_image(source: &[u8]) -> bool {
-    const SOS: u8 = 0xDA;
-    const END_OF_IMAGE: [u8; 2] = [0xFF, 0xD9];
-    JpegHeaderSegments::new(source)
-        .find(|segment| segment.marker == SOS)
-        .and_then(|segment| source.get(segment.offset..))
-        .is_some_and(|scans| {
-            // Nearly every file ends with its EOI; otherwise search (SIMD) for the first one.
-            scans.ends_with(&END_OF_IMAGE) || memchr::memmem::find(scans, &END_OF_IMAGE).is_some()
-        })
-}
-
-/// One marker segment of a JPEG header.
-struct JpegSegment<'a> {
-    marker: u8,
-    /// The bytes after the length field (empty for SOS, where the walk stops).
-    payload: &'a [u8],
-    /// Offset of the byte after the marker.
-    offset: usize,
-}
-
-/// Iterates over the marker segments of a JPEG header, from SOI up to and including the first
-/// SOS. Every offset is bounds-checked: this runs on untrusted bytes.
-struct JpegHeaderSegments<'a> {
-    source: &'a [u8],
-    position: Option<usize>,
-}
-
-impl<'a> JpegHeaderSegments<'a> {
-    fn new(source: &'a [u8]) -> Self {
-        const SOI: u8 = 0xD8;
-        let position = (source.get(0..2) == Some(&[0xFF, SOI][..])).then_some(2);
-        JpegHeaderSegments { source, position }
-    }
-
-    fn step(&mut self, mut position: usize) -> Option<JpegSegment<'a>> {
-        const SOS: u8 = 0xDA;
-        const EOI: u8 = 0xD9;
-        loop {
-            if *self.source.get(position)? != 0xFF {
-                return None;
-            }
-            // Markers may be preceded by any number of 0xFF fill bytes.
-            while *self.source.get(position + 1)? == 0xFF {
-                position += 1;
-            }
-            let marker = *self.source.get(position + 1)?;
-            position += 2;
-            match marker {
-                EOI => return None,
-                SOS => {
-                    return Some(JpegSegment {
-                        marker,
-                        payload: &[],
-                        offset: position,
-                    })
-                }
-                // Standalone markers carry no length.
-                0x01 | 0xD0..=0xD7 => continue,
-                _ => {}
-            }
-            let length = usize::from(u16::from_be_bytes([
-                *self.source.get(position)?,
-                *self.source.get(position + 1)?,
-            ]));
-            if length < 2 {
-                return None;
-            }
-            let payload = self.source.get(position + 2..position + length)?;
-            self.position = Some(position + length);
-            return Some(JpegSegment {
-                marker,
-                payload,
-                offset: position,
-            });
-        }
-    }
-}
-
-impl<'a> Iterator for JpegHeaderSegments<'a> {
-    type Item = JpegSegment<'a>;
-
-    fn next(&mut self) -> Option<JpegSegment<'a>> {
-        // Stop unless `step` sets the next position: at SOS, EOI, or anything malformed.
-        let position = self.position.take()?;
-        self.step(position)
-    }
-}
-
-/// Walks the tables of one DQT segment (each: a precision/id byte, then 64 entries of one or
-/// two bytes) and returns table 0 if the segment defines it.
-fn luminance_table_in_dqt(mut segment: &[u8]) -> Option<[u16; 64]> {
-    while let Some((&precision_and_id, rest)) = segment.split_first() {
-        let sixteen_bit = precision_and_id >> 4 == 1;
-        let id = precision_and_id & 0x0F;
-        let entry_size = if sixteen_bit { 2 } else { 1 };
-        let entries = rest.get(..64 * entry_size)?;
-        if id == 0 {
-            let mut table = [0u16; 64];
-            for (slot, bytes) in table.iter_mut().zip(entries.chunks_exact(entry_size)) {
-                *slot = match bytes {
-                    [high, low] => u16::from_be_bytes([*high, *low]),
-                    [value] => u16::from(*value),
-                    _ => return None,
-                };
-            }
-            return Some(table);
-        }
-        segment = rest.get(64 * entry_size..)?;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -624,25 +459,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_end_of_image_marker_is_found_at_the_end_after_trailing_bytes_or_not_at_all() {
-        let whole = fixture("gopher-640x427.jpg");
-        assert!(jpeg_has_end_of_image(&whole), "ends with its EOI");
-        let mut trailed = whole.clone();
-        trailed.extend_from_slice(b"trailing bytes some writers append");
-        assert!(jpeg_has_end_of_image(&trailed), "EOI before trailing bytes");
-        assert!(!jpeg_has_end_of_image(&whole[..whole.len() - 2]), "no EOI");
-        assert!(
-            !jpeg_has_end_of_image(&whole[..whole.len() / 2]),
-            "cut mid-scan"
-        );
-        // An EOI inside a header segment (an EXIF thumbnail's) does not count: only what
-        // follows the first scan does.
-        let mut thumbnail_eoi = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0x00, 0x00];
-        thumbnail_eoi.extend_from_slice(&whole[2..whole.len() - 2]);
-        assert!(!jpeg_has_end_of_image(&thumbnail_eoi), "EOI only in APP1");
-    }
-
     /// CRC-32 (ISO-HDLC), as PNG chunks need it; bitwise, fine for a test.
     fn crc32(bytes: &[u8]) -> u32 {
         let mut crc = 0xFFFF_FFFFu32;
@@ -716,38 +532,6 @@ mod tests {
         // An ICO header: image recognises it, we do not decode it.
         let ico = [0u8, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0];
         assert_eq!(sniff(&ico).unwrap_err().code, ErrorCode::UnsupportedFormat);
-    }
-
-    #[test]
-    fn jpeg_quality_is_estimated_from_the_quantization_table() {
-        // The fixture was written by libjpeg at quality 85.
-        assert_eq!(
-            estimate_jpeg_quality(&fixture("gopher-640x427.jpg")),
-            Some(85)
-        );
-        assert_eq!(estimate_jpeg_quality(&fixture("small-400x300.png")), None);
-        assert_eq!(estimate_jpeg_quality(&fixture("truncated.jpg")), Some(85));
-        assert_eq!(estimate_jpeg_quality(&[0xFF, 0xD8, 0xFF]), None);
-        assert_eq!(estimate_jpeg_quality(&[0xFF, 0xD8, 0xFF, 0xDB, 0x00]), None);
-
-        // Our own encoder's output reads back close to the quality it was written with.
-        let decoded = decode(&fixture("small-400x300.png"), &Limits::default()).unwrap();
-        for quality in [30, 60, 75, 90] {
-            let jpeg = crate::codec::encode::encode(
-                &decoded.raster,
-                ImageFormat::Jpeg,
-                &crate::codec::encode::EncodeOptions {
-                    quality,
-                    progressive: false,
-                },
-            )
-            .unwrap();
-            let estimate = estimate_jpeg_quality(&jpeg).unwrap();
-            assert!(
-                estimate.abs_diff(quality) <= 2,
-                "{quality} read as {estimate}"
-            );
-        }
     }
 }
 

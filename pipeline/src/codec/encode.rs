@@ -9,9 +9,9 @@
 //! | GIF | `image` | one frame, quantised to 256 colours (NeuQuant, speed 10); animations go through [`super::gif`] |
 
 use super::{PixelLayout, Raster};
-use crate::ast::Rgb;
+use crate::codec::ImageFormat;
+use crate::codec::Rgb;
 use crate::error::PipelineError;
-use crate::ops::format::ImageFormat;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
 use std::io::Cursor;
@@ -19,7 +19,7 @@ use std::io::Cursor;
 /// How to encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeOptions {
-    /// JPEG quality, 1-100 (other formats are lossless and ignore it).
+    /// JPEG and WebP quality, 1-100 (the other formats are lossless and ignore it).
     pub quality: u8,
     /// Progressive JPEG (ignored by other formats).
     pub progressive: bool,

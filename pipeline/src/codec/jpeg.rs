@@ -41,7 +41,7 @@ pub fn shrink_factor(stored: (u32, u32), needed: (u32, u32), rotated: bool) -> u
 pub fn exif_orientation(source: &[u8]) -> Option<u16> {
     const APP1: u8 = 0xE1;
     const ORIENTATION_TAG: u16 = 0x0112;
-    let exif = super::decode::jpeg_header_segments(source)
+    let exif = header_segments(source)
         .find(|(marker, payload)| *marker == APP1 && payload.starts_with(b"Exif\0\0"))
         .and_then(|(_, payload)| payload.get(6..))?;
     let little_endian = match exif.get(0..2)? {
@@ -167,6 +167,184 @@ pub fn encode(raster: &Raster, quality: u8, progressive: bool) -> Result<Vec<u8>
     compressor.compress_to_vec(image).map_err(failed)
 }
 
+/// The IJG (libjpeg) luminance quantization table, the base almost every encoder scales.
+/// Order does not matter here (only the sum is used), so the file's zig-zag order is fine.
+const IJG_LUMINANCE: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+
+/// Estimates the quality (1-100) a JPEG was saved with, from its luminance quantization table.
+///
+/// libjpeg-style encoders scale the IJG table by `s = 5000 / q` (q < 50) or `s = 200 - 2q`
+/// (q >= 50) percent. The ratio of the file's table to the IJG table gives `s` back, and `s`
+/// gives `q`. Encoders with their own tables get the quality of the IJG table closest in
+/// overall strength, which is what the vendors' "source quality" means in practice.
+/// Returns `None` when there is no luminance table before the first scan.
+pub fn estimate_quality(source: &[u8]) -> Option<u8> {
+    let table = find_luminance_table(source)?;
+    let sum: u32 = table.iter().map(|&value| u32::from(value)).sum();
+    let reference: u32 = IJG_LUMINANCE.iter().map(|&value| u32::from(value)).sum();
+    let scale = 100.0 * f64::from(sum) / f64::from(reference);
+    let quality = if scale <= 100.0 {
+        (200.0 - scale) / 2.0
+    } else {
+        5000.0 / scale
+    };
+    Some(quality.round().clamp(1.0, 100.0) as u8)
+}
+
+/// The 64 entries of quantization table 0 from the first DQT segment that defines it.
+fn find_luminance_table(source: &[u8]) -> Option<[u16; 64]> {
+    const DQT: u8 = 0xDB;
+    find_in_header(source, |marker, segment| {
+        (marker == DQT)
+            .then(|| luminance_table_in_dqt(segment))
+            .flatten()
+    })
+}
+
+/// The start-of-frame marker of a JPEG: 0xC0 baseline, 0xC1 extended, 0xC2 progressive...
+/// Lets tests and callers tell a progressive JPEG without decoding it.
+pub fn frame_marker(source: &[u8]) -> Option<u8> {
+    const DHT: u8 = 0xC4;
+    const JPG: u8 = 0xC8;
+    const DAC: u8 = 0xCC;
+    find_in_header(source, |marker, _| {
+        let start_of_frame = (0xC0..=0xCF).contains(&marker) && ![DHT, JPG, DAC].contains(&marker);
+        start_of_frame.then_some(marker)
+    })
+}
+
+/// The (marker, payload) segments of a JPEG header, up to the first scan.
+pub(crate) fn header_segments(source: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    HeaderSegments::new(source).map(|segment| (segment.marker, segment.payload))
+}
+
+/// Returns the first `Some` that `visit` gives for a (marker, payload) of the JPEG header.
+fn find_in_header<T>(source: &[u8], mut visit: impl FnMut(u8, &[u8]) -> Option<T>) -> Option<T> {
+    HeaderSegments::new(source).find_map(|segment| visit(segment.marker, segment.payload))
+}
+
+/// Whether a JPEG's entropy-coded data is followed by an end-of-image marker. The `image`
+/// crate's decoder pads a truncated scan with grey instead of failing; this tells the
+/// difference. Entropy-coded data never holds `FF D9` (a data byte 0xFF is always followed by
+/// 0x00 or a restart marker), so the first `FF D9` after the first scan starts is the EOI,
+/// and an embedded EXIF thumbnail (whose own EOI sits in APP1, before the scan) cannot fool it.
+pub(crate) fn has_end_of_image(source: &[u8]) -> bool {
+    const SOS: u8 = 0xDA;
+    const END_OF_IMAGE: [u8; 2] = [0xFF, 0xD9];
+    HeaderSegments::new(source)
+        .find(|segment| segment.marker == SOS)
+        .and_then(|segment| source.get(segment.offset..))
+        .is_some_and(|scans| {
+            // Nearly every file ends with its EOI; otherwise search (SIMD) for the first one.
+            scans.ends_with(&END_OF_IMAGE) || memchr::memmem::find(scans, &END_OF_IMAGE).is_some()
+        })
+}
+
+/// One marker segment of a JPEG header.
+struct Segment<'a> {
+    marker: u8,
+    /// The bytes after the length field (empty for SOS, where the walk stops).
+    payload: &'a [u8],
+    /// Offset of the byte after the marker.
+    offset: usize,
+}
+
+/// Iterates over the marker segments of a JPEG header, from SOI up to and including the first
+/// SOS. Every offset is bounds-checked: this runs on untrusted bytes.
+struct HeaderSegments<'a> {
+    source: &'a [u8],
+    position: Option<usize>,
+}
+
+impl<'a> HeaderSegments<'a> {
+    fn new(source: &'a [u8]) -> Self {
+        const SOI: u8 = 0xD8;
+        let position = (source.get(0..2) == Some(&[0xFF, SOI][..])).then_some(2);
+        HeaderSegments { source, position }
+    }
+
+    fn step(&mut self, mut position: usize) -> Option<Segment<'a>> {
+        const SOS: u8 = 0xDA;
+        const EOI: u8 = 0xD9;
+        loop {
+            if *self.source.get(position)? != 0xFF {
+                return None;
+            }
+            // Markers may be preceded by any number of 0xFF fill bytes.
+            while *self.source.get(position + 1)? == 0xFF {
+                position += 1;
+            }
+            let marker = *self.source.get(position + 1)?;
+            position += 2;
+            match marker {
+                EOI => return None,
+                SOS => {
+                    return Some(Segment {
+                        marker,
+                        payload: &[],
+                        offset: position,
+                    })
+                }
+                // Standalone markers carry no length.
+                0x01 | 0xD0..=0xD7 => continue,
+                _ => {}
+            }
+            let length = usize::from(u16::from_be_bytes([
+                *self.source.get(position)?,
+                *self.source.get(position + 1)?,
+            ]));
+            if length < 2 {
+                return None;
+            }
+            let payload = self.source.get(position + 2..position + length)?;
+            self.position = Some(position + length);
+            return Some(Segment {
+                marker,
+                payload,
+                offset: position,
+            });
+        }
+    }
+}
+
+impl<'a> Iterator for HeaderSegments<'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        // Stop unless `step` sets the next position: at SOS, EOI, or anything malformed.
+        let position = self.position.take()?;
+        self.step(position)
+    }
+}
+
+/// Walks the tables of one DQT segment (each: a precision/id byte, then 64 entries of one or
+/// two bytes) and returns table 0 if the segment defines it.
+fn luminance_table_in_dqt(mut segment: &[u8]) -> Option<[u16; 64]> {
+    while let Some((&precision_and_id, rest)) = segment.split_first() {
+        let sixteen_bit = precision_and_id >> 4 == 1;
+        let id = precision_and_id & 0x0F;
+        let entry_size = if sixteen_bit { 2 } else { 1 };
+        let entries = rest.get(..64 * entry_size)?;
+        if id == 0 {
+            let mut table = [0u16; 64];
+            for (slot, bytes) in table.iter_mut().zip(entries.chunks_exact(entry_size)) {
+                *slot = match bytes {
+                    [high, low] => u16::from_be_bytes([*high, *low]),
+                    [value] => u16::from(*value),
+                    _ => return None,
+                };
+            }
+            return Some(table);
+        }
+        segment = rest.get(64 * entry_size..)?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +419,54 @@ mod tests {
             assert!(distance < 90, "1/{factor}: {small:?} vs {large:?}");
         }
         assert!(decode_scaled(b"not a jpeg", 2).is_none());
+    }
+
+    #[test]
+    fn the_end_of_image_marker_is_found_at_the_end_after_trailing_bytes_or_not_at_all() {
+        let whole = fixture("gopher-640x427.jpg");
+        assert!(has_end_of_image(&whole), "ends with its EOI");
+        let mut trailed = whole.clone();
+        trailed.extend_from_slice(b"trailing bytes some writers append");
+        assert!(has_end_of_image(&trailed), "EOI before trailing bytes");
+        assert!(!has_end_of_image(&whole[..whole.len() - 2]), "no EOI");
+        assert!(!has_end_of_image(&whole[..whole.len() / 2]), "cut mid-scan");
+        // An EOI inside a header segment (an EXIF thumbnail's) does not count: only what
+        // follows the first scan does.
+        let mut thumbnail_eoi = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0x00, 0x00];
+        thumbnail_eoi.extend_from_slice(&whole[2..whole.len() - 2]);
+        assert!(!has_end_of_image(&thumbnail_eoi), "EOI only in APP1");
+    }
+
+    #[test]
+    fn jpeg_quality_is_estimated_from_the_quantization_table() {
+        // The fixture was written by libjpeg at quality 85.
+        assert_eq!(estimate_quality(&fixture("gopher-640x427.jpg")), Some(85));
+        assert_eq!(estimate_quality(&fixture("small-400x300.png")), None);
+        assert_eq!(estimate_quality(&fixture("truncated.jpg")), Some(85));
+        assert_eq!(estimate_quality(&[0xFF, 0xD8, 0xFF]), None);
+        assert_eq!(estimate_quality(&[0xFF, 0xD8, 0xFF, 0xDB, 0x00]), None);
+
+        // Our own encoder's output reads back close to the quality it was written with.
+        let decoded = crate::codec::decode::decode(
+            &fixture("small-400x300.png"),
+            &crate::limits::Limits::default(),
+        )
+        .unwrap();
+        for quality in [30, 60, 75, 90] {
+            let jpeg = crate::codec::encode::encode(
+                &decoded.raster,
+                crate::codec::ImageFormat::Jpeg,
+                &crate::codec::encode::EncodeOptions {
+                    quality,
+                    progressive: false,
+                },
+            )
+            .unwrap();
+            let estimate = estimate_quality(&jpeg).unwrap();
+            assert!(
+                estimate.abs_diff(quality) <= 2,
+                "{quality} read as {estimate}"
+            );
+        }
     }
 }

@@ -5,14 +5,67 @@
 //! [`Raster`]. [`encode`] writes a [`Raster`] in an output format. Between the two, every
 //! operation works on a [`Raster`]: 8-bit RGB for opaque images, 8-bit RGBA when there is
 //! transparency, never anything wider (DESIGN.md: "Stay in 8-bit RGB/RGBA buffers").
+//!
+//! The codecs' vocabulary lives here too, and the languages above use it: [`ImageFormat`]
+//! (what a source is, sniffed from its bytes, and what a result is written as) and [`Rgb`].
+//! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
+//! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame.
 
 pub mod decode;
 pub mod encode;
+mod format;
 pub mod gif;
 pub mod jpeg;
 
-use crate::ast::Rgb;
+pub use format::ImageFormat;
+
 use crate::error::PipelineError;
+use std::fmt;
+
+/// An RGB colour, written as six hex digits (`FF0000`) in both vendors' languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rgb {
+    /// Red, 0-255.
+    pub r: u8,
+    /// Green, 0-255.
+    pub g: u8,
+    /// Blue, 0-255.
+    pub b: u8,
+}
+
+impl Rgb {
+    /// White, the vendors' default fill colour.
+    pub const WHITE: Rgb = Rgb {
+        r: 255,
+        g: 255,
+        b: 255,
+    };
+
+    /// Reads `RRGGBB` (either letter case); `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Rgb> {
+        if text.len() != 6 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        let channel = |range| u8::from_str_radix(text.get(range)?, 16).ok();
+        Some(Rgb {
+            r: channel(0..2)?,
+            g: channel(2..4)?,
+            b: channel(4..6)?,
+        })
+    }
+
+    /// The pixel as `[r, g, b]`.
+    pub fn to_array(self) -> [u8; 3] {
+        [self.r, self.g, self.b]
+    }
+}
+
+impl fmt::Display for Rgb {
+    /// Upper-case `RRGGBB`, as the OSS documentation writes colours.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02X}{:02X}{:02X}", self.r, self.g, self.b)
+    }
+}
 
 /// How the bytes of a [`Raster`] are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,6 +263,31 @@ fn byte_len(width: u32, height: u32, layout: PixelLayout) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_read_and_render_as_six_hex_digits() {
+        assert_eq!(Rgb::from_hex("FF0000"), Some(Rgb { r: 255, g: 0, b: 0 }));
+        assert_eq!(
+            Rgb::from_hex("00ff7f"),
+            Some(Rgb {
+                r: 0,
+                g: 255,
+                b: 127
+            })
+        );
+        for bad in ["", "FFF", "FF00000", "GG0000", "+F0000", "ＦＦ00"] {
+            assert_eq!(Rgb::from_hex(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Rgb {
+                r: 0,
+                g: 255,
+                b: 127
+            }
+            .to_string(),
+            "00FF7F"
+        );
+    }
 
     #[test]
     fn new_rejects_a_buffer_of_the_wrong_length() {

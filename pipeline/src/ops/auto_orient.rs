@@ -7,7 +7,54 @@
 //! undoes the orientation of the *source*, wherever it appears in the pipeline (Qiniu advises
 //! putting it first). The encoders write no EXIF, so the result cannot be rotated twice.
 
+use super::{unexpected_plan, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
+use crate::error::PipelineError;
+use std::fmt;
+
+/// The action's name in the canonical form (both vendors').
+pub(crate) const ACTION: &str = "auto-orient";
+
+/// The arguments of an auto-orient step: none, the source's EXIF orientation says it all
+/// ([`crate::ast::Step::AutoOrient`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AutoOrient;
+
+impl AutoOrient {
+    /// Reads the canonical form's value: `auto-orient,1` (OSS's spelling of "on").
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<AutoOrient, PipelineError> {
+        match arguments {
+            ["1"] => Ok(AutoOrient),
+            _ => Err(PipelineError::invalid_argument(
+                "auto-orient: the canonical form is auto-orient,1",
+            )),
+        }
+    }
+}
+
+/// Canonical rendering: `auto-orient,1`.
+impl fmt::Display for AutoOrient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{ACTION},1")
+    }
+}
+
+impl Operation for AutoOrient {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::Orient(Transform::from_exif(context.orientation)))
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        match plan {
+            StepPlan::Orient(orient) => Ok(transform(&raster, *orient)),
+            other => Err(unexpected_plan(ACTION, other)),
+        }
+    }
+}
 
 /// One of the eight EXIF orientations as the pixel transform that makes the image upright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

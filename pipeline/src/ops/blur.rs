@@ -7,10 +7,14 @@
 //! Sigma is kept in thousandths so the AST stays `Eq` and a decimal sigma (`3x1.5`) renders
 //! back exactly.
 
-use super::CanonicalArgs;
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::{integer_in, thousandths, Params};
 use std::fmt;
+
+/// The action's name in the canonical form (both vendors').
+pub(crate) const ACTION: &str = "blur";
 
 /// Radius range (both vendors: 1-50).
 pub const RADIUS_RANGE: std::ops::RangeInclusive<u32> = 1..=50;
@@ -25,30 +29,6 @@ pub struct Blur {
 }
 
 impl Blur {
-    /// Reads a sigma written as a positive decimal with at most three decimals (`5`, `1.5`).
-    pub fn parse_sigma(action: &str, text: &str) -> Result<u32, PipelineError> {
-        let invalid = || {
-            PipelineError::invalid_argument(format!(
-                "{action}: sigma '{text}' must be a number greater than 0 (at most 3 decimals)"
-            ))
-        };
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-        if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
-            return Err(invalid());
-        }
-        let whole: u32 = whole.parse().map_err(|_| invalid())?;
-        let fraction: u32 = format!("{fraction:0<3}").parse().map_err(|_| invalid())?;
-        let milli = whole
-            .checked_mul(1000)
-            .and_then(|value| value.checked_add(fraction))
-            .ok_or_else(invalid)?;
-        if milli == 0 {
-            return Err(invalid());
-        }
-        Ok(milli)
-    }
-
     /// The kernel weights, `2r+1` of them, summing to 1.
     fn kernel(&self) -> Vec<f32> {
         let sigma = f64::from(self.sigma_milli) / 1000.0;
@@ -64,15 +44,16 @@ impl Blur {
     }
 
     /// Reads the canonical form's arguments (`r_`, `s_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Blur, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Blur, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let radius = args
             .take("r")
             .ok_or_else(|| PipelineError::missing_argument("blur: r is required"))?;
-        let radius = crate::parse::integer_in("blur", radius, radius, RADIUS_RANGE)?;
+        let radius = integer_in(ACTION, radius, radius, RADIUS_RANGE)?;
         let sigma = args
             .take("s")
             .ok_or_else(|| PipelineError::missing_argument("blur: s is required"))?;
-        let sigma_milli = Blur::parse_sigma("blur", sigma)?;
+        let sigma_milli = thousandths(ACTION, "sigma", sigma)?;
         args.finish()?;
         Ok(Blur {
             radius,
@@ -84,12 +65,73 @@ impl Blur {
 /// Blurs `raster`; the size does not change.
 pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
     let kernel = blur.kernel();
-    let (width, height) = (raster.width() as usize, raster.height() as usize);
-    let channels = raster.layout().bytes_per_pixel();
+    let geometry = Geometry {
+        width: raster.width() as usize,
+        height: raster.height() as usize,
+        channels: raster.layout().bytes_per_pixel(),
+        radius: blur.radius as isize,
+    };
     let has_alpha = raster.layout().has_alpha();
-    // Work in f32, colour premultiplied by alpha.
-    let mut buffer: Vec<f32> = Vec::with_capacity(raster.data().len());
-    for pixel in raster.data().chunks_exact(channels) {
+    let mut buffer = premultiplied(raster.data(), geometry.channels, has_alpha);
+    let mut scratch = vec![0f32; buffer.len()];
+    geometry.rows(&kernel, &buffer, &mut scratch);
+    geometry.columns(&kernel, &scratch, &mut buffer);
+    let data = unpremultiplied(&buffer, geometry.channels, has_alpha);
+    Raster::new(raster.width(), raster.height(), raster.layout(), data)
+}
+
+/// The shape of the buffers a blur runs over, and the kernel's radius.
+#[derive(Clone, Copy)]
+struct Geometry {
+    width: usize,
+    height: usize,
+    channels: usize,
+    radius: isize,
+}
+
+impl Geometry {
+    /// Convolves each row of `input` into `output`; pixels beyond the edge repeat it.
+    fn rows(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+        let (width, channels) = (self.width, self.channels);
+        for y in 0..self.height {
+            let row = y * width;
+            for x in 0..width {
+                for channel in 0..channels {
+                    let mut sum = 0f32;
+                    for (tap, weight) in kernel.iter().enumerate() {
+                        let sx =
+                            (x as isize + tap as isize - self.radius).clamp(0, width as isize - 1);
+                        sum += input[(row + sx as usize) * channels + channel] * weight;
+                    }
+                    output[(row + x) * channels + channel] = sum;
+                }
+            }
+        }
+    }
+
+    /// Convolves each column of `input` into `output`; pixels beyond the edge repeat it.
+    fn columns(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+        let (width, height, channels) = (self.width, self.height, self.channels);
+        for y in 0..height {
+            for x in 0..width {
+                for channel in 0..channels {
+                    let mut sum = 0f32;
+                    for (tap, weight) in kernel.iter().enumerate() {
+                        let sy =
+                            (y as isize + tap as isize - self.radius).clamp(0, height as isize - 1);
+                        sum += input[(sy as usize * width + x) * channels + channel] * weight;
+                    }
+                    output[(y * width + x) * channels + channel] = sum;
+                }
+            }
+        }
+    }
+}
+
+/// The pixels in f32, colour premultiplied by alpha (so transparent pixels lend no colour).
+fn premultiplied(data: &[u8], channels: usize, has_alpha: bool) -> Vec<f32> {
+    let mut buffer: Vec<f32> = Vec::with_capacity(data.len());
+    for pixel in data.chunks_exact(channels) {
         let alpha = if has_alpha {
             f32::from(pixel[3]) / 255.0
         } else {
@@ -104,35 +146,11 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
             });
         }
     }
-    let radius = blur.radius as isize;
-    let mut scratch = vec![0f32; buffer.len()];
-    // Rows.
-    for y in 0..height {
-        let row = y * width;
-        for x in 0..width {
-            for channel in 0..channels {
-                let mut sum = 0f32;
-                for (tap, weight) in kernel.iter().enumerate() {
-                    let sx = (x as isize + tap as isize - radius).clamp(0, width as isize - 1);
-                    sum += buffer[(row + sx as usize) * channels + channel] * weight;
-                }
-                scratch[(row + x) * channels + channel] = sum;
-            }
-        }
-    }
-    // Columns.
-    for y in 0..height {
-        for x in 0..width {
-            for channel in 0..channels {
-                let mut sum = 0f32;
-                for (tap, weight) in kernel.iter().enumerate() {
-                    let sy = (y as isize + tap as isize - radius).clamp(0, height as isize - 1);
-                    sum += scratch[(sy as usize * width + x) * channels + channel] * weight;
-                }
-                buffer[(y * width + x) * channels + channel] = sum;
-            }
-        }
-    }
+    buffer
+}
+
+/// Back to 8 bits, colour divided by alpha again.
+fn unpremultiplied(buffer: &[f32], channels: usize, has_alpha: bool) -> Vec<u8> {
     let mut data = Vec::with_capacity(buffer.len());
     for pixel in buffer.chunks_exact(channels) {
         let alpha = if has_alpha { pixel[3] / 255.0 } else { 1.0 };
@@ -149,13 +167,32 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
             data.push(value.round().clamp(0.0, 255.0) as u8);
         }
     }
-    Raster::new(raster.width(), raster.height(), raster.layout(), data)
+    data
+}
+
+impl Operation for Blur {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        apply(&raster, self)
+    }
 }
 
 /// Canonical rendering: `blur,r_<r>,s_<sigma>` (OSS syntax; sigma may be decimal).
 impl fmt::Display for Blur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "blur,r_{},s_{}", self.radius, self.sigma_milli / 1000)?;
+        write!(
+            f,
+            "{ACTION},r_{},s_{}",
+            self.radius,
+            self.sigma_milli / 1000
+        )?;
         let fraction = self.sigma_milli % 1000;
         if fraction != 0 {
             let digits = format!("{fraction:03}");
@@ -168,22 +205,18 @@ impl fmt::Display for Blur {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
 
     #[test]
-    fn sigma_reads_decimals_and_refuses_zero() {
-        assert_eq!(Blur::parse_sigma("b", "5"), Ok(5000));
-        assert_eq!(Blur::parse_sigma("b", "1.5"), Ok(1500));
-        assert_eq!(Blur::parse_sigma("b", "0.125"), Ok(125));
-        for bad in ["0", "0.0", "", ".5", "-1", "1.2345", "a"] {
-            assert!(Blur::parse_sigma("b", bad).is_err(), "{bad}");
-        }
+    fn a_decimal_sigma_renders_and_reads_back() {
         let blur = Blur {
             radius: 3,
             sigma_milli: 1500,
         };
         assert_eq!(blur.to_string(), "blur,r_3,s_1.5");
+        assert_eq!(Blur::from_canonical(&["r_3", "s_1.5"]), Ok(blur));
+        assert!(Blur::from_canonical(&["r_3", "s_0"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `bright` (OSS `bright,<value>`): lighten or darken the image.
 //!
-//! OSS: "[value] 指定图片的亮度, [-100, 100]; 取值<0 降低图片亮度, =0 不调整, >0 提高图片亮度";
+//! OSS: "\[value\] 指定图片的亮度, [-100, 100]; 取值<0 降低图片亮度, =0 不调整, >0 提高图片亮度";
 //! the English page calls the value "the percentage by which you want to adjust brightness".
 //! The vendor does not publish its curve, so Ferrotype defines it as ImageMagick's
 //! `-brightness-contrast <value>x0` does: every colour channel moves by `value` percent of the
@@ -8,10 +8,14 @@
 //! to 255 and black to 128; `bright,-50` takes white to 128; `bright,0` changes nothing. Alpha
 //! is kept as it is.
 
-use super::map_colour_channels;
+use super::{map_colour_channels, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::{signed_integer_in, single_value};
 use std::fmt;
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "bright";
 
 /// The value range of both `bright` and `contrast` (OSS: [-100, 100]).
 pub const ADJUST_RANGE: std::ops::RangeInclusive<i32> = -100..=100;
@@ -24,9 +28,10 @@ pub struct Bright {
 }
 
 impl Bright {
-    /// Reads the value of `bright,<value>` (in [`ADJUST_RANGE`]).
-    pub fn parse(text: &str) -> Result<Bright, PipelineError> {
-        crate::parse::signed_integer_in("bright", text, ADJUST_RANGE).map(|value| Bright { value })
+    /// Reads the canonical form's value: `bright,<value>` (in [`ADJUST_RANGE`]).
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Bright, PipelineError> {
+        let value = single_value(ACTION, arguments)?;
+        signed_integer_in(ACTION, value, ADJUST_RANGE).map(|value| Bright { value })
     }
 
     /// The channel mapping, as a table from input to output value.
@@ -45,19 +50,32 @@ pub fn apply(raster: Raster, bright: &Bright) -> Raster {
     map_colour_channels(raster, &bright.table())
 }
 
+impl Operation for Bright {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        Ok(apply(raster, self))
+    }
+}
+
 /// Canonical rendering: `bright,<value>` (OSS syntax).
 impl fmt::Display for Bright {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bright,{}", self.value)
+        write!(f, "{ACTION},{}", self.value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
-    use crate::error::ErrorCode;
+    use crate::codec::Rgb;
 
     fn grey(level: u8) -> Raster {
         Raster::filled(
@@ -116,29 +134,9 @@ mod tests {
     }
 
     #[test]
-    fn values_are_whole_numbers_from_minus_100_to_100() {
-        assert_eq!(Bright::parse("-100"), Ok(Bright { value: -100 }));
-        assert_eq!(Bright::parse("100"), Ok(Bright { value: 100 }));
-        assert_eq!(Bright::parse("0"), Ok(Bright { value: 0 }));
-        let table = [
-            ("101", "bright: 101 is out of range -100 to 100"),
-            ("-101", "bright: -101 is out of range -100 to 100"),
-            (
-                "99999999999",
-                "bright: 99999999999 is out of range -100 to 100",
-            ),
-            ("1.5", "bright: '1.5' is not a whole number"),
-            ("+5", "bright: '+5' is not a whole number"),
-            ("-", "bright: '-' is not a whole number"),
-            ("", "bright: '' is not a whole number"),
-        ];
-        for (text, message) in table {
-            let error = Bright::parse(text).unwrap_err();
-            assert_eq!(
-                (error.code, error.message.as_str()),
-                (ErrorCode::InvalidArgument, message)
-            );
-        }
-        assert_eq!(Bright { value: -5 }.to_string(), "bright,-5");
+    fn the_canonical_form_reads_back() {
+        let step = Bright { value: -5 };
+        assert_eq!(step.to_string(), "bright,-5");
+        assert_eq!(Bright::from_canonical(&["-5"]), Ok(step));
     }
 }

@@ -16,10 +16,14 @@
 //! has that side as its diameter (a 640x427 image gives a 427x427 result), so the square side
 //! is `min(2r, shorter side)`.
 
-use super::{CanonicalArgs, Region};
+use super::{unexpected_plan, Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "circle";
 
 /// The arguments of a circle step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,7 +58,8 @@ pub fn apply(raster: &Raster, square: &Region) -> Result<Raster, PipelineError> 
 
 impl Circle {
     /// Reads the canonical form's argument (`r_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Circle, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Circle, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let radius = args
             .take_parsed("r")?
             .ok_or_else(|| PipelineError::missing_argument("circle: r (the radius) is required"))?;
@@ -63,18 +68,35 @@ impl Circle {
     }
 }
 
+impl Operation for Circle {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::Crop(plan(self, input)))
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        match plan {
+            StepPlan::Crop(square) => apply(&raster, square),
+            other => Err(unexpected_plan(ACTION, other)),
+        }
+    }
+}
+
 /// Canonical rendering: `circle,r_<radius>` (OSS syntax).
 impl fmt::Display for Circle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "circle,r_{}", self.radius)
+        write!(f, "{ACTION},r_{}", self.radius)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
+    use crate::codec::Rgb;
 
     #[test]
     fn the_result_is_the_square_around_the_disc() {
@@ -130,7 +152,7 @@ mod tests {
 
     #[test]
     fn document_examples_end_to_end_white_for_jpg_transparent_for_png_webp_bmp() {
-        use crate::ops::format::ImageFormat;
+        use crate::codec::ImageFormat;
         use crate::ops::test_support::run_oss;
         // Document: r_100 on a jpg: 200x200, white outside the disc.
         let (rendered, decoded) = run_oss("image/circle,r_100", "gopher-640x427.jpg");

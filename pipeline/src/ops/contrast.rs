@@ -1,6 +1,6 @@
 //! `contrast` (OSS `contrast,<value>`): spread the tones apart or pull them together.
 //!
-//! OSS: "[value] 指定图片的对比度, [-100,100]; 取值<0 降低图片对比度, =0 维持原图对比度, >0
+//! OSS: "\[value\] 指定图片的对比度, [-100,100]; 取值<0 降低图片对比度, =0 维持原图对比度, >0
 //! 提高图片对比度". The vendor does not publish its curve, so Ferrotype uses ImageMagick's
 //! `-brightness-contrast 0x<value>` definition: with channels scaled to 0-1, a straight line
 //! through mid-grey whose slope is `tan(pi * (value / 100 + 1) / 4)`:
@@ -9,11 +9,15 @@
 //! mid-grey: channels below 128 become 0, the others 255); `50` has slope 2.414. Alpha is kept.
 
 use super::bright::ADJUST_RANGE;
-use super::map_colour_channels;
+use super::{map_colour_channels, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::{signed_integer_in, single_value};
 use std::f64::consts::PI;
 use std::fmt;
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "contrast";
 
 /// The arguments of a contrast step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,10 +27,10 @@ pub struct Contrast {
 }
 
 impl Contrast {
-    /// Reads the value of `contrast,<value>` (-100 to 100).
-    pub fn parse(text: &str) -> Result<Contrast, PipelineError> {
-        crate::parse::signed_integer_in("contrast", text, ADJUST_RANGE)
-            .map(|value| Contrast { value })
+    /// Reads the canonical form's value: `contrast,<value>` (-100 to 100).
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Contrast, PipelineError> {
+        let value = single_value(ACTION, arguments)?;
+        signed_integer_in(ACTION, value, ADJUST_RANGE).map(|value| Contrast { value })
     }
 
     /// The channel mapping, as a table from input to output value.
@@ -49,19 +53,32 @@ pub fn apply(raster: Raster, contrast: &Contrast) -> Raster {
     map_colour_channels(raster, &contrast.table())
 }
 
+impl Operation for Contrast {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        Ok(apply(raster, self))
+    }
+}
+
 /// Canonical rendering: `contrast,<value>` (OSS syntax).
 impl fmt::Display for Contrast {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "contrast,{}", self.value)
+        write!(f, "{ACTION},{}", self.value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
-    use crate::error::ErrorCode;
+    use crate::codec::Rgb;
 
     fn level_after(value: i32, input: u8) -> u8 {
         let raster = Raster::filled(
@@ -114,16 +131,9 @@ mod tests {
     }
 
     #[test]
-    fn values_are_whole_numbers_from_minus_100_to_100() {
-        assert_eq!(Contrast::parse("-50"), Ok(Contrast { value: -50 }));
-        let error = Contrast::parse("200").unwrap_err();
-        assert_eq!(
-            (error.code, error.message.as_str()),
-            (
-                ErrorCode::InvalidArgument,
-                "contrast: 200 is out of range -100 to 100"
-            )
-        );
-        assert_eq!(Contrast { value: 50 }.to_string(), "contrast,50");
+    fn the_canonical_form_reads_back() {
+        let step = Contrast { value: 50 };
+        assert_eq!(step.to_string(), "contrast,50");
+        assert_eq!(Contrast::from_canonical(&["50"]), Ok(step));
     }
 }

@@ -24,10 +24,14 @@
 //! * A size running past the edge is cut at the edge ("将会直接裁剪到原图结尾").
 
 use super::gravity::Gravity;
-use super::{CanonicalArgs, Region};
+use super::{Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::{ErrorCode, PipelineError};
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form, for both crops.
+pub(crate) const ACTION: &str = "crop";
 
 /// The arguments of a crop step.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,18 +89,24 @@ pub fn apply(raster: &Raster, region: &Region) -> Result<Raster, PipelineError> 
     region.extract(raster)
 }
 
+/// The canonical form's `g_` of either crop, north-west when absent.
+fn take_gravity(args: &mut Params<'_>) -> Result<Gravity, PipelineError> {
+    match args.take("g") {
+        None => Ok(Gravity::NorthWest),
+        Some(name) => Gravity::from_name(name).ok_or_else(|| {
+            PipelineError::invalid_argument(format!("crop: g_{name} is not a gravity"))
+        }),
+    }
+}
+
 impl Crop {
     /// Reads the canonical form's arguments (`w_`, `h_`, `g_`, `dx_`, `dy_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Crop, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Crop, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let crop = Crop {
             width: args.take_parsed("w")?,
             height: args.take_parsed("h")?,
-            gravity: match args.take("g") {
-                None => Gravity::NorthWest,
-                Some(name) => Gravity::from_oss_name(name).ok_or_else(|| {
-                    PipelineError::invalid_argument(format!("crop: g_{name} is not a gravity"))
-                })?,
-            },
+            gravity: take_gravity(&mut args)?,
             dx: args.take_parsed("dx")?.unwrap_or(0),
             dy: args.take_parsed("dy")?.unwrap_or(0),
         };
@@ -105,11 +115,25 @@ impl Crop {
     }
 }
 
+impl Operation for Crop {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        plan(self, input).map(StepPlan::Crop)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
+    }
+}
+
 /// Canonical rendering: `crop` then `w_`, `h_`, `g_`, `dx_`, `dy_`, each only when not at its
 /// default.
 impl fmt::Display for Crop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("crop")?;
+        f.write_str(ACTION)?;
         if let Some(width) = self.width {
             write!(f, ",w_{width}")?;
         }
@@ -203,18 +227,14 @@ fn oss_origin(gravity: Gravity, input: (u32, u32), size: (u32, u32)) -> (i64, i6
 
 impl OssCrop {
     /// Reads the canonical form's arguments (`x_`, `y_`, `w_`, `h_`, `g_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<OssCrop, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<OssCrop, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let crop = OssCrop {
             x: args.take_parsed("x")?.unwrap_or(0),
             y: args.take_parsed("y")?.unwrap_or(0),
             width: args.take_parsed("w")?,
             height: args.take_parsed("h")?,
-            gravity: match args.take("g") {
-                None => Gravity::NorthWest,
-                Some(name) => Gravity::from_oss_name(name).ok_or_else(|| {
-                    PipelineError::invalid_argument(format!("crop: g_{name} is not a gravity"))
-                })?,
-            },
+            gravity: take_gravity(&mut args)?,
         };
         args.finish()?;
         Ok(crop)
@@ -226,6 +246,20 @@ impl OssCrop {
         arguments
             .iter()
             .any(|argument| argument.starts_with("x_") || argument.starts_with("y_"))
+    }
+}
+
+impl Operation for OssCrop {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        plan_oss(self, input).map(StepPlan::Crop)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
     }
 }
 

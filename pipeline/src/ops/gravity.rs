@@ -1,14 +1,17 @@
 //! `gravity`: the anchor an offset is measured from, shared by crop and watermark.
 //!
 //! Both vendors use the nine points of a 3x3 grid: Qiniu names them `NorthWest` ... `SouthEast`
-//! (and `Center`), OSS `nw` ... `se` (and `center`). [`Gravity::origin`] places a box of a given
+//! (and `Center`, read by [`crate::parse::qiniu`]), OSS `nw` ... `se` (and `center`), which the
+//! canonical form writes too ([`Gravity::name`]). [`Gravity::origin`] places a box of a given
 //! size inside a container at the anchor; offsets are then added by the caller.
 //!
 //! Rounding: a centred box starts at `(container - box) / 2` rounded down, so a 300 px box in a
 //! 427 px side starts at 63 (ImageMagick's rule, which Qiniu runs).
 
-use crate::error::PipelineError;
 use std::fmt;
+
+/// The canonical (and OSS) names, as error messages list them.
+pub(crate) const NAMES: &str = "nw, north, ne, west, center, east, sw, south, se";
 
 /// One of the nine anchors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -48,23 +51,8 @@ impl Gravity {
         Gravity::SouthEast,
     ];
 
-    /// The Qiniu name (`NorthWest`, ..., `Center`).
-    pub fn qiniu_name(self) -> &'static str {
-        match self {
-            Gravity::NorthWest => "NorthWest",
-            Gravity::North => "North",
-            Gravity::NorthEast => "NorthEast",
-            Gravity::West => "West",
-            Gravity::Center => "Center",
-            Gravity::East => "East",
-            Gravity::SouthWest => "SouthWest",
-            Gravity::South => "South",
-            Gravity::SouthEast => "SouthEast",
-        }
-    }
-
-    /// The OSS name (`nw`, ..., `center`), also the canonical form's.
-    pub fn oss_name(self) -> &'static str {
+    /// The canonical form's name (`nw`, ..., `center`), which is OSS's.
+    pub fn name(self) -> &'static str {
         match self {
             Gravity::NorthWest => "nw",
             Gravity::North => "north",
@@ -78,28 +66,11 @@ impl Gravity {
         }
     }
 
-    /// Reads a Qiniu name (case as documented).
-    pub fn from_qiniu_name(name: &str) -> Option<Gravity> {
+    /// Reads a canonical (and OSS) name.
+    pub fn from_name(name: &str) -> Option<Gravity> {
         Gravity::ALL
             .into_iter()
-            .find(|gravity| gravity.qiniu_name() == name)
-    }
-
-    /// Reads an OSS name.
-    pub fn from_oss_name(name: &str) -> Option<Gravity> {
-        Gravity::ALL
-            .into_iter()
-            .find(|gravity| gravity.oss_name() == name)
-    }
-
-    /// Reads a Qiniu gravity argument, with an error naming `action`.
-    pub fn parse_qiniu(action: &str, name: &str) -> Result<Gravity, PipelineError> {
-        Gravity::from_qiniu_name(name).ok_or_else(|| {
-            PipelineError::invalid_argument(format!(
-                "{action}: '{name}' is not a gravity (NorthWest, North, NorthEast, West, Center, \
-                 East, SouthWest, South, SouthEast)"
-            ))
-        })
+            .find(|gravity| gravity.name() == name)
     }
 
     /// Column: 0 left, 1 centre, 2 right.
@@ -151,7 +122,7 @@ impl Gravity {
 
 impl fmt::Display for Gravity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.oss_name())
+        f.write_str(self.name())
     }
 }
 
@@ -160,15 +131,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_in_both_dialects() {
+    fn names_round_trip() {
         for gravity in Gravity::ALL {
-            assert_eq!(
-                Gravity::from_qiniu_name(gravity.qiniu_name()),
-                Some(gravity)
-            );
-            assert_eq!(Gravity::from_oss_name(gravity.oss_name()), Some(gravity));
+            assert_eq!(Gravity::from_name(gravity.name()), Some(gravity));
         }
-        assert_eq!(Gravity::from_qiniu_name("northwest"), None);
     }
 
     #[test]

@@ -19,9 +19,14 @@
 //! px per side and 24,999,999 px in total (Qiniu's imageView2 output limits).
 
 use super::resize::{scale_side, ResizePlan};
-use super::CanonicalArgs;
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
+use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (an extension).
+pub(crate) const ACTION: &str = "view";
 
 /// Largest side of an imageView2 result.
 pub const MAX_OUTPUT_SIDE: u32 = 9_999;
@@ -43,44 +48,11 @@ pub struct ImageView {
 /// Plans the thumbnail for an input of `input` size.
 pub fn plan(view: &ImageView, input: (u32, u32)) -> Result<ResizePlan, PipelineError> {
     let (src_w, src_h) = input;
-    let portrait = src_h > src_w;
-    // Modes 0, 4, 5 speak of long and short sides: turn them into width and height.
-    let (bound_w, bound_h) = match view.mode {
-        0 | 4 | 5 if portrait => (view.height, view.width),
-        _ => (view.width, view.height),
-    };
-    let minimum = matches!(view.mode, 1 | 3 | 4 | 5);
-    let (bound_w, bound_h) = if minimum {
-        match (bound_w, bound_h) {
-            (Some(w), None) => (Some(w), Some(w)),
-            (None, Some(h)) => (Some(h), Some(h)),
-            other => other,
-        }
-    } else {
-        (bound_w, bound_h)
-    };
+    let (bound_w, bound_h) = bounds(view, input);
     if bound_w.is_none() && bound_h.is_none() {
         return Ok(ResizePlan::Keep);
     }
-    // Scale factor as a fraction numerator / denominator of the source side it applies to.
-    let ratio = |bound: Option<u32>, side: u32| bound.map(|bound| (bound, side));
-    let candidates = [ratio(bound_w, src_w), ratio(bound_h, src_h)];
-    let is_less = |a: (u32, u32), b: (u32, u32)| {
-        u64::from(a.0) * u64::from(b.1) < u64::from(b.0) * u64::from(a.1)
-    };
-    let chosen = candidates.into_iter().flatten().reduce(|a, b| {
-        let pick_b = if minimum {
-            is_less(a, b)
-        } else {
-            is_less(b, a)
-        };
-        if pick_b {
-            b
-        } else {
-            a
-        }
-    });
-    let Some((numerator, denominator)) = chosen else {
+    let Some((numerator, denominator)) = scale_factor(view, input, (bound_w, bound_h)) else {
         return Ok(ResizePlan::Keep);
     };
     let (scaled_w, scaled_h) = if numerator >= denominator {
@@ -123,9 +95,61 @@ pub fn plan(view: &ImageView, input: (u32, u32)) -> Result<ResizePlan, PipelineE
     })
 }
 
+/// Whether the mode's `w`/`h` are minima (cover) rather than maxima (fit inside).
+fn is_minimum(view: &ImageView) -> bool {
+    matches!(view.mode, 1 | 3 | 4 | 5)
+}
+
+/// The bounds on the result's width and height: modes 0, 4, 5 speak of long and short sides,
+/// turned into width and height by the source's orientation; a side left out is the given
+/// one where the bounds are minima (a square).
+fn bounds(view: &ImageView, (src_w, src_h): (u32, u32)) -> (Option<u32>, Option<u32>) {
+    let portrait = src_h > src_w;
+    let (bound_w, bound_h) = match view.mode {
+        0 | 4 | 5 if portrait => (view.height, view.width),
+        _ => (view.width, view.height),
+    };
+    if !is_minimum(view) {
+        return (bound_w, bound_h);
+    }
+    match (bound_w, bound_h) {
+        (Some(w), None) => (Some(w), Some(w)),
+        (None, Some(h)) => (Some(h), Some(h)),
+        other => other,
+    }
+}
+
+/// The scale factor as a fraction numerator / denominator (a bound over the source side it
+/// applies to): the larger of the two for minima, the smaller for maxima.
+fn scale_factor(
+    view: &ImageView,
+    (src_w, src_h): (u32, u32),
+    (bound_w, bound_h): (Option<u32>, Option<u32>),
+) -> Option<(u32, u32)> {
+    let ratio = |bound: Option<u32>, side: u32| bound.map(|bound| (bound, side));
+    let candidates = [ratio(bound_w, src_w), ratio(bound_h, src_h)];
+    let is_less = |a: (u32, u32), b: (u32, u32)| {
+        u64::from(a.0) * u64::from(b.1) < u64::from(b.0) * u64::from(a.1)
+    };
+    let minimum = is_minimum(view);
+    candidates.into_iter().flatten().reduce(|a, b| {
+        let pick_b = if minimum {
+            is_less(a, b)
+        } else {
+            is_less(b, a)
+        };
+        if pick_b {
+            b
+        } else {
+            a
+        }
+    })
+}
+
 impl ImageView {
     /// Reads the canonical form's arguments (`m_`, `w_`, `h_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<ImageView, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<ImageView, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let mode: u8 = args.take_parsed("m")?.unwrap_or(0);
         if mode > 5 {
             return Err(PipelineError::invalid_argument(format!(
@@ -139,6 +163,20 @@ impl ImageView {
         };
         args.finish()?;
         Ok(view)
+    }
+}
+
+impl Operation for ImageView {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        plan(self, input).map(StepPlan::Resize)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
     }
 }
 

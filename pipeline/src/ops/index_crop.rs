@@ -13,9 +13,14 @@
 //! The last strip is what is left, so it may be shorter than `len`; a length at least the
 //! image's side makes one strip, the whole image.
 
-use super::{CanonicalArgs, Region};
+use super::{Applied, Operation, Planned, Region, StepContext, StepPlan};
+use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "indexcrop";
 
 /// The axis the image is cut along.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,7 +90,8 @@ pub fn plan(crop: &IndexCrop, input: (u32, u32)) -> Region {
 
 impl IndexCrop {
     /// Reads the canonical form's arguments (`x_` or `y_`, then `i_`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<IndexCrop, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<IndexCrop, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let x: Option<u32> = args.take_parsed("x")?;
         let y: Option<u32> = args.take_parsed("y")?;
         let index = args.take_parsed("i")?.unwrap_or(0);
@@ -112,11 +118,25 @@ impl IndexCrop {
     }
 }
 
+impl Operation for IndexCrop {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::Crop(plan(self, input)))
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_region(ACTION, &raster, plan)
+    }
+}
+
 /// Canonical rendering: `indexcrop,x_<len>,i_<index>` or `indexcrop,y_...` (OSS syntax), `i_`
 /// only when not 0.
 impl fmt::Display for IndexCrop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "indexcrop,{}_{}", self.axis.key(), self.length)?;
+        write!(f, "{ACTION},{}_{}", self.axis.key(), self.length)?;
         if self.index != 0 {
             write!(f, ",i_{}", self.index)?;
         }

@@ -55,9 +55,9 @@
 //! source and takes no other action.
 
 use crate::codec::decode::SourceInfo;
+use crate::codec::ImageFormat;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
-use crate::ops::format::ImageFormat;
 use image::{AnimationDecoder, ImageDecoder, ImageReader};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -88,6 +88,47 @@ impl Document {
         }
     }
 
+    /// The action that asks for this document in the canonical form (OSS's own `info` and
+    /// `average-hue`, the extension `document` for Qiniu's); error messages name it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Document::OssInfo => "info",
+            Document::OssAverageHue => "average-hue",
+            Document::QiniuImageInfo | Document::QiniuExif => "document",
+        }
+    }
+
+    /// Reads a canonical action that asks for a document (`info`, `average-hue`,
+    /// `document,<name>`); `None` when `action` is none of these.
+    pub(crate) fn from_canonical(
+        action: &str,
+        arguments: &[&str],
+    ) -> Option<Result<Document, PipelineError>> {
+        let oss = [Document::OssInfo, Document::OssAverageHue]
+            .into_iter()
+            .find(|document| document.action() == action);
+        if let Some(document) = oss {
+            if !arguments.is_empty() {
+                return Some(Err(PipelineError::invalid_argument(format!(
+                    "{action}: takes no parameters, got '{}'",
+                    arguments.join(",")
+                ))));
+            }
+            return Some(Ok(document));
+        }
+        if action != "document" {
+            return None;
+        }
+        Some(match arguments {
+            [value] => Document::from_name(value).ok_or_else(|| {
+                PipelineError::invalid_argument(format!("document: '{value}' is not a document"))
+            }),
+            _ => Err(PipelineError::invalid_argument(
+                "document: takes exactly one value",
+            )),
+        })
+    }
+
     /// Reads a canonical value.
     pub fn from_name(name: &str) -> Option<Document> {
         [
@@ -106,10 +147,9 @@ impl Document {
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Document::OssInfo => f.write_str("info"),
-            Document::OssAverageHue => f.write_str("average-hue"),
+            Document::OssInfo | Document::OssAverageHue => f.write_str(self.action()),
             Document::QiniuImageInfo | Document::QiniuExif => {
-                write!(f, "document,{}", self.name())
+                write!(f, "{},{}", self.action(), self.name())
             }
         }
     }
@@ -281,7 +321,7 @@ fn oss_value_text(value: &exif::Value) -> Option<String> {
 /// (aspect ratio only), 1 (per inch), 2 (per cm) are TIFF's 1, 2, 3.
 fn jfif_density(source: &[u8]) -> Option<(u8, u16, u16)> {
     const APP0: u8 = 0xE0;
-    let payload = crate::codec::decode::jpeg_header_segments(source)
+    let payload = crate::codec::jpeg::header_segments(source)
         .find(|(marker, payload)| *marker == APP0 && payload.starts_with(b"JFIF\0"))
         .map(|(_, payload)| payload)?;
     // "JFIF\0", version (2 bytes), units, x density (2), y density (2).

@@ -1,18 +1,22 @@
-//! The operations, one module per operation: its arguments, how it plans its geometry for a
-//! given input size, how it changes the pixels, and its tests.
+//! The operations, one module per operation: its arguments, their canonical text (written by
+//! `Display`, read by the module's `from_canonical`), how it plans its geometry for a given
+//! input size, how it changes the pixels, and its tests.
 //!
 //! Planning is separate from applying so that limits are checked on the planned size before
 //! any buffer is allocated, and so that a pipeline can be validated against a source's header
-//! dimensions without decoding it ([`crate::exec::plan`]).
+//! dimensions without decoding it ([`crate::exec::plan`]). Every step's arguments implement
+//! [`Operation`]; [`crate::ast::Step::operation`] hands them out, and [`plan_step`] and
+//! [`apply_step`] go through it, so the executor knows no operation by name.
 //!
-//! Every operation is written once for both dialects: the parsers map their syntax onto the
-//! same argument types, and each type renders (and [`parse_canonical_action`] reads) the
-//! canonical form described in [`crate::ast`].
+//! Every operation is written once for both dialects: the parsers in [`crate::parse`] map
+//! their syntax onto the same argument types. No vendor syntax lives here; the canonical form
+//! ([`crate::ast`]) does, each action with its operation.
 //!
 //! * [`resize`]: OSS `resize`, Qiniu `thumbnail` (the OSS-expressible geometries).
 //! * [`scale`]: Qiniu's other thumbnail geometries (`!Npx`, `!xNp`, `WxH<`, `Area@`).
 //! * [`image_view`]: Qiniu `imageView2` modes 0-5.
-//! * [`info`]: Qiniu `imageInfo` and `exif`, whose result is a JSON document.
+//! * [`info`]: Qiniu `imageInfo` and `exif`, OSS `info` and `average-hue`, whose result is a
+//!   JSON document.
 //! * [`watermark`]: image, text and mixed watermarks (OSS `watermark`, Qiniu `watermark/1`, `/2`,
 //!   `/3`), images via [`watermark::AssetLookup`], fonts via [`text::FontLookup`]; [`text`]
 //!   renders the text marks.
@@ -52,7 +56,27 @@ use crate::ast::Step;
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::limits::Limits;
-use std::str::FromStr;
+use std::fmt;
+
+/// What every step of a pipeline is: an operation with a canonical action name, a plan for an
+/// input size, and the change it makes to the pixels. The `Display` is its canonical text.
+pub trait Operation: fmt::Display {
+    /// The action's name as the canonical form writes it; error messages start with it.
+    fn action(&self) -> &'static str;
+
+    /// The operation made concrete for an input of `input` size, checked against the limits
+    /// before anything is allocated.
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned;
+
+    /// Carries out `plan`, made by [`Operation::plan`] for this raster's size.
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied;
+}
+
+/// What planning a step gives: its plan, or why it cannot be done on this input.
+pub type Planned = Result<StepPlan, PipelineError>;
+
+/// What applying a step gives: the changed raster.
+pub type Applied = Result<Raster, PipelineError>;
 
 /// What a step may need to know besides its input size.
 #[derive(Clone, Copy)]
@@ -141,28 +165,22 @@ pub(crate) fn check_canvas(
     Ok(())
 }
 
-/// A step made concrete for one input size.
+/// A step made concrete for one input size: the shape of what it does, which is all the
+/// executor needs to know (the result's size, and whether a JPEG may be shrunk on load for it).
+/// The operation itself knows the rest ([`Operation::apply`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepPlan {
-    /// What a resize (or Qiniu scale) step will do.
+    /// Resampling to a new size (resize, scale, view).
     Resize(resize::ResizePlan),
-    /// The region a crop keeps.
+    /// The region of the input that is kept (crops; the square around a `circle`'s disc).
     Crop(Region),
-    /// A rotation.
+    /// A rotation into a new canvas.
     Rotate(rotate::RotatePlan),
     /// An orientation fix.
     Orient(auto_orient::Transform),
-    /// A blur.
-    Blur(blur::Blur),
-    /// A watermark (the size does not change; the mark is read when applied).
-    Watermark,
-    /// The square around a `circle`'s disc, whose outside becomes transparent.
-    Circle(Region),
-    /// Rounded corners (the size does not change).
-    RoundedCorners(rounded_corners::RoundedCorners),
-    /// A change of the pixels in place, the size kept (`bright`, `contrast`, `sharpen`); the
-    /// step itself says what to do.
-    Adjust,
+    /// A change of the pixels in place, the size kept (blur, watermark, rounded corners,
+    /// bright, contrast, sharpen).
+    InPlace,
 }
 
 impl StepPlan {
@@ -174,14 +192,9 @@ impl StepPlan {
             StepPlan::Resize(plan) => plan.resampled_size(),
             // Crops, rotations and orientation fixes work on source pixels; a blur or a
             // watermark at a smaller scale would not look the same.
-            StepPlan::Crop(_)
-            | StepPlan::Rotate(_)
-            | StepPlan::Orient(_)
-            | StepPlan::Blur(_)
-            | StepPlan::Watermark
-            | StepPlan::Circle(_)
-            | StepPlan::RoundedCorners(_)
-            | StepPlan::Adjust => None,
+            StepPlan::Crop(_) | StepPlan::Rotate(_) | StepPlan::Orient(_) | StepPlan::InPlace => {
+                None
+            }
         }
     }
 
@@ -189,14 +202,32 @@ impl StepPlan {
     pub fn output_size(&self, input: (u32, u32)) -> (u32, u32) {
         match self {
             StepPlan::Resize(plan) => plan.output_size(input),
-            StepPlan::Crop(region) | StepPlan::Circle(region) => (region.width, region.height),
+            StepPlan::Crop(region) => (region.width, region.height),
             StepPlan::Rotate(plan) => (plan.width, plan.height),
             StepPlan::Orient(transform) => transform.output_size(input),
-            StepPlan::Blur(_)
-            | StepPlan::Watermark
-            | StepPlan::RoundedCorners(_)
-            | StepPlan::Adjust => input,
+            StepPlan::InPlace => input,
         }
+    }
+}
+
+/// The error for a plan handed to an operation that did not make it: a bug, never input.
+pub(crate) fn unexpected_plan(action: &str, plan: &StepPlan) -> PipelineError {
+    PipelineError::internal(format!("{action}: cannot carry out the plan {plan:?}"))
+}
+
+/// Carries out a resampling plan: what resize, scale and view share once planned.
+pub(crate) fn apply_resample(action: &str, raster: Raster, plan: &StepPlan) -> Applied {
+    match plan {
+        StepPlan::Resize(plan) => resize::apply(raster, plan),
+        other => Err(unexpected_plan(action, other)),
+    }
+}
+
+/// Carries out a region plan by copying the region out: what the crops share once planned.
+pub(crate) fn apply_region(action: &str, raster: &Raster, plan: &StepPlan) -> Applied {
+    match plan {
+        StepPlan::Crop(region) => region.extract(raster),
+        other => Err(unexpected_plan(action, other)),
     }
 }
 
@@ -206,24 +237,7 @@ pub fn plan_step(
     input: (u32, u32),
     context: &StepContext<'_>,
 ) -> Result<StepPlan, PipelineError> {
-    let limits = context.limits;
-    match step {
-        Step::Resize(resize) => resize::plan(resize, input, limits).map(StepPlan::Resize),
-        Step::Scale(scale) => scale::plan(scale, input, limits).map(StepPlan::Resize),
-        Step::View(view) => image_view::plan(view, input).map(StepPlan::Resize),
-        Step::Crop(crop) => crop::plan(crop, input).map(StepPlan::Crop),
-        Step::OssCrop(crop) => crop::plan_oss(crop, input).map(StepPlan::Crop),
-        Step::IndexCrop(crop) => Ok(StepPlan::Crop(index_crop::plan(crop, input))),
-        Step::Circle(circle) => Ok(StepPlan::Circle(circle::plan(circle, input))),
-        Step::RoundedCorners(corners) => Ok(StepPlan::RoundedCorners(*corners)),
-        Step::Rotate(rotate) => rotate::plan(rotate, input, limits).map(StepPlan::Rotate),
-        Step::AutoOrient => Ok(StepPlan::Orient(auto_orient::Transform::from_exif(
-            context.orientation,
-        ))),
-        Step::Blur(blur) => Ok(StepPlan::Blur(*blur)),
-        Step::Watermark(_) => Ok(StepPlan::Watermark),
-        Step::Bright(_) | Step::Contrast(_) | Step::Sharpen(_) => Ok(StepPlan::Adjust),
-    }
+    step.operation().plan(input, context)
 }
 
 /// Carries out a plan made by [`plan_step`] for this raster's size.
@@ -233,23 +247,7 @@ pub fn apply_step(
     plan: &StepPlan,
     context: &StepContext<'_>,
 ) -> Result<Raster, PipelineError> {
-    match step {
-        Step::Watermark(mark) => return watermark::apply(raster, mark, context),
-        Step::Bright(adjust) => return Ok(bright::apply(raster, adjust)),
-        Step::Contrast(adjust) => return Ok(contrast::apply(raster, adjust)),
-        Step::Sharpen(adjust) => return sharpen::apply(raster, adjust),
-        _ => {}
-    }
-    match plan {
-        StepPlan::Resize(plan) => resize::apply(raster, plan),
-        StepPlan::Crop(region) => crop::apply(&raster, region),
-        StepPlan::Rotate(plan) => rotate::apply(&raster, plan),
-        StepPlan::Orient(transform) => Ok(auto_orient::transform(&raster, *transform)),
-        StepPlan::Blur(blur) => blur::apply(&raster, blur),
-        StepPlan::Circle(square) => circle::apply(&raster, square),
-        StepPlan::RoundedCorners(corners) => rounded_corners::apply(&raster, corners),
-        StepPlan::Watermark | StepPlan::Adjust => Ok(raster),
-    }
+    step.operation().apply(raster, plan, context)
 }
 
 /// Maps every colour channel of `raster` (never alpha) through `table`, indexed by the
@@ -262,155 +260,4 @@ pub(crate) fn map_colour_channels(mut raster: Raster, table: &[u8; 256]) -> Rast
         }
     }
     raster
-}
-
-/// Reads a canonical-form action added after the OSS parser (see [`crate::ast`]) into
-/// `pipeline`; `None` when `name` is not one of these actions.
-pub(crate) fn parse_canonical_action(
-    name: &str,
-    arguments: &[&str],
-    pipeline: &mut crate::ast::Pipeline,
-) -> Option<Result<(), PipelineError>> {
-    if name == "ignore-error" {
-        let parsed = match arguments {
-            ["1"] => {
-                pipeline.output.ignore_error = true;
-                Ok(())
-            }
-            _ => Err(PipelineError::invalid_argument(
-                "ignore-error: the canonical form is ignore-error,1",
-            )),
-        };
-        return Some(parsed);
-    }
-    if name == "document" {
-        let parsed = match arguments {
-            [value] => info::Document::from_name(value)
-                .map(|document| pipeline.output.document = Some(document))
-                .ok_or_else(|| {
-                    PipelineError::invalid_argument(format!(
-                        "document: '{value}' is not a document"
-                    ))
-                }),
-            _ => Err(PipelineError::invalid_argument(
-                "document: takes exactly one value",
-            )),
-        };
-        return Some(parsed);
-    }
-    if name == "animation" {
-        let parsed = match arguments {
-            ["multi-step"] => {
-                pipeline.output.multi_step_animation = true;
-                Ok(())
-            }
-            _ => Err(PipelineError::invalid_argument(
-                "animation: the canonical form is animation,multi-step",
-            )),
-        };
-        return Some(parsed);
-    }
-    if name == "frame" {
-        if pipeline.frame.is_some() {
-            return Some(Err(PipelineError::invalid_argument("frame: given twice")));
-        }
-        let parsed = CanonicalArgs::new(name, arguments)
-            .and_then(crate::video::FrameGrab::from_canonical)
-            .map(|frame| pipeline.frame = Some(frame));
-        return Some(parsed);
-    }
-    if name == "size-limit" {
-        let parsed = CanonicalArgs::new(name, arguments)
-            .and_then(size_limit::SizeLimit::from_canonical)
-            .map(|limit| pipeline.output.size_limit = Some(limit));
-        return Some(parsed);
-    }
-    let parsed = match name {
-        "scale" => CanonicalArgs::new(name, arguments)
-            .and_then(scale::Scale::from_canonical)
-            .map(Step::Scale),
-        "crop" if crop::OssCrop::is_canonical(arguments) => CanonicalArgs::new(name, arguments)
-            .and_then(crop::OssCrop::from_canonical)
-            .map(Step::OssCrop),
-        "crop" => CanonicalArgs::new(name, arguments)
-            .and_then(crop::Crop::from_canonical)
-            .map(Step::Crop),
-        "indexcrop" => CanonicalArgs::new(name, arguments)
-            .and_then(index_crop::IndexCrop::from_canonical)
-            .map(Step::IndexCrop),
-        "circle" => CanonicalArgs::new(name, arguments)
-            .and_then(circle::Circle::from_canonical)
-            .map(Step::Circle),
-        "rounded-corners" => CanonicalArgs::new(name, arguments)
-            .and_then(rounded_corners::RoundedCorners::from_canonical)
-            .map(Step::RoundedCorners),
-        "view" => CanonicalArgs::new(name, arguments)
-            .and_then(image_view::ImageView::from_canonical)
-            .map(Step::View),
-        "rotate" => rotate::Rotate::from_canonical(arguments).map(Step::Rotate),
-        "blur" => CanonicalArgs::new(name, arguments)
-            .and_then(blur::Blur::from_canonical)
-            .map(Step::Blur),
-        "auto-orient" => match arguments {
-            ["1"] => Ok(Step::AutoOrient),
-            _ => Err(PipelineError::invalid_argument(
-                "auto-orient: the canonical form is auto-orient,1",
-            )),
-        },
-        _ => return None,
-    };
-    Some(parsed.map(|step| pipeline.steps.push(step)))
-}
-
-/// `k_v` arguments of a canonical action, taken one by one.
-pub(crate) struct CanonicalArgs<'a> {
-    action: &'a str,
-    entries: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> CanonicalArgs<'a> {
-    /// Splits `k_v` arguments, refusing duplicates and malformed ones.
-    pub(crate) fn new(action: &'a str, arguments: &[&'a str]) -> Result<Self, PipelineError> {
-        let entries = crate::parse::key_values(action, arguments)?;
-        Ok(CanonicalArgs { action, entries })
-    }
-
-    /// The single positional value of an action like `rotate,90`.
-    pub(crate) fn single(action: &str, arguments: &[&'a str]) -> Result<&'a str, PipelineError> {
-        match arguments {
-            [value] if !value.is_empty() => Ok(value),
-            _ => Err(PipelineError::invalid_argument(format!(
-                "{action}: takes exactly one value"
-            ))),
-        }
-    }
-
-    pub(crate) fn take(&mut self, key: &str) -> Option<&'a str> {
-        let position = self.entries.iter().position(|(seen, _)| *seen == key)?;
-        Some(self.entries.remove(position).1)
-    }
-
-    pub(crate) fn take_parsed<T: FromStr>(
-        &mut self,
-        key: &str,
-    ) -> Result<Option<T>, PipelineError> {
-        let action = self.action;
-        match self.take(key) {
-            None => Ok(None),
-            Some(value) => value.parse().map(Some).map_err(|_| {
-                PipelineError::invalid_argument(format!("{action}: {key}_{value} is not valid"))
-            }),
-        }
-    }
-
-    /// Fails on the first parameter nobody took.
-    pub(crate) fn finish(self) -> Result<(), PipelineError> {
-        match self.entries.first() {
-            Some((key, value)) => Err(PipelineError::invalid_argument(format!(
-                "{}: unknown parameter {key}_{value}",
-                self.action
-            ))),
-            None => Ok(()),
-        }
-    }
 }

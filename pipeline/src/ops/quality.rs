@@ -13,15 +13,20 @@
 //!
 //! Qiniu's correction is `min(90, srcQ * sqrt(srcArea / dstArea))`; it is not applied when the
 //! source quality is above 90 or unknown. The source quality is estimated from a JPEG's
-//! quantization tables ([`crate::codec::decode::estimate_jpeg_quality`]); other sources have
+//! quantization tables ([`crate::codec::jpeg::estimate_quality`]); other sources have
 //! none, which is why OSS says a relative quality on a WebP source acts as an absolute one.
 //!
-//! Only the JPEG encoder uses the number today (WebP is written lossless; PNG, GIF, BMP and
-//! TIFF are lossless), matching both vendors' "jpg only" notes.
+//! The JPEG and WebP encoders use the number (WebP is written lossy by libwebp, a still or an
+//! animation alike); PNG, GIF, BMP and TIFF are lossless and ignore it.
 
+use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
 
-/// The JPEG quality used when the pipeline names none.
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "quality";
+
+/// The quality (JPEG, WebP) used when the pipeline names none.
 pub const DEFAULT_QUALITY: u8 = 85;
 
 /// The range every dialect accepts for a quality number.
@@ -82,6 +87,29 @@ impl Quality {
             | (Quality::Forced(value), _) => value,
         };
         resolved.clamp(1, 100)
+    }
+}
+
+impl Quality {
+    /// Reads the canonical form's arguments: OSS's `q_`/`Q_`, or the extensions `adaptive_` and
+    /// `forced_`; with several, `Q` wins, then `q` (OSS: "如果同时指定了 q 和 Q，按 Q 来处理").
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Quality, PipelineError> {
+        let mut params = Params::key_first(ACTION, arguments)?;
+        let relative = params.take_integer("q", QUALITY_RANGE)?;
+        let absolute = params.take_integer("Q", QUALITY_RANGE)?;
+        let adaptive = params.take_integer("adaptive", QUALITY_RANGE)?;
+        let forced = params.take_integer("forced", QUALITY_RANGE)?;
+        params.finish()?;
+        let percent = |value: u32| u8::try_from(value).unwrap_or(100);
+        match (absolute, relative, adaptive, forced) {
+            (Some(value), ..) => Ok(Quality::Absolute(percent(value))),
+            (None, Some(value), ..) => Ok(Quality::Relative(percent(value))),
+            (None, None, Some(value), _) => Ok(Quality::Adaptive(percent(value))),
+            (None, None, None, Some(value)) => Ok(Quality::Forced(percent(value))),
+            (None, None, None, None) => Err(PipelineError::missing_argument(
+                "quality: one of q (relative) or Q (absolute) is required",
+            )),
+        }
     }
 }
 

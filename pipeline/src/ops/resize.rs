@@ -38,10 +38,11 @@
 //! documentation enlarges 640x427 to 700x467 with `700x`). For `<W>x<H>` Qiniu adds "若宽高超过
 //! 10000时只能缩不能放": when W or H is over 10000 the request may only shrink.
 
-use crate::ast::Rgb;
-use crate::codec::{PixelLayout, Raster};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
+use crate::codec::{PixelLayout, Raster, Rgb};
 use crate::error::PipelineError;
 use crate::limits::Limits;
+use crate::parse::lex::Params;
 use fast_image_resize as fir;
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -51,6 +52,12 @@ pub const OSS_SIDE_RANGE: RangeInclusive<u32> = 1..=4096;
 
 /// The range of `p` (OSS) and `!<N>p` (Qiniu), in percent.
 pub const PERCENT_RANGE: RangeInclusive<u32> = 1..=1000;
+
+/// The action's name in the canonical form.
+pub(crate) const ACTION: &str = "resize";
+
+/// The `m_` names, for error messages.
+pub(crate) const MODE_NAMES: &str = "lfit, mfit, fill, pad, fixed";
 
 /// The resampling filter. Lanczos3 keeps fine detail when shrinking, which is most of what a
 /// thumbnail service does; `fast_image_resize` makes it cheap with SIMD.
@@ -148,6 +155,17 @@ impl Resize {
             || self.short_side.is_some()
     }
 
+    /// The request as a step: `MissingArgument` without a target, otherwise
+    /// [`Resize::normalized`].
+    pub(crate) fn with_target(self) -> Result<Resize, PipelineError> {
+        if !self.has_target() {
+            return Err(PipelineError::missing_argument(
+                "resize: one of w, h, l, s or p is required",
+            ));
+        }
+        Ok(self.normalized())
+    }
+
     /// The same request with the parameters that have no effect removed, so that equal
     /// requests compare and render equal: `l`/`s` when `w` or `h` is set, `p` when a side is
     /// set, the mode when only `p` is set, the colour outside `pad`.
@@ -168,11 +186,48 @@ impl Resize {
     }
 }
 
+impl Resize {
+    /// Reads the canonical form's arguments: OSS's `resize` parameters, with sides above
+    /// 4096 (Qiniu's thumbnails).
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Resize, PipelineError> {
+        let mut params = Params::key_first(ACTION, arguments)?;
+        let side = 1..=u32::MAX;
+        let resize = Resize {
+            mode: params
+                .take_named("m", ResizeMode::from_name, MODE_NAMES)?
+                .unwrap_or_default(),
+            width: params.take_integer("w", side.clone())?,
+            height: params.take_integer("h", side.clone())?,
+            long_side: params.take_integer("l", side.clone())?,
+            short_side: params.take_integer("s", side)?,
+            percent: params.take_integer("p", PERCENT_RANGE)?,
+            allow_enlarge: params.take_zero_or_one("limit")? == Some(false),
+            color: params.take_colour("color")?.unwrap_or(Rgb::WHITE),
+        };
+        params.finish()?;
+        resize.with_target()
+    }
+}
+
+impl Operation for Resize {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
+        plan(self, input, context.limits).map(StepPlan::Resize)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
+    }
+}
+
 /// Canonical rendering: `resize` then `m_`, `w_`, `h_`, `l_`, `s_`, `p_`, `limit_0`, `color_`,
 /// each only when not at its default.
 impl fmt::Display for Resize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("resize")?;
+        f.write_str(ACTION)?;
         if self.mode != ResizeMode::Lfit {
             write!(f, ",m_{}", self.mode.name())?;
         }
@@ -346,8 +401,36 @@ pub fn plan(
     let target = target(resize, source).ok_or_else(|| {
         PipelineError::missing_argument("resize: one of w, h, l, s or p is required")
     })?;
+    let (planned, enlarges) = plan_target(resize, source, target)?;
+    if enlarges && !resize.allow_enlarge {
+        return Ok(ResizePlan::Keep);
+    }
+    let (output_width, output_height) = planned.output_size(source);
+    limits.check_output_dimensions("resize", output_width, output_height)?;
+    let unchanged = match planned {
+        ResizePlan::Keep => true,
+        ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
+            (width, height) == source
+        }
+        ResizePlan::Pad {
+            width,
+            height,
+            canvas_width,
+            canvas_height,
+            ..
+        } => (width, height) == source && (canvas_width, canvas_height) == source,
+    };
+    Ok(if unchanged { ResizePlan::Keep } else { planned })
+}
 
-    let (planned, enlarges) = match target {
+/// What reaching `target` from `source` takes, and whether it enlarges.
+fn plan_target(
+    resize: &Resize,
+    source: (u32, u32),
+    target: Target,
+) -> Result<(ResizePlan, bool), PipelineError> {
+    let (source_width, source_height) = source;
+    Ok(match target {
         Target::Percent(percent) => (
             ResizePlan::Scale {
                 width: scale_side(source_width, percent, 100),
@@ -375,27 +458,7 @@ pub fn plan(
                 plan_box(mode, source, width, height, resize.color)
             }
         },
-    };
-
-    if enlarges && !resize.allow_enlarge {
-        return Ok(ResizePlan::Keep);
-    }
-    let (output_width, output_height) = planned.output_size(source);
-    limits.check_output_dimensions("resize", output_width, output_height)?;
-    let unchanged = match planned {
-        ResizePlan::Keep => true,
-        ResizePlan::Scale { width, height } | ResizePlan::Fill { width, height } => {
-            (width, height) == source
-        }
-        ResizePlan::Pad {
-            width,
-            height,
-            canvas_width,
-            canvas_height,
-            ..
-        } => (width, height) == source && (canvas_width, canvas_height) == source,
-    };
-    Ok(if unchanged { ResizePlan::Keep } else { planned })
+    })
 }
 
 fn scale_plan((width, height): (u32, u32)) -> ResizePlan {

@@ -6,11 +6,15 @@
 //! fill them with white when encoding (both vendors' rule for transparency), so a JPEG gets
 //! white corners and a PNG or WebP transparent ones.
 
-use super::CanonicalArgs;
+use super::{unexpected_plan, Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;
+use crate::parse::lex::integer_in;
 use std::fmt;
+
+/// The action's name in the canonical form (both vendors').
+pub(crate) const ACTION: &str = "rotate";
 
 /// The range both vendors accept (OSS allows 0, Qiniu starts at 1; 0 and 360 do nothing).
 pub const DEGREE_RANGE: std::ops::RangeInclusive<u32> = 0..=360;
@@ -178,8 +182,15 @@ impl Rotate {
             [degrees, marker] if *marker == ANY_SIZE => (std::slice::from_ref(degrees), false),
             _ => (args, true),
         };
-        let value = CanonicalArgs::single("rotate", args)?;
-        let degrees = crate::parse::integer_in("rotate", value, value, DEGREE_RANGE)?;
+        let value = match args {
+            [value] if !value.is_empty() => value,
+            _ => {
+                return Err(PipelineError::invalid_argument(
+                    "rotate: takes exactly one value",
+                ))
+            }
+        };
+        let degrees = integer_in(ACTION, value, value, DEGREE_RANGE)?;
         Ok(Rotate {
             degrees,
             limit_source_side,
@@ -187,11 +198,28 @@ impl Rotate {
     }
 }
 
+impl Operation for Rotate {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
+        plan(self, input, context.limits).map(StepPlan::Rotate)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        match plan {
+            StepPlan::Rotate(plan) => apply(&raster, plan),
+            other => Err(unexpected_plan(ACTION, other)),
+        }
+    }
+}
+
 /// Canonical rendering: `rotate,<deg>` (OSS syntax and rules), `rotate,<deg>,any-size` without
 /// the OSS size rule.
 impl fmt::Display for Rotate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rotate,{}", self.degrees)?;
+        write!(f, "{ACTION},{}", self.degrees)?;
         if !self.limit_source_side {
             write!(f, ",{ANY_SIZE}")?;
         }
@@ -202,7 +230,7 @@ impl fmt::Display for Rotate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
 
     #[test]
     fn the_canvas_grows_to_the_bounding_box() {

@@ -11,13 +11,17 @@
 //!
 //! The size does not change. Edges are antialiased: a pixel's alpha is how much of it lies
 //! inside the rounded rectangle, estimated from its centre's distance to the corner arc, so
-//! the curve does not look jagged. [`mask_rounded_rectangle`] is shared with `circle`, whose
+//! the curve does not look jagged. `mask_rounded_rectangle` is shared with `circle`, whose
 //! disc is the rounded rectangle of a square with half its side as radius.
 
-use super::CanonicalArgs;
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "rounded-corners";
 use std::ops::RangeInclusive;
 
 /// OSS's range for `r`.
@@ -40,9 +44,8 @@ impl RoundedCorners {
     }
 
     /// Reads the canonical form's argument (`r_`).
-    pub(crate) fn from_canonical(
-        mut args: CanonicalArgs<'_>,
-    ) -> Result<RoundedCorners, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<RoundedCorners, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let radius = args.take_parsed("r")?.ok_or_else(|| {
             PipelineError::missing_argument("rounded-corners: r (the radius) is required")
         })?;
@@ -97,17 +100,31 @@ pub(crate) fn mask_rounded_rectangle(
     Ok(masked)
 }
 
+impl Operation for RoundedCorners {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        apply(&raster, self)
+    }
+}
+
 /// Canonical rendering: `rounded-corners,r_<radius>` (OSS syntax).
 impl fmt::Display for RoundedCorners {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rounded-corners,r_{}", self.radius)
+        write!(f, "{ACTION},r_{}", self.radius)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
 
     const RED: Rgb = Rgb { r: 255, g: 0, b: 0 };
 
@@ -179,7 +196,7 @@ mod tests {
 
     #[test]
     fn document_examples_end_to_end() {
-        use crate::ops::format::ImageFormat;
+        use crate::codec::ImageFormat;
         use crate::ops::test_support::run_oss;
         // Document: r_30 on a jpg keeps the size and turns the corners white.
         let (rendered, decoded) = run_oss("image/rounded-corners,r_30", "gopher-640x427.jpg");

@@ -14,10 +14,15 @@
 //! Sides are rounded to the nearest pixel otherwise, and are at least 1.
 
 use super::resize::{fit_inside, scale_side, ResizePlan, PERCENT_RANGE};
-use super::CanonicalArgs;
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
+use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::limits::Limits;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form.
+pub(crate) const ACTION: &str = "scale";
 
 /// Above this a side of `<W>x<H><` cannot enlarge.
 const ENLARGE_MAX_SIDE: u32 = 10_000;
@@ -114,7 +119,8 @@ fn max_area_size(input: (u32, u32), area: u64) -> (u32, u32) {
 
 impl Scale {
     /// Reads the canonical form (`scale,wp_N`, `scale,hp_N`, `scale,ew_W,eh_H`, `scale,area_N`).
-    pub(crate) fn from_canonical(mut args: CanonicalArgs<'_>) -> Result<Scale, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Scale, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let percent = |value: Option<u32>| -> Result<Option<u32>, PipelineError> {
             match value {
                 Some(value) if !PERCENT_RANGE.contains(&value) => {
@@ -149,6 +155,20 @@ impl Scale {
     }
 }
 
+impl Operation for Scale {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, input: (u32, u32), context: &StepContext<'_>) -> Planned {
+        plan(self, input, context.limits).map(StepPlan::Resize)
+    }
+
+    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan)
+    }
+}
+
 /// Canonical rendering (an extension: OSS has no such resize).
 impl fmt::Display for Scale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,7 +177,7 @@ impl fmt::Display for Scale {
             Scale::HeightPercent(percent) => write!(f, "scale,hp_{percent}"),
             Scale::MaxArea(area) => write!(f, "scale,area_{area}"),
             Scale::EnlargeToFit { width, height } => {
-                f.write_str("scale")?;
+                f.write_str(ACTION)?;
                 if width > 0 {
                     write!(f, ",ew_{width}")?;
                 }

@@ -1,6 +1,6 @@
 //! `sharpen` (OSS `sharpen,<value>`, Qiniu `imageMogr2/sharpen/1`): an unsharp mask.
 //!
-//! OSS: "[value] 设置锐化效果的强度, [50,399]; 取值越大，图片越清晰，但过大的值可能会导致图片失真。
+//! OSS: "\[value\] 设置锐化效果的强度, \[50,399\]; 取值越大，图片越清晰，但过大的值可能会导致图片失真。
 //! 为达到较优效果，推荐取值为100". Qiniu's `sharpen/<0|1>` only switches sharpening on
 //! ("当设置值为1时打开锐化效果"); the Qiniu parser maps `1` to OSS's recommended 100 and `0` to
 //! no step.
@@ -12,11 +12,16 @@
 //! the value grows (50 adds half the difference, 399 almost four times). Alpha is kept.
 
 use super::blur::{self, Blur};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
+use crate::parse::lex::{integer_in, single_value};
 use std::fmt;
 
-/// OSS's range ("[50,399]").
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "sharpen";
+
+/// OSS's range ("\[50,399\]").
 pub const SHARPEN_RANGE: std::ops::RangeInclusive<u32> = 50..=399;
 
 /// The strength Qiniu's `sharpen/1` stands for: OSS's recommended value.
@@ -36,10 +41,10 @@ pub struct Sharpen {
 }
 
 impl Sharpen {
-    /// Reads the value of `sharpen,<value>` (50-399).
-    pub fn parse(text: &str) -> Result<Sharpen, PipelineError> {
-        crate::parse::integer_in("sharpen", text, text, SHARPEN_RANGE)
-            .map(|value| Sharpen { value })
+    /// Reads the canonical form's value: `sharpen,<value>` (50-399).
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Sharpen, PipelineError> {
+        let value = single_value(ACTION, arguments)?;
+        integer_in(ACTION, value, value, SHARPEN_RANGE).map(|value| Sharpen { value })
     }
 }
 
@@ -61,19 +66,32 @@ pub fn apply(raster: Raster, sharpen: &Sharpen) -> Result<Raster, PipelineError>
     Ok(result)
 }
 
+impl Operation for Sharpen {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+        apply(raster, self)
+    }
+}
+
 /// Canonical rendering: `sharpen,<value>` (OSS syntax).
 impl fmt::Display for Sharpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sharpen,{}", self.value)
+        write!(f, "{ACTION},{}", self.value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
     use crate::codec::PixelLayout;
-    use crate::error::ErrorCode;
+    use crate::codec::Rgb;
 
     /// A 20x3 image: grey 100 on the left half, grey 150 on the right.
     fn edge(layout: PixelLayout) -> Raster {
@@ -143,22 +161,9 @@ mod tests {
     }
 
     #[test]
-    fn values_are_50_to_399() {
-        assert_eq!(Sharpen::parse("100"), Ok(Sharpen { value: 100 }));
-        assert_eq!(Sharpen::parse("50"), Ok(Sharpen { value: 50 }));
-        assert_eq!(Sharpen::parse("399"), Ok(Sharpen { value: 399 }));
-        // The vendor's own error example: "image/sharpen,10 ... 不在sharpen参数的取值范围[50,399]内".
-        for (text, message) in [
-            ("10", "sharpen: 10 is out of range 50-399"),
-            ("400", "sharpen: 400 is out of range 50-399"),
-            ("abc", "sharpen: abc is not a whole number"),
-        ] {
-            let error = Sharpen::parse(text).unwrap_err();
-            assert_eq!(
-                (error.code, error.message.as_str()),
-                (ErrorCode::InvalidArgument, message)
-            );
-        }
-        assert_eq!(Sharpen { value: 100 }.to_string(), "sharpen,100");
+    fn the_canonical_form_reads_back() {
+        let step = Sharpen { value: 100 };
+        assert_eq!(step.to_string(), "sharpen,100");
+        assert_eq!(Sharpen::from_canonical(&["100"]), Ok(step));
     }
 }

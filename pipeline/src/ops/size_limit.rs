@@ -1,4 +1,5 @@
-//! `size-limit` (Qiniu `imageMogr2/size-limit/<n>[k|m][!]`): a ceiling on the result's bytes.
+//! `size-limit` (Qiniu `imageMogr2/size-limit/<n>[k|m][!]`, read by [`crate::parse::qiniu`]):
+//! a ceiling on the result's bytes.
 //!
 //! After the normal encode, a result over the limit is encoded again at lower JPEG qualities
 //! (a binary search for the highest quality that fits). The rules, from the document:
@@ -12,7 +13,11 @@
 //! `k` and `m` are 1024 and 1024 * 1024 (case-insensitive); a bare number is bytes.
 
 use crate::error::PipelineError;
+use crate::parse::lex::Params;
 use std::fmt;
+
+/// The action's name in the canonical form (an extension).
+pub(crate) const ACTION: &str = "size-limit";
 
 /// The ceiling's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,43 +47,6 @@ pub enum Limited {
 }
 
 impl SizeLimit {
-    /// Reads Qiniu's `<n>[k|m][!]` or `$(fsize)[!]`.
-    pub fn parse_qiniu(action: &str, text: &str) -> Result<SizeLimit, PipelineError> {
-        let (body, force) = match text.strip_suffix('!') {
-            Some(body) => (body, true),
-            None => (text, false),
-        };
-        if body == "$(fsize)" {
-            return Ok(SizeLimit {
-                value: SizeLimitValue::SourceSize,
-                force,
-            });
-        }
-        let (digits, unit) = match body.char_indices().last() {
-            Some((index, 'k' | 'K')) => (&body[..index], 1024),
-            Some((index, 'm' | 'M')) => (&body[..index], 1024 * 1024),
-            _ => (body, 1),
-        };
-        let invalid = || {
-            PipelineError::invalid_argument(format!(
-                "{action}: '{text}' is not a size (<n>, <n>k, <n>m or $(fsize), optionally \
-                 followed by !)"
-            ))
-        };
-        if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        let number: u64 = digits.parse().map_err(|_| invalid())?;
-        let bytes = number.checked_mul(unit).ok_or_else(invalid)?;
-        if bytes == 0 {
-            return Err(invalid());
-        }
-        Ok(SizeLimit {
-            value: SizeLimitValue::Bytes(bytes),
-            force,
-        })
-    }
-
     /// The ceiling in bytes for a source of `source_len` bytes.
     pub fn bytes(&self, source_len: usize) -> u64 {
         match self.value {
@@ -152,9 +120,8 @@ impl fmt::Display for SizeLimit {
 
 impl SizeLimit {
     /// Reads the canonical form's arguments.
-    pub(crate) fn from_canonical(
-        mut args: super::CanonicalArgs<'_>,
-    ) -> Result<SizeLimit, PipelineError> {
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<SizeLimit, PipelineError> {
+        let mut args = Params::key_first(ACTION, arguments)?;
         let value = match (args.take_parsed::<u64>("b")?, args.take("fsize")) {
             (Some(bytes), None) if bytes > 0 => SizeLimitValue::Bytes(bytes),
             (None, Some("1")) => SizeLimitValue::SourceSize,
@@ -181,30 +148,6 @@ impl SizeLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn qiniu_sizes_and_units() {
-        let parse = |text| SizeLimit::parse_qiniu("size-limit", text);
-        let bytes = |value, force| {
-            Ok(SizeLimit {
-                value: SizeLimitValue::Bytes(value),
-                force,
-            })
-        };
-        assert_eq!(parse("15k!"), bytes(15 * 1024, true));
-        assert_eq!(parse("2m"), bytes(2 * 1024 * 1024, false));
-        assert_eq!(parse("1000"), bytes(1000, false));
-        assert_eq!(
-            parse("$(fsize)"),
-            Ok(SizeLimit {
-                value: SizeLimitValue::SourceSize,
-                force: false
-            })
-        );
-        for bad in ["", "k", "0", "-1k", "1g", "99999999999999999999m"] {
-            assert!(parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_highest_fitting_quality_is_chosen() {

@@ -21,7 +21,7 @@
 //! glyph for is drawn as the font's missing-glyph shape.
 
 use super::rotate::{self, Rotate};
-use crate::ast::Rgb;
+use crate::codec::Rgb;
 use crate::codec::{PixelLayout, Raster};
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
@@ -36,6 +36,10 @@ pub const DEFAULT_SIZE: u32 = 40;
 
 /// The largest text size, in pixels (OSS: `(0, 1000]`).
 pub const MAX_SIZE: u32 = 1000;
+
+/// The canonical (and OSS `type`) names, as error messages list them.
+pub(crate) const FONT_NAMES: &str = "wqy-zenhei, wqy-microhei, fangzhengshusong, \
+     fangzhengkaiti, fangzhengheiti, fangzhengfangsong, droidsansfallback";
 
 /// The fonts of OSS's "文字类型编码对应表", which Qiniu's font names map onto too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -69,8 +73,8 @@ impl FontFamily {
         FontFamily::DroidSansFallback,
     ];
 
-    /// The OSS `type` name (before base64), also the canonical form's.
-    pub fn oss_name(self) -> &'static str {
+    /// The canonical form's name, which is OSS's `type` name (before base64).
+    pub fn name(self) -> &'static str {
         match self {
             FontFamily::WqyZenhei => "wqy-zenhei",
             FontFamily::WqyMicrohei => "wqy-microhei",
@@ -82,47 +86,17 @@ impl FontFamily {
         }
     }
 
-    /// Reads an OSS `type` name (exactly as the table writes it).
-    pub fn from_oss_name(name: &str) -> Option<FontFamily> {
+    /// Reads a canonical (and OSS `type`) name, exactly as the table writes it.
+    pub fn from_name(name: &str) -> Option<FontFamily> {
         FontFamily::ALL
             .into_iter()
-            .find(|family| family.oss_name() == name)
-    }
-
-    /// Reads a Qiniu `font` name. Qiniu renders with the fonts of its servers, named in
-    /// Chinese or English (`黑体` is its default); each maps to the family of the same style:
-    /// hei (sans) names to the Hei families, song / ming (serif) names to 书宋, kai to 楷体,
-    /// fangsong to 仿宋. The OSS names are accepted too. Letter case is ignored.
-    pub fn from_qiniu_name(name: &str) -> Option<FontFamily> {
-        if let Some(family) = FontFamily::from_oss_name(name) {
-            return Some(family);
-        }
-        let lower = name.trim().to_lowercase();
-        let family = match lower.as_str() {
-            "黑体" | "simhei" | "heiti" | "方正黑体" => FontFamily::FangzhengHeiti,
-            "文泉驿正黑" | "wenquanyi zen hei" | "wqy zenhei" => FontFamily::WqyZenhei,
-            "微软雅黑" | "microsoft yahei" | "msyh" | "文泉驿微米黑" | "wenquanyi micro hei" => {
-                FontFamily::WqyMicrohei
-            }
-            "宋体" | "simsun" | "songti" | "新宋体" | "nsimsun" | "方正书宋" => {
-                FontFamily::FangzhengShusong
-            }
-            "楷体" | "kaiti" | "simkai" | "楷体_gb2312" | "方正楷体" => {
-                FontFamily::FangzhengKaiti
-            }
-            "仿宋" | "fangsong" | "simfang" | "仿宋_gb2312" | "方正仿宋" => {
-                FontFamily::FangzhengFangsong
-            }
-            "droidsansfallback" | "droid sans fallback" => FontFamily::DroidSansFallback,
-            _ => return None,
-        };
-        Some(family)
+            .find(|family| family.name() == name)
     }
 }
 
 impl fmt::Display for FontFamily {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.oss_name())
+        f.write_str(self.name())
     }
 }
 
@@ -224,83 +198,17 @@ pub fn render(
             format!("watermark: the font for type '{}': {error}", mark.font),
         )
     })?;
-    let scaled = font.as_scaled(PxScale::from(mark.size as f32));
-    let ascent = scaled.ascent();
-
-    // Lay the glyphs out on one line, the baseline at the ascent.
-    let mut glyphs = Vec::with_capacity(mark.text.chars().count());
-    let mut caret = 0.0f32;
-    let mut previous = None;
-    for character in mark.text.chars() {
-        let id = scaled.glyph_id(character);
-        if let Some(previous) = previous {
-            caret += scaled.kern(previous, id);
-        }
-        glyphs.push(id.with_scale_and_position(
-            PxScale::from(mark.size as f32),
-            ab_glyph::point(caret, ascent),
-        ));
-        caret += scaled.h_advance(id);
-        previous = Some(id);
-    }
+    let line = Line::lay_out(mark, &font);
     let shadow = mark.shadow.map(|_| shadow_offset(mark.size)).unwrap_or(0);
-    let text_width = caret.ceil().max(1.0) as u32;
-    let text_height = (ascent - scaled.descent()).ceil().max(1.0) as u32;
-    let (width, height) = (text_width + shadow, text_height + shadow);
+    let (width, height) = (line.width + shadow, line.height + shadow);
     super::check_canvas("watermark", width, height, limits)?;
-
-    // Coverage of the letters, 0-1 per pixel.
-    let (w, h) = (width as usize, height as usize);
-    let mut coverage = vec![0f32; w * h];
-    for glyph in glyphs {
-        let Some(outlined) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let bounds = outlined.px_bounds();
-        outlined.draw(|x, y, value| {
-            let px = bounds.min.x as i64 + i64::from(x);
-            let py = bounds.min.y as i64 + i64::from(y);
-            if px < 0 || py < 0 || px >= i64::from(text_width) || py >= i64::from(text_height) {
-                return;
-            }
-            if let Some(cell) = coverage.get_mut(py as usize * w + px as usize) {
-                *cell = (*cell + value).min(1.0);
-            }
-        });
-    }
-
-    let mut data = vec![0u8; w * h * 4];
-    let colour = mark.color.to_array();
-    let shadow_alpha = f32::from(mark.shadow.unwrap_or(0)) / 100.0;
-    let shift = shadow as usize;
-    for y in 0..h {
-        for x in 0..w {
-            let letter = coverage.get(y * w + x).copied().unwrap_or(0.0);
-            let shade = if shift > 0 && x >= shift && y >= shift {
-                coverage
-                    .get((y - shift) * w + (x - shift))
-                    .copied()
-                    .unwrap_or(0.0)
-                    * shadow_alpha
-            } else {
-                0.0
-            };
-            // The letters over their shadow (black), source-over.
-            let alpha = letter + shade * (1.0 - letter);
-            if alpha <= 0.0 {
-                continue;
-            }
-            let start = (y * w + x) * 4;
-            let Some(pixel) = data.get_mut(start..start + 4) else {
-                continue;
-            };
-            for channel in 0..3 {
-                let value = f32::from(colour[channel]) * letter / alpha;
-                pixel[channel] = value.round().clamp(0.0, 255.0) as u8;
-            }
-            pixel[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
-        }
-    }
+    let coverage = line.coverage(&font, (width as usize, height as usize));
+    let data = paint(
+        mark,
+        &coverage,
+        (width as usize, height as usize),
+        shadow as usize,
+    );
     let raster = Raster::new(width, height, PixelLayout::Rgba8, data)?;
     if mark.rotate.is_multiple_of(360) {
         return Ok(raster);
@@ -317,6 +225,99 @@ pub fn render(
     rotate::apply(&raster, &plan)
 }
 
+/// The glyphs of a text laid out on one line, the baseline at the ascent, and the size of the
+/// box the letters take.
+struct Line {
+    glyphs: Vec<ab_glyph::Glyph>,
+    width: u32,
+    height: u32,
+}
+
+impl Line {
+    fn lay_out(mark: &TextMark, font: &FontRef<'_>) -> Line {
+        let scale = PxScale::from(mark.size as f32);
+        let scaled = font.as_scaled(scale);
+        let ascent = scaled.ascent();
+        let mut glyphs = Vec::with_capacity(mark.text.chars().count());
+        let mut caret = 0.0f32;
+        let mut previous = None;
+        for character in mark.text.chars() {
+            let id = scaled.glyph_id(character);
+            if let Some(previous) = previous {
+                caret += scaled.kern(previous, id);
+            }
+            glyphs.push(id.with_scale_and_position(scale, ab_glyph::point(caret, ascent)));
+            caret += scaled.h_advance(id);
+            previous = Some(id);
+        }
+        Line {
+            glyphs,
+            width: caret.ceil().max(1.0) as u32,
+            height: (ascent - scaled.descent()).ceil().max(1.0) as u32,
+        }
+    }
+
+    /// How much of each pixel of a `canvas` (`w`, `h`) the letters cover, 0-1, row by row;
+    /// nothing is drawn outside the letters' own box.
+    fn coverage(self, font: &FontRef<'_>, (w, h): (usize, usize)) -> Vec<f32> {
+        let mut coverage = vec![0f32; w * h];
+        let (text_width, text_height) = (i64::from(self.width), i64::from(self.height));
+        for glyph in self.glyphs {
+            let Some(outlined) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outlined.px_bounds();
+            outlined.draw(|x, y, value| {
+                let px = bounds.min.x as i64 + i64::from(x);
+                let py = bounds.min.y as i64 + i64::from(y);
+                if px < 0 || py < 0 || px >= text_width || py >= text_height {
+                    return;
+                }
+                if let Some(cell) = coverage.get_mut(py as usize * w + px as usize) {
+                    *cell = (*cell + value).min(1.0);
+                }
+            });
+        }
+        coverage
+    }
+}
+
+/// The RGBA pixels of the letters in their colour over their black shadow, `shift` pixels
+/// right and down (source-over), from the letters' `coverage` of a `w` x `h` canvas.
+fn paint(mark: &TextMark, coverage: &[f32], (w, h): (usize, usize), shift: usize) -> Vec<u8> {
+    let mut data = vec![0u8; w * h * 4];
+    let colour = mark.color.to_array();
+    let shadow_alpha = f32::from(mark.shadow.unwrap_or(0)) / 100.0;
+    for y in 0..h {
+        for x in 0..w {
+            let letter = coverage.get(y * w + x).copied().unwrap_or(0.0);
+            let shade = if shift > 0 && x >= shift && y >= shift {
+                coverage
+                    .get((y - shift) * w + (x - shift))
+                    .copied()
+                    .unwrap_or(0.0)
+                    * shadow_alpha
+            } else {
+                0.0
+            };
+            let alpha = letter + shade * (1.0 - letter);
+            if alpha <= 0.0 {
+                continue;
+            }
+            let start = (y * w + x) * 4;
+            let Some(pixel) = data.get_mut(start..start + 4) else {
+                continue;
+            };
+            for channel in 0..3 {
+                let value = f32::from(colour[channel]) * letter / alpha;
+                pixel[channel] = value.round().clamp(0.0, 255.0) as u8;
+            }
+            pixel[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    data
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -327,7 +328,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_oss_font_table_and_qiniu_names_map_to_families() {
+    fn the_oss_font_table_names_the_families() {
         let table = [
             ("d3F5LXplbmhlaQ", FontFamily::WqyZenhei),
             ("d3F5LW1pY3JvaGVp", FontFamily::WqyMicrohei),
@@ -338,24 +339,11 @@ pub(crate) mod tests {
             ("ZHJvaWRzYW5zZmFsbGJhY2s", FontFamily::DroidSansFallback),
         ];
         for (encoded, family) in table {
-            let name = crate::parse::decode_base64_text("t", "type", encoded).unwrap();
-            assert_eq!(FontFamily::from_oss_name(&name), Some(family), "{name}");
+            let name = crate::parse::lex::decode_base64_text("t", "type", encoded).unwrap();
+            assert_eq!(FontFamily::from_name(&name), Some(family), "{name}");
             assert_eq!(family.to_string(), name);
         }
-        assert_eq!(FontFamily::from_oss_name("Arial"), None);
-        assert_eq!(
-            FontFamily::from_qiniu_name("宋体"),
-            Some(FontFamily::FangzhengShusong)
-        );
-        assert_eq!(
-            FontFamily::from_qiniu_name("微软雅黑"),
-            Some(FontFamily::WqyMicrohei)
-        );
-        assert_eq!(
-            FontFamily::from_qiniu_name("SimHei"),
-            Some(FontFamily::FangzhengHeiti)
-        );
-        assert_eq!(FontFamily::from_qiniu_name("Comic Sans"), None);
+        assert_eq!(FontFamily::from_name("Arial"), None);
     }
 
     #[test]

@@ -46,16 +46,18 @@
 //!   ... 必需放在不同位置", "各个水印位置，不能完全重叠") are advice: its own nine-mark example
 //!   places `Koala.jpg` twice at `g_se,x_100,y_100`, so identical positions are accepted.
 
-use super::gravity::Gravity;
+use super::gravity::{self, Gravity};
 use super::resize::{self, ResizePlan};
-use super::rotate::to_rgba;
-use super::text::{self, TextMark};
-use super::StepContext;
-use crate::ast::Step;
-use crate::codec::{decode, PixelLayout, Raster};
+use super::rotate::{to_rgba, DEGREE_RANGE};
+use super::text::{self, FontFamily, TextMark};
+use super::{Applied, Operation, Planned, StepContext, StepPlan};
+use crate::ast::{Pipeline, Step};
+use crate::codec::{decode, PixelLayout, Raster, Rgb};
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
-use base64::Engine as _;
+use crate::parse::lex::{
+    decode_base64_or_bad_request, encode_base64, integer_in, split_action, Params,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -83,6 +85,9 @@ impl<S: BuildHasher> AssetLookup for HashMap<String, Vec<u8>, S> {
         self.get(reference).cloned()
     }
 }
+
+/// The action's name in the canonical form (OSS's).
+pub(crate) const ACTION: &str = "watermark";
 
 /// Default margin in pixels (both vendors).
 pub const DEFAULT_MARGIN: u32 = 10;
@@ -235,9 +240,205 @@ impl Watermark {
     }
 }
 
-/// URL-safe base64 without padding, as the canonical form writes names and texts.
-pub(crate) fn encode_base64(text: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+/// How the image and the text of a mixed mark are laid out (`order_`, `align_`, `interval_`);
+/// read for every mark, used by mixed ones only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct MixedLayout {
+    /// The text comes first.
+    pub(crate) text_first: bool,
+    /// How the two line up vertically.
+    pub(crate) align: Align,
+    /// Pixels between them.
+    pub(crate) interval: u32,
+}
+
+impl MarkContent {
+    /// A mark's content from its parts: an image, a text, or both side by side laid out by
+    /// `layout`; `MissingArgument` with neither.
+    pub(crate) fn from_parts(
+        image: Option<MarkImage>,
+        text: Option<TextMark>,
+        layout: MixedLayout,
+    ) -> Result<MarkContent, PipelineError> {
+        match (image, text) {
+            (Some(image), Some(text)) => Ok(MarkContent::Mixed(MixedMark {
+                image,
+                text,
+                text_first: layout.text_first,
+                align: layout.align,
+                interval: layout.interval,
+            })),
+            (Some(image), None) => Ok(MarkContent::Image(image)),
+            (None, Some(text)) => Ok(MarkContent::Text(text)),
+            (None, None) => Err(PipelineError::missing_argument(
+                "watermark: image (a watermark picture) or text is required",
+            )),
+        }
+    }
+}
+
+/// A mark image must name something.
+pub(crate) fn check_reference(reference: &str) -> Result<(), PipelineError> {
+    if reference.is_empty() {
+        return Err(PipelineError::invalid_argument(
+            "watermark: image decodes to an empty object name",
+        ));
+    }
+    Ok(())
+}
+
+/// The preprocessing steps of a mark image, from the pipeline that one of its actions
+/// (`action`) parses to: only resize, crop and rotate are allowed.
+pub(crate) fn mark_steps(action: &str, pipeline: Pipeline) -> Result<Vec<MarkStep>, PipelineError> {
+    let allowed = pipeline.output.is_default()
+        && pipeline
+            .steps
+            .iter()
+            .all(|step| matches!(step, Step::Resize(_) | Step::Crop(_) | Step::Rotate(_)));
+    if !allowed {
+        return Err(PipelineError::invalid_argument(format!(
+            "watermark: the image's own process may only resize, crop and rotate, found \
+             '{action}'"
+        )));
+    }
+    Ok(pipeline.steps.into_iter().map(MarkStep::Step).collect())
+}
+
+/// An error in a mark image's own process, said to be there.
+pub(crate) fn own_process_error(mut error: PipelineError) -> PipelineError {
+    error.step = None;
+    error.message = format!("watermark: the image's own process: {}", error.message);
+    error
+}
+
+/// `resize,P_<1-100>` among a mark image's actions: `P` alone in its resize.
+pub(crate) fn main_percent(action: &str, arguments: &[&str]) -> Result<u32, PipelineError> {
+    let [argument] = arguments else {
+        return Err(PipelineError::invalid_argument(format!(
+            "watermark: the image's resize with P takes no other parameter, found '{action}'"
+        )));
+    };
+    let value = argument.trim_start_matches("P_");
+    integer_in(ACTION, &format!("image resize P_{value}"), value, 1..=100)
+}
+
+impl Watermark {
+    /// Reads the canonical form's arguments (written by the `Display` below): OSS's
+    /// parameters with margins over 4096 (Qiniu's), and the extensions `pre_`, `ws_` and
+    /// `skip_1`. Nothing is normalised: the dialect's parser did that.
+    pub(crate) fn from_canonical(arguments: &[&str]) -> Result<Watermark, PipelineError> {
+        let mut params = Params::key_first(ACTION, arguments)?;
+        let opacity = params.take_integer("t", 0..=100)?.unwrap_or(100);
+        let gravity = params
+            .take_named("g", Gravity::from_name, gravity::NAMES)?
+            .unwrap_or(Gravity::SouthEast);
+        let dx = params.take_integer("x", 0..=u32::MAX)?;
+        let dy = params.take_integer("y", 0..=u32::MAX)?;
+        let voffset = params.take_signed("voffset", 1000)?.unwrap_or(0);
+        let fill = params.take_flag("fill")?;
+        let image = match params.take("image") {
+            None => None,
+            Some(encoded) => Some(read_image(&mut params, encoded)?),
+        };
+        let text = read_text(&mut params)?;
+        let layout = read_layout(&mut params)?;
+        let skip_when_larger = params.take_flag("skip")?;
+        params.finish()?;
+        Ok(Watermark {
+            content: MarkContent::from_parts(image, text, layout)?,
+            opacity: u8::try_from(opacity).unwrap_or(100),
+            gravity,
+            dx: dx.unwrap_or(DEFAULT_MARGIN),
+            dy: dy.unwrap_or(DEFAULT_MARGIN),
+            voffset,
+            fill,
+            skip_when_larger,
+        })
+    }
+}
+
+/// The canonical `image_<b64 reference>`, then `pre_<b64 actions>` and `ws_<thousandths>`.
+fn read_image(params: &mut Params<'_>, encoded: &str) -> Result<MarkImage, PipelineError> {
+    let reference = decode_base64_or_bad_request(ACTION, "image", encoded)?;
+    let preprocess = match params.take("pre") {
+        None => Vec::new(),
+        Some(encoded) => read_preprocess(&decode_base64_or_bad_request(ACTION, "pre", encoded)?)?,
+    };
+    check_reference(&reference)?;
+    Ok(MarkImage {
+        reference,
+        preprocess,
+        ws_milli: params.take_integer("ws", 1..=1000)?,
+    })
+}
+
+/// The mark image's own actions, as [`render_preprocess`] writes them.
+fn read_preprocess(actions: &str) -> Result<Vec<MarkStep>, PipelineError> {
+    let mut steps = Vec::new();
+    for action in actions.split('/') {
+        let (name, arguments) = split_action(action);
+        if name == resize::ACTION && arguments.iter().any(|argument| argument.starts_with("P_")) {
+            steps.push(MarkStep::MainPercent(main_percent(action, &arguments)?));
+            continue;
+        }
+        let pipeline =
+            crate::parse::parse_canonical(&format!("image/{action}")).map_err(own_process_error)?;
+        steps.extend(mark_steps(action, pipeline)?);
+    }
+    Ok(steps)
+}
+
+/// The canonical `text_` and the parameters of its look; `None` without `text_` (the look
+/// parameters are then checked and dropped). OSS spells them alike, and its parser reads
+/// them with this too.
+pub(crate) fn read_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError> {
+    let text = match params.take("text") {
+        None => None,
+        Some(encoded) => {
+            let text = decode_base64_or_bad_request(ACTION, "text", encoded)?;
+            TextMark::check_text(ACTION, &text)?;
+            Some(text)
+        }
+    };
+    let font = match params.take("type") {
+        None => FontFamily::default(),
+        Some(encoded) => {
+            let name = decode_base64_or_bad_request(ACTION, "type", encoded)?;
+            FontFamily::from_name(&name).ok_or_else(|| {
+                PipelineError::invalid_argument(format!(
+                    "watermark: type '{name}' is not one of {}",
+                    text::FONT_NAMES
+                ))
+            })?
+        }
+    };
+    let color = params
+        .take_colour("color")?
+        .unwrap_or(Rgb { r: 0, g: 0, b: 0 });
+    let size = params.take_integer("size", 1..=text::MAX_SIZE)?;
+    let shadow = params.take_integer("shadow", 1..=100)?;
+    let rotate = params.take_integer("rotate", DEGREE_RANGE)?.unwrap_or(0) % 360;
+    Ok(text.map(|text| TextMark {
+        text,
+        font,
+        color,
+        size: size.unwrap_or(text::DEFAULT_SIZE),
+        shadow: shadow.map(|value| u8::try_from(value).unwrap_or(100)),
+        rotate,
+    }))
+}
+
+/// The canonical `order_`, `align_`, `interval_` (spelled as OSS spells them; its parser
+/// reads them with this too).
+pub(crate) fn read_layout(params: &mut Params<'_>) -> Result<MixedLayout, PipelineError> {
+    Ok(MixedLayout {
+        text_first: params.take_flag("order")?,
+        align: params
+            .take_integer("align", 0..=2)?
+            .and_then(Align::from_number)
+            .unwrap_or_default(),
+        interval: params.take_integer("interval", 0..=1000)?.unwrap_or(0),
+    })
 }
 
 /// Renders the preprocessing steps as an OSS action list (`resize,P_30/rotate,90`).
@@ -257,7 +458,7 @@ pub(crate) fn render_preprocess(steps: &[MarkStep]) -> String {
 /// `interval_`), then the placement (`t_`, `g_`, `x_`, `y_`, `voffset_`, `fill_1`, `skip_1`).
 impl fmt::Display for Watermark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("watermark")?;
+        f.write_str(ACTION)?;
         if let Some(image) = self.image() {
             write!(f, ",image_{}", encode_base64(&image.reference))?;
             if !image.preprocess.is_empty() {
@@ -276,7 +477,7 @@ impl fmt::Display for Watermark {
                 f,
                 ",text_{},type_{},color_{},size_{}",
                 encode_base64(&text.text),
-                encode_base64(text.font.oss_name()),
+                encode_base64(text.font.name()),
                 text.color,
                 text.size
             )?;
@@ -311,6 +512,20 @@ impl fmt::Display for Watermark {
             f.write_str(",skip_1")?;
         }
         Ok(())
+    }
+}
+
+impl Operation for Watermark {
+    fn action(&self) -> &'static str {
+        ACTION
+    }
+
+    fn plan(&self, _input: (u32, u32), _context: &StepContext<'_>) -> Planned {
+        Ok(StepPlan::InPlace)
+    }
+
+    fn apply(&self, raster: Raster, _plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        apply(raster, self, context)
     }
 }
 
@@ -539,13 +754,13 @@ fn blend(mut base: Raster, overlay: &Raster, x: i64, y: i64, opacity: u8) -> Ras
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Rgb;
+    use crate::codec::Rgb;
     use crate::ops::text::tests::fonts;
 
     fn png(raster: &Raster) -> Vec<u8> {
         crate::codec::encode::encode(
             raster,
-            crate::ops::format::ImageFormat::Png,
+            crate::codec::ImageFormat::Png,
             &crate::codec::encode::EncodeOptions {
                 quality: 90,
                 progressive: false,

@@ -1,5 +1,4 @@
-//! The OSS `watermark` action (document 2.6) and its canonical form, onto
-//! [`crate::ops::watermark::Watermark`].
+//! The OSS `watermark` action (document 2.6), onto [`crate::ops::watermark::Watermark`].
 //!
 //! * Common: `t` 0-100 (default 100), `g` nw..se (default se), `x`/`y` 0-4096 (default 10),
 //!   `voffset` -1000..1000 (default 0). `x` means something only for the left and right columns,
@@ -17,285 +16,125 @@
 //! * Base64 that does not decode is `BadRequest` (the document's example error, "Input is not
 //!   base64 decoding."); other bad values are `InvalidArgument`; neither `image` nor `text`
 //!   is `MissingArgument`.
-//!
-//! The canonical grammar reads the same action with the extensions listed in [`crate::ast`]:
-//! `image` holds only the reference, `pre` the preprocessing, `ws` and `skip` the Qiniu rules,
-//! and margins may exceed 4096.
+//! * "一张图片上，最多支持3张不同的水印图做水印": a fourth distinct image is `InvalidArgument`.
 
-use super::{parse_image, Grammar, Params};
-use crate::ast::{Rgb, Step};
-use crate::error::{ErrorCode, PipelineError};
-use crate::ops::gravity::Gravity;
-use crate::ops::rotate::DEGREE_RANGE;
-use crate::ops::text::{FontFamily, TextMark, MAX_SIZE};
+use super::parse_image;
+use crate::ast::{Pipeline, Step};
+use crate::error::PipelineError;
+use crate::ops::gravity::{self, Gravity};
 use crate::ops::watermark::{
-    Align, MarkContent, MarkImage, MarkStep, MixedMark, Watermark, DEFAULT_MARGIN,
+    check_reference, main_percent, mark_steps, own_process_error, read_layout, read_text,
+    MarkContent, MarkImage, MarkStep, Watermark, DEFAULT_MARGIN, MAX_DISTINCT_IMAGES,
 };
-use crate::parse::{decode_base64_text, integer_in};
+use crate::parse::lex::{decode_base64_or_bad_request, split_action, Params};
 
 const ACTION: &str = "watermark";
 
 /// What introduces an object's own processing inside an OSS `image_` object name.
 const PROCESS_MARKER: &str = "?x-oss-process=";
 
-/// Decodes a base64 parameter; failures are `BadRequest`.
-fn decode(key: &str, value: &str) -> Result<String, PipelineError> {
-    decode_base64_text(ACTION, key, value).map_err(|mut error| {
-        error.code = ErrorCode::BadRequest;
-        error
-    })
-}
-
-/// Reads the parameters of one `watermark` action.
-pub(super) fn parse(mut params: Params<'_>, grammar: Grammar) -> Result<Watermark, PipelineError> {
-    let margin_range = match grammar {
-        Grammar::Oss => 0..=4096,
-        Grammar::Canonical => 0..=u32::MAX,
-    };
-    let opacity = params.take_integer("t", 0..=100)?.unwrap_or(100);
-    let gravity = match params.take("g") {
-        None => Gravity::SouthEast,
-        Some(name) => Gravity::from_oss_name(name).ok_or_else(|| {
-            PipelineError::invalid_argument(format!(
-                "watermark: g_{name} is not one of nw, north, ne, west, center, east, sw, south, se"
-            ))
-        })?,
-    };
-    let mut dx = params
-        .take_integer("x", margin_range.clone())?
-        .unwrap_or(DEFAULT_MARGIN);
-    let mut dy = params
-        .take_integer("y", margin_range)?
-        .unwrap_or(DEFAULT_MARGIN);
-    let mut voffset = match params.take("voffset") {
-        None => 0,
-        Some(value) => parse_signed("voffset", value, 1000)?,
-    };
-    let fill = flag(&mut params, "fill")?;
-
-    let image = match params.take("image") {
-        None => None,
-        Some(encoded) => Some(parse_image_object(&mut params, encoded, grammar)?),
-    };
-    let text = parse_text(&mut params)?;
-    let text_first = flag(&mut params, "order")?;
-    let align = match params.take_integer("align", 0..=2)? {
-        None => Align::Top,
-        Some(number) => Align::from_number(number).unwrap_or_default(),
-    };
-    let interval = params.take_integer("interval", 0..=1000)?.unwrap_or(0);
-    let skip_when_larger = match grammar {
-        Grammar::Oss => false,
-        Grammar::Canonical => flag(&mut params, "skip")?,
-    };
-    params.finish()?;
-
-    let content = match (image, text) {
-        (Some(image), Some(text)) => MarkContent::Mixed(MixedMark {
-            image,
-            text,
-            text_first,
-            align,
-            interval,
-        }),
-        (Some(image), None) => MarkContent::Image(image),
-        (None, Some(text)) => MarkContent::Text(text),
-        (None, None) => {
-            return Err(PipelineError::missing_argument(
-                "watermark: image (a watermark picture) or text is required",
-            ))
-        }
-    };
-    if grammar == Grammar::Oss {
-        // "x 只有当水印位置是左上，左中，左下，右上，右中，右下才有意义", likewise y and voffset.
-        let column_matters = matches!(
-            gravity,
-            Gravity::NorthWest
-                | Gravity::West
-                | Gravity::SouthWest
-                | Gravity::NorthEast
-                | Gravity::East
-                | Gravity::SouthEast
-        );
-        let middle_row = matches!(gravity, Gravity::West | Gravity::Center | Gravity::East);
-        if !column_matters {
-            dx = 0;
-        }
-        if middle_row {
-            dy = 0;
-        } else {
-            voffset = 0;
-        }
-    }
-    Ok(Watermark {
-        content,
-        opacity: u8::try_from(opacity).unwrap_or(100),
-        gravity,
-        dx,
-        dy,
-        voffset,
-        fill,
-        skip_when_larger,
-    })
-}
-
-/// A `0`/`1` parameter; absent is 0.
-fn flag(params: &mut Params<'_>, key: &str) -> Result<bool, PipelineError> {
-    Ok(params.take_integer(key, 0..=1)? == Some(1))
-}
-
-/// A signed whole number within `-limit..=limit`.
-fn parse_signed(key: &str, value: &str, limit: u32) -> Result<i32, PipelineError> {
-    let shown = format!("{key}_{value}");
-    let (negative, digits) = match value.strip_prefix('-') {
-        Some(digits) => (true, digits),
-        None => (false, value),
-    };
-    let range = format!("-{limit}-{limit}");
-    let magnitude = integer_in(ACTION, &shown, digits, 0..=limit).map_err(|_| {
-        PipelineError::invalid_argument(format!(
-            "watermark: {shown} is not a whole number in {range}"
-        ))
-    })?;
-    let magnitude = i32::try_from(magnitude).unwrap_or(i32::MAX);
-    Ok(if negative { -magnitude } else { magnitude })
-}
-
-/// `image_<b64>`: the object, its preprocessing (OSS: after `?x-oss-process=`; canonical: the
-/// `pre_` parameter) and, canonical only, `ws_`.
-fn parse_image_object(
-    params: &mut Params<'_>,
-    encoded: &str,
-    grammar: Grammar,
-) -> Result<MarkImage, PipelineError> {
-    let object = decode("image", encoded)?;
-    let (reference, preprocess) = match grammar {
-        Grammar::Oss => match object.split_once(PROCESS_MARKER) {
-            None => (object.clone(), Vec::new()),
-            Some((key, process)) => {
-                let actions = process.strip_prefix("image/").ok_or_else(|| {
-                    PipelineError::invalid_argument(format!(
-                        "watermark: the image's own process must start with image/, found \
-                         '{process}'"
-                    ))
-                })?;
-                (key.to_string(), parse_preprocess(actions, grammar)?)
-            }
-        },
-        Grammar::Canonical => {
-            let preprocess = match params.take("pre") {
-                None => Vec::new(),
-                Some(encoded) => parse_preprocess(&decode("pre", encoded)?, grammar)?,
-            };
-            (object, preprocess)
-        }
-    };
-    if reference.is_empty() {
+/// Reads one `watermark` action into the pipeline.
+pub(super) fn read(arguments: &[&str], pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    let mark = parse(arguments)?;
+    pipeline.steps.push(Step::Watermark(mark));
+    if pipeline.asset_references().len() > MAX_DISTINCT_IMAGES {
         return Err(PipelineError::invalid_argument(
-            "watermark: image decodes to an empty object name",
+            "watermark: at most 3 different watermark images in one process",
         ));
     }
-    let ws_milli = match grammar {
-        Grammar::Oss => None,
-        Grammar::Canonical => params.take_integer("ws", 1..=1000)?,
+    Ok(())
+}
+
+/// The parameters of one `watermark` action.
+fn parse(arguments: &[&str]) -> Result<Watermark, PipelineError> {
+    let mut params = Params::key_first(ACTION, arguments)?;
+    let opacity = params.take_integer("t", 0..=100)?.unwrap_or(100);
+    let gravity = params
+        .take_named("g", Gravity::from_name, gravity::NAMES)?
+        .unwrap_or(Gravity::SouthEast);
+    let dx = params.take_integer("x", 0..=4096)?;
+    let dy = params.take_integer("y", 0..=4096)?;
+    let voffset = params.take_signed("voffset", 1000)?.unwrap_or(0);
+    let fill = params.take_flag("fill")?;
+    let image = match params.take("image") {
+        None => None,
+        Some(encoded) => Some(parse_image_object(encoded)?),
     };
+    // The text and the mixed layout are spelled as the canonical form spells them.
+    let text = read_text(&mut params)?;
+    let layout = read_layout(&mut params)?;
+    params.finish()?;
+    let mark = Watermark {
+        content: MarkContent::from_parts(image, text, layout)?,
+        opacity: u8::try_from(opacity).unwrap_or(100),
+        gravity,
+        dx: dx.unwrap_or(DEFAULT_MARGIN),
+        dy: dy.unwrap_or(DEFAULT_MARGIN),
+        voffset,
+        fill,
+        skip_when_larger: false,
+    };
+    Ok(drop_meaningless_offsets(mark))
+}
+
+/// "x 只有当水印位置是左上，左中，左下，右上，右中，右下才有意义", likewise `y` for the top and
+/// bottom rows and `voffset` for the middle one: elsewhere they are set to 0.
+fn drop_meaningless_offsets(mut mark: Watermark) -> Watermark {
+    let middle_column = matches!(
+        mark.gravity,
+        Gravity::North | Gravity::Center | Gravity::South
+    );
+    let middle_row = matches!(
+        mark.gravity,
+        Gravity::West | Gravity::Center | Gravity::East
+    );
+    if middle_column {
+        mark.dx = 0;
+    }
+    if middle_row {
+        mark.dy = 0;
+    } else {
+        mark.voffset = 0;
+    }
+    mark
+}
+
+/// `image_<b64>`: the object, and its own processing after `?x-oss-process=`.
+fn parse_image_object(encoded: &str) -> Result<MarkImage, PipelineError> {
+    let object = decode_base64_or_bad_request(ACTION, "image", encoded)?;
+    let (reference, preprocess) = match object.split_once(PROCESS_MARKER) {
+        None => (object.clone(), Vec::new()),
+        Some((key, process)) => {
+            let actions = process.strip_prefix("image/").ok_or_else(|| {
+                PipelineError::invalid_argument(format!(
+                    "watermark: the image's own process must start with image/, found \
+                     '{process}'"
+                ))
+            })?;
+            (key.to_string(), parse_preprocess(actions)?)
+        }
+    };
+    check_reference(&reference)?;
     Ok(MarkImage {
         reference,
         preprocess,
-        ws_milli,
+        ws_milli: None,
     })
 }
 
 /// The mark image's own actions: resize (with `P`), crop and rotate.
-pub(crate) fn parse_preprocess(
-    actions: &str,
-    grammar: Grammar,
-) -> Result<Vec<MarkStep>, PipelineError> {
+fn parse_preprocess(actions: &str) -> Result<Vec<MarkStep>, PipelineError> {
     let mut steps = Vec::new();
     for action in actions.split('/') {
-        let mut items = action.split(',');
-        let name = items.next().unwrap_or_default();
-        let arguments: Vec<&str> = items.collect();
+        let (name, arguments) = split_action(action);
         if name == "resize" && arguments.iter().any(|argument| argument.starts_with("P_")) {
-            let [argument] = arguments.as_slice() else {
-                return Err(PipelineError::invalid_argument(format!(
-                    "watermark: the image's resize with P takes no other parameter, found \
-                     '{action}'"
-                )));
-            };
-            let value = argument.trim_start_matches("P_");
-            let percent = integer_in(ACTION, &format!("image resize P_{value}"), value, 1..=100)?;
-            steps.push(MarkStep::MainPercent(percent));
+            steps.push(MarkStep::MainPercent(main_percent(action, &arguments)?));
             continue;
         }
-        let pipeline = parse_image(&format!("image/{action}"), grammar).map_err(|mut error| {
-            error.step = None;
-            error.message = format!("watermark: the image's own process: {}", error.message);
-            error
-        })?;
-        let allowed = pipeline.output.is_default()
-            && pipeline
-                .steps
-                .iter()
-                .all(|step| matches!(step, Step::Resize(_) | Step::Crop(_) | Step::Rotate(_)));
-        if !allowed {
-            return Err(PipelineError::invalid_argument(format!(
-                "watermark: the image's own process may only resize, crop and rotate, found \
-                 '{action}'"
-            )));
-        }
-        steps.extend(pipeline.steps.into_iter().map(MarkStep::Step));
+        let pipeline = parse_image(&format!("image/{action}")).map_err(own_process_error)?;
+        steps.extend(mark_steps(action, pipeline)?);
     }
     Ok(steps)
-}
-
-/// `text_` and the parameters of its look; `None` without `text_` (the look parameters are
-/// then checked and dropped).
-fn parse_text(params: &mut Params<'_>) -> Result<Option<TextMark>, PipelineError> {
-    let text = match params.take("text") {
-        None => None,
-        Some(encoded) => {
-            let text = decode("text", encoded)?;
-            TextMark::check_text(ACTION, &text)?;
-            Some(text)
-        }
-    };
-    let font = match params.take("type") {
-        None => FontFamily::default(),
-        Some(encoded) => {
-            let name = decode("type", encoded)?;
-            FontFamily::from_oss_name(&name).ok_or_else(|| {
-                PipelineError::invalid_argument(format!(
-                    "watermark: type '{name}' is not one of wqy-zenhei, wqy-microhei, \
-                     fangzhengshusong, fangzhengkaiti, fangzhengheiti, fangzhengfangsong, \
-                     droidsansfallback"
-                ))
-            })?
-        }
-    };
-    let color = match params.take("color") {
-        None => Rgb { r: 0, g: 0, b: 0 },
-        Some(hex) => Rgb::from_hex(hex).ok_or_else(|| {
-            PipelineError::invalid_argument(format!(
-                "watermark: color_{hex} is not a RRGGBB hex colour"
-            ))
-        })?,
-    };
-    let size = params
-        .take_integer("size", 1..=MAX_SIZE)?
-        .unwrap_or(crate::ops::text::DEFAULT_SIZE);
-    let shadow = params
-        .take_integer("shadow", 1..=100)?
-        .map(|value| u8::try_from(value).unwrap_or(100));
-    let rotate = params.take_integer("rotate", DEGREE_RANGE)?.unwrap_or(0) % 360;
-    Ok(text.map(|text| TextMark {
-        text,
-        font,
-        color,
-        size,
-        shadow,
-        rotate,
-    }))
 }
 
 #[cfg(test)]
@@ -399,7 +238,7 @@ mod tests {
     }
 
     fn base64_of(text: &str) -> String {
-        crate::ops::watermark::encode_base64(text)
+        crate::parse::lex::encode_base64(text)
     }
 
     #[test]

@@ -40,14 +40,15 @@
 //! index and circle crops, `o` auto-orient, `bl`, `b`, `d`, `sh`, `pr`, `x`, `info`...) answer
 //! `NotImplemented`; any other key `InvalidArgument`.
 
-use super::StyleLookup;
-use crate::ast::{Pipeline, Rgb, Step};
+use super::expand_style as expand_new_style;
+use crate::ast::{Pipeline, Step};
+use crate::codec::{ImageFormat, Rgb};
 use crate::error::{ErrorCode, PipelineError};
-use crate::ops::format::ImageFormat;
 use crate::ops::quality::{Quality, QUALITY_RANGE};
 use crate::ops::resize::{scale_side, Resize, ResizeMode, OSS_SIDE_RANGE, PERCENT_RANGE};
 use crate::ops::rotate::{Rotate, DEGREE_RANGE};
-use std::collections::BTreeMap;
+use crate::parse::lex::Params;
+use crate::parse::StyleLookup;
 
 /// "管道目前限制在4个".
 pub const MAX_PARTS: usize = 4;
@@ -74,7 +75,7 @@ fn expand_style(name: &str, styles: &dyn StyleLookup) -> Result<Pipeline, Pipeli
             error
         }),
         // Validates the name, reports a missing style, parses an `image/` body.
-        _ => super::oss::expand_style(name, styles),
+        _ => expand_new_style(name, styles),
     }
 }
 
@@ -131,10 +132,10 @@ fn parse_part(
         }
         return Ok(format);
     }
-    let values = key_values(params)?;
-    let mut reader = Reader { values };
-    apply_params(&mut reader, pipeline)?;
-    if let Some((key, value)) = reader.values.into_iter().next() {
+    // Error messages name the action the first parameters belong to: resize.
+    let mut params = Params::value_first("resize", params)?;
+    OldParams::take(&mut params)?.apply(pipeline)?;
+    if let Some((key, value)) = params.first_left() {
         return Err(if NOT_IMPLEMENTED_KEYS.contains(&key) {
             PipelineError::not_implemented(format!(
                 "{value}{key}: the old API's '{key}' is not implemented"
@@ -162,140 +163,116 @@ fn parse_suffix(suffix: &str) -> Result<Option<ImageFormat>, PipelineError> {
     }))
 }
 
-/// Splits `100w_100h_1e` into key -> value (the last of a key wins), checking the
-/// `<value><key>` shape of each pair.
-fn key_values(params: &str) -> Result<BTreeMap<&str, &str>, PipelineError> {
-    let mut values = BTreeMap::new();
-    for pair in params.split('_') {
-        let split = pair
-            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-            .unwrap_or(pair.len());
-        let (value, key) = pair.split_at(split);
-        if value.is_empty() || key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(PipelineError::invalid_argument(format!(
-                "'{pair}' is not a <number><key> parameter (e.g. 100w)"
-            )));
-        }
-        values.insert(key, value);
+/// The parameters of one part, read (and range-checked) before anything is built.
+struct OldParams {
+    width: Option<u32>,
+    height: Option<u32>,
+    edge: Option<u32>,
+    crop: Option<u32>,
+    limit: Option<u32>,
+    percent: Option<u32>,
+    color: Option<Rgb>,
+    rotate: Option<u32>,
+    absolute: Option<u32>,
+    relative: Option<u32>,
+}
+
+impl OldParams {
+    /// Takes every known key out of `params`; what is left is unknown.
+    fn take(params: &mut Params<'_>) -> Result<OldParams, PipelineError> {
+        Ok(OldParams {
+            width: params.take_integer("w", OSS_SIDE_RANGE)?,
+            height: params.take_integer("h", OSS_SIDE_RANGE)?,
+            edge: params.take_integer("e", 0..=4)?,
+            crop: params.take_integer("c", 0..=1)?,
+            limit: params.take_integer("l", 0..=1)?,
+            percent: params.take_integer("p", PERCENT_RANGE)?,
+            color: take_colour(params)?,
+            rotate: params.take_integer_for("rotate", "r", DEGREE_RANGE)?,
+            absolute: params.take_integer_for("quality", "Q", QUALITY_RANGE)?,
+            relative: params.take_integer_for("quality", "q", QUALITY_RANGE)?,
+        })
     }
-    Ok(values)
-}
 
-/// The parameters of one part, taken one by one so that what is left is unknown.
-struct Reader<'a> {
-    values: BTreeMap<&'a str, &'a str>,
-}
-
-impl Reader<'_> {
-    fn integer(
-        &mut self,
-        key: &str,
-        range: std::ops::RangeInclusive<u32>,
-    ) -> Result<Option<u32>, PipelineError> {
-        match self.values.remove(key) {
-            None => Ok(None),
-            Some(value) => {
-                let shown = format!("{value}{key}");
-                super::integer_in(key_action(key), &shown, value, range).map(Some)
+    /// Adds the part's steps (resize, then rotate) and its quality to `pipeline`.
+    fn apply(&self, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+        if let Some(resize) = self.resize()? {
+            pipeline.steps.push(Step::Resize(resize.normalized()));
+        }
+        if let Some(degrees) = self.rotate {
+            pipeline.steps.push(Step::Rotate(Rotate {
+                degrees,
+                limit_source_side: true,
+            }));
+        }
+        let percent = |value: u32| u8::try_from(value).unwrap_or(100);
+        match (self.absolute, self.relative) {
+            (Some(value), _) => pipeline.output.quality = Some(Quality::Absolute(percent(value))),
+            (None, Some(value)) => {
+                pipeline.output.quality = Some(Quality::Relative(percent(value)))
             }
+            (None, None) => {}
         }
+        Ok(())
     }
 
-    fn color(&mut self) -> Result<Option<Rgb>, PipelineError> {
-        let Some(value) = self.values.remove("bgc") else {
-            return Ok(None);
+    /// The resize the sides, edge, crop, limit, percent and colour ask for, if any.
+    fn resize(&self) -> Result<Option<Resize>, PipelineError> {
+        let mode = match self.edge.unwrap_or(0) {
+            0 => ResizeMode::Lfit,
+            1 if self.crop == Some(1) => ResizeMode::Fill,
+            1 => ResizeMode::Mfit,
+            2 => ResizeMode::Fixed,
+            4 => ResizeMode::Pad,
+            other => {
+                return Err(PipelineError::invalid_argument(format!(
+                    "resize: {other}e is not one of 0e, 1e, 2e, 4e"
+                )))
+            }
         };
-        let channels: Vec<&str> = value.split('-').collect();
-        let parsed: Option<Vec<u8>> = channels
-            .iter()
-            .map(|channel| {
-                (!channel.is_empty() && channel.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| channel.parse::<u8>().ok())
-                    .flatten()
-            })
-            .collect();
-        match parsed.as_deref() {
-            Some(&[r, g, b]) => Ok(Some(Rgb { r, g, b })),
-            _ => Err(PipelineError::invalid_argument(format!(
-                "resize: {value}bgc is not <r>-<g>-<b> with each 0-255"
-            ))),
+        let allow_enlarge = self.limit != Some(1);
+        if self.width.is_none() && self.height.is_none() {
+            return Ok(self.percent.map(|percent| Resize {
+                percent: Some(percent),
+                allow_enlarge,
+                ..Resize::default()
+            }));
         }
-    }
-}
-
-/// The action an old-API key belongs to, for error messages.
-fn key_action(key: &str) -> &'static str {
-    match key {
-        "Q" | "q" => "quality",
-        "r" => "rotate",
-        _ => "resize",
-    }
-}
-
-fn apply_params(reader: &mut Reader<'_>, pipeline: &mut Pipeline) -> Result<(), PipelineError> {
-    let width = reader.integer("w", OSS_SIDE_RANGE)?;
-    let height = reader.integer("h", OSS_SIDE_RANGE)?;
-    let edge = reader.integer("e", 0..=4)?;
-    let crop = reader.integer("c", 0..=1)?;
-    let limit = reader.integer("l", 0..=1)?;
-    let percent = reader.integer("p", PERCENT_RANGE)?;
-    let color = reader.color()?;
-    let rotate = reader.integer("r", DEGREE_RANGE)?;
-    let absolute = reader.integer("Q", QUALITY_RANGE)?;
-    let relative = reader.integer("q", QUALITY_RANGE)?;
-
-    let mode = match edge.unwrap_or(0) {
-        0 => ResizeMode::Lfit,
-        1 if crop == Some(1) => ResizeMode::Fill,
-        1 => ResizeMode::Mfit,
-        2 => ResizeMode::Fixed,
-        4 => ResizeMode::Pad,
-        other => {
-            return Err(PipelineError::invalid_argument(format!(
-                "resize: {other}e is not one of 0e, 1e, 2e, 4e"
-            )))
-        }
-    };
-    let allow_enlarge = limit != Some(1);
-    let resize = if width.is_some() || height.is_some() {
         // "100w_100h_200p 等同于 200w_200h".
-        let times = |side: Option<u32>| match percent {
+        let times = |side: Option<u32>| match self.percent {
             Some(percent) => side.map(|side| scale_side(side, percent, 100)),
             None => side,
         };
-        Some(Resize {
+        Ok(Some(Resize {
             mode,
-            width: times(width),
-            height: times(height),
+            width: times(self.width),
+            height: times(self.height),
             allow_enlarge,
-            color: color.unwrap_or(Rgb::WHITE),
+            color: self.color.unwrap_or(Rgb::WHITE),
             ..Resize::default()
-        })
-    } else {
-        percent.map(|percent| Resize {
-            percent: Some(percent),
-            allow_enlarge,
-            ..Resize::default()
-        })
+        }))
+    }
+}
+
+/// `<r>-<g>-<b>bgc`, each 0-255.
+fn take_colour(params: &mut Params<'_>) -> Result<Option<Rgb>, PipelineError> {
+    let Some(value) = params.take("bgc") else {
+        return Ok(None);
     };
-    if let Some(resize) = resize {
-        pipeline.steps.push(Step::Resize(resize.normalized()));
+    let channels: Option<Vec<u8>> = value
+        .split('-')
+        .map(|channel| {
+            (!channel.is_empty() && channel.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| channel.parse::<u8>().ok())
+                .flatten()
+        })
+        .collect();
+    match channels.as_deref() {
+        Some(&[r, g, b]) => Ok(Some(Rgb { r, g, b })),
+        _ => Err(PipelineError::invalid_argument(format!(
+            "resize: {value}bgc is not <r>-<g>-<b> with each 0-255"
+        ))),
     }
-    if let Some(degrees) = rotate {
-        pipeline.steps.push(Step::Rotate(Rotate {
-            degrees,
-            limit_source_side: true,
-        }));
-    }
-    let percent_u8 = |value: u32| u8::try_from(value).unwrap_or(100);
-    match (absolute, relative) {
-        (Some(value), _) => pipeline.output.quality = Some(Quality::Absolute(percent_u8(value))),
-        (None, Some(value)) => {
-            pipeline.output.quality = Some(Quality::Relative(percent_u8(value)));
-        }
-        (None, None) => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]

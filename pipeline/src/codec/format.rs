@@ -1,0 +1,112 @@
+//! The image formats the codecs read and write: what [`super::decode::sniff`] finds in a
+//! source's first bytes, and what [`super::encode::encode`] writes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The image formats Ferrotype decodes and encodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    /// JPEG (baseline, or progressive with `interlace`).
+    Jpeg,
+    /// PNG.
+    Png,
+    /// WebP (written lossy by libwebp at the resolved quality; animated WebP sources are
+    /// read frame by frame).
+    Webp,
+    /// Windows bitmap.
+    Bmp,
+    /// GIF (animations are read and written frame by frame, see [`super::gif`]).
+    Gif,
+    /// TIFF.
+    Tiff,
+}
+
+impl ImageFormat {
+    /// Every format, in a stable order (the order of the OSS documentation's list).
+    pub const ALL: [ImageFormat; 6] = [
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Bmp,
+        ImageFormat::Webp,
+        ImageFormat::Gif,
+        ImageFormat::Tiff,
+    ];
+
+    /// The usual file extension, without the dot. Also the name OSS uses in `format,<name>`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "jpg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Gif => "gif",
+            ImageFormat::Tiff => "tiff",
+        }
+    }
+
+    /// The MIME type for `Content-Type`.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Webp => "image/webp",
+            ImageFormat::Bmp => "image/bmp",
+            ImageFormat::Gif => "image/gif",
+            ImageFormat::Tiff => "image/tiff",
+        }
+    }
+
+    /// Whether the format can store an alpha channel. Transparent pixels written to a format
+    /// without one are flattened onto white (both vendors' rule).
+    pub fn supports_alpha(self) -> bool {
+        !matches!(self, ImageFormat::Jpeg)
+    }
+
+    /// Reads a format name as users write it: the extension, plus the common aliases `jpeg`
+    /// and `tif`, in any letter case.
+    pub fn from_name(name: &str) -> Option<ImageFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" => Some(ImageFormat::Jpeg),
+            "png" => Some(ImageFormat::Png),
+            "webp" => Some(ImageFormat::Webp),
+            "bmp" => Some(ImageFormat::Bmp),
+            "gif" => Some(ImageFormat::Gif),
+            "tiff" | "tif" => Some(ImageFormat::Tiff),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_extensions_and_mime_types() {
+        let table = [
+            ("jpg", ImageFormat::Jpeg, "jpg", "image/jpeg"),
+            ("JPEG", ImageFormat::Jpeg, "jpg", "image/jpeg"),
+            ("png", ImageFormat::Png, "png", "image/png"),
+            ("webp", ImageFormat::Webp, "webp", "image/webp"),
+            ("bmp", ImageFormat::Bmp, "bmp", "image/bmp"),
+            ("gif", ImageFormat::Gif, "gif", "image/gif"),
+            ("tif", ImageFormat::Tiff, "tiff", "image/tiff"),
+        ];
+        for (name, format, extension, mime) in table {
+            assert_eq!(ImageFormat::from_name(name), Some(format), "{name}");
+            assert_eq!(format.extension(), extension);
+            assert_eq!(format.mime(), mime);
+        }
+        for format in ImageFormat::ALL {
+            assert_eq!(ImageFormat::from_name(format.extension()), Some(format));
+        }
+    }
+}
