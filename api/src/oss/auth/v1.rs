@@ -1,52 +1,113 @@
-//! Aliyun OSS signature V1.
+//! OSS signature V1.
 //!
 //! ```text
 //! StringToSign = VERB "\n" Content-MD5 "\n" Content-Type "\n" Date "\n"
 //!                CanonicalizedOSSHeaders CanonicalizedResource
 //! Authorization: OSS <AK>:base64(hmac_sha1(SK, StringToSign))
+//! presigned:     ?OSSAccessKeyId=<AK>&Expires=<unix seconds>&Signature=<same>
 //! ```
 //!
-//! `x-oss-date` stands in for `Date` when present (and, being an `x-oss-*` header, is also in
-//! the canonical headers). The request's time must be within 15 minutes of ours, as OSS
-//! demands (`RequestTimeTooSkewed` otherwise).
+//! In the header form `x-oss-date` stands in for `Date` when present (and, being an
+//! `x-oss-*` header, is also in the canonical headers); in the query form `Expires` does.
+//! Only the sub-resources are signed of the query, as `oss2` lists them.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::http::HeaderMap;
 use base64::Engine;
-use jobs::ledger::AccessKey;
-use jobs::Ledger;
 
-use crate::auth::{authorization, hmac_sha1, verify_key, AuthError};
+use super::{Claim, Proof, SignedRequest};
+use crate::auth::{hmac_sha1, AuthError};
 
-/// Largest distance between the request's date and ours.
-pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
-
-/// Query parameters that are part of the signed resource (those oss2 signs that Ferrotype
-/// can receive; the others are not sub-resources of anything Ferrotype serves).
-const SUB_RESOURCES: [&str; 22] = [
+/// The query parameters that are part of the signed resource: `oss2`'s list
+/// (`ProviderAuth._subresource_key_set`), so that whatever it signs is verified.
+const SUB_RESOURCES: [&str; 86] = [
+    "accessPoint",
+    "accessPointPolicy",
     "acl",
     "append",
+    "asyncFetch",
+    "bucketArchiveDirectRead",
+    "bucketInfo",
     "callback",
     "callback-var",
+    "cname",
     "comp",
+    "continuation-token",
+    "cors",
     "delete",
+    "encryption",
+    "endTime",
+    "group",
+    "httpsConfig",
+    "inventory",
+    "inventoryId",
+    "lifecycle",
+    "link",
+    "live",
+    "location",
+    "logging",
+    "metaQuery",
+    "objectInfo",
     "objectMeta",
     "partNumber",
+    "policy",
     "position",
+    "publicAccessBlock",
+    "qos",
+    "qosInfo",
+    "qosRequester",
+    "redundancyTransition",
+    "referer",
+    "regionList",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "requesterQosInfo",
+    "resourceGroup",
+    "resourcePool",
+    "resourcePoolBuckets",
+    "resourcePoolInfo",
     "response-cache-control",
     "response-content-disposition",
     "response-content-encoding",
     "response-content-language",
     "response-content-type",
     "response-expires",
+    "restore",
     "security-token",
+    "sequential",
+    "startTime",
+    "stat",
+    "status",
     "style",
     "styleName",
+    "symlink",
+    "tagging",
+    "transferAcceleration",
     "uploadId",
     "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "vod",
+    "website",
+    "worm",
+    "wormExtend",
+    "wormId",
+    "x-oss-ac-forward-allow",
+    "x-oss-ac-source-ip",
+    "x-oss-ac-subnet-mask",
+    "x-oss-ac-vpc-id",
+    "x-oss-access-point-name",
     "x-oss-async-process",
     "x-oss-process",
+    "x-oss-redundancy-transition-taskid",
+    "x-oss-request-payer",
+    "x-oss-target-redundancy-type",
+    "x-oss-traffic-limit",
+    "x-oss-write-get-object-response",
 ];
 
 /// `/<bucket>/<key>` followed by the sorted sub-resources (`k=v`, or bare `k` when empty).
@@ -69,7 +130,8 @@ pub fn canonical_resource(bucket: &str, key: &str, query: &[(String, String)]) -
     resource
 }
 
-/// The string to sign, from the request's headers and its canonical resource.
+/// The string to sign, from the request's headers and its canonical resource; the date is
+/// `x-oss-date`, else `Date`.
 pub fn string_to_sign(method: &str, headers: &HeaderMap, resource: &str) -> String {
     let header = |name: &str| {
         headers
@@ -80,6 +142,22 @@ pub fn string_to_sign(method: &str, headers: &HeaderMap, resource: &str) -> Stri
     let date = match header("x-oss-date") {
         "" => header("date"),
         oss_date => oss_date,
+    };
+    string_to_sign_dated(method, headers, date, resource)
+}
+
+/// The string to sign with `date` on its date line (a presigned URL's `Expires`).
+pub fn string_to_sign_dated(
+    method: &str,
+    headers: &HeaderMap,
+    date: &str,
+    resource: &str,
+) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     };
     let mut oss_headers: Vec<(String, &str)> = headers
         .iter()
@@ -107,33 +185,54 @@ pub fn sign(secret: &str, string_to_sign: &str) -> String {
         .encode(hmac_sha1(secret.as_bytes(), string_to_sign.as_bytes()))
 }
 
-/// Authenticates an `Authorization: OSS AK:sig` request.
-pub async fn authenticate(
-    ledger: &Ledger,
-    method: &str,
-    headers: &HeaderMap,
-    resource: &str,
+/// `Authorization: OSS AK:sig`: `credentials` is what follows the scheme.
+pub(super) fn header_claim(
+    credentials: &str,
+    request: &SignedRequest<'_>,
     now: SystemTime,
-) -> Result<AccessKey, AuthError> {
-    let (access_key, signature) = authorization(headers)?
-        .strip_prefix("OSS ")
-        .and_then(|rest| rest.trim().rsplit_once(':'))
-        .ok_or_else(|| AuthError::Malformed("expected OSS AK:signature".into()))?;
-    let date_text = headers
-        .get("x-oss-date")
-        .or_else(|| headers.get(axum::http::header::DATE))
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AuthError::Malformed("the Date header is missing".into()))?;
-    let date = httpdate::parse_http_date(date_text)
-        .map_err(|_| AuthError::Malformed(format!("Date {date_text:?} is not an HTTP date")))?;
-    let skew = now.duration_since(date).unwrap_or_else(|e| e.duration());
-    if skew > MAX_SKEW {
-        return Err(AuthError::Expired(
-            "the difference between the request time and the current time is too large".into(),
+) -> Result<Claim, AuthError> {
+    let (access_key, signature) = credentials
+        .trim()
+        .rsplit_once(':')
+        .filter(|(key, signature)| !key.is_empty() && !signature.is_empty())
+        .ok_or_else(super::invalid_authorization)?;
+    let (_, date) = super::http_date(request, true)?;
+    super::check_skew(date, now)?;
+    let resource = canonical_resource(request.bucket, request.key, request.query);
+    Ok(Claim {
+        access_key: access_key.to_string(),
+        signature: signature.to_string(),
+        proof: Proof::V1(string_to_sign(request.method, request.headers, &resource)),
+    })
+}
+
+/// `?OSSAccessKeyId=..&Expires=..&Signature=..`, as `Auth.sign_url` makes it.
+pub(super) fn query_claim(
+    request: &SignedRequest<'_>,
+    now: SystemTime,
+) -> Result<Claim, AuthError> {
+    let (Some(access_key), Some(expires), Some(signature)) = (
+        request.param("OSSAccessKeyId"),
+        request.param("Expires"),
+        request.param("Signature"),
+    ) else {
+        return Err(AuthError::Denied(
+            "Query-string authentication requires the Signature, Expires and OSSAccessKeyId \
+             parameters"
+                .into(),
         ));
-    }
-    let text = string_to_sign(method, headers, resource);
-    verify_key(ledger, access_key, signature, |secret| sign(secret, &text)).await
+    };
+    let expires_at: i64 = expires
+        .parse()
+        .map_err(|_| AuthError::Denied(format!("Expires {expires:?} is not a unix time.")))?;
+    super::check_expiry(expires_at, now)?;
+    let resource = canonical_resource(request.bucket, request.key, request.query);
+    let text = string_to_sign_dated(request.method, request.headers, expires, &resource);
+    Ok(Claim {
+        access_key: access_key.to_string(),
+        signature: signature.to_string(),
+        proof: Proof::V1(text),
+    })
 }
 
 #[cfg(test)]
