@@ -68,21 +68,18 @@ pub fn authorization(headers: &HeaderMap) -> Result<&str, AuthError> {
 
 /// HMAC-SHA1, the primitive of every vendor scheme here.
 pub fn hmac_sha1(secret: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = match <Hmac<Sha1> as KeyInit>::new_from_slice(secret) {
-        Ok(mac) => mac,
-        Err(_) => return Vec::new(),
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    hmac::<Hmac<Sha1>>(secret, data)
 }
 
 /// HMAC-SHA256, the primitive of OSS signatures V2 and V4.
 pub fn hmac_sha256(secret: &[u8], data: &[u8]) -> Vec<u8> {
+    hmac::<Hmac<Sha256>>(secret, data)
+}
+
+fn hmac<M: Mac + KeyInit>(secret: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(secret) {
-        Ok(mac) => mac,
-        Err(_) => return Vec::new(),
+    let Ok(mut mac) = <M as KeyInit>::new_from_slice(secret) else {
+        return Vec::new();
     };
     mac.update(data);
     mac.finalize().into_bytes().to_vec()

@@ -311,6 +311,29 @@ fn canonical_headers(headers: &HeaderMap, signed: impl Fn(&str) -> bool) -> Stri
         .collect()
 }
 
+/// The fields of an `Authorization` after its scheme: `Name<separator>value` pairs
+/// separated by commas, each of `names` at most once and no other.
+fn authorization_fields<'a, const N: usize>(
+    credentials: &'a str,
+    separator: char,
+    names: [&str; N],
+) -> Result<[Option<&'a str>; N], AuthError> {
+    let mut values = [None; N];
+    for field in credentials.split(',') {
+        let (name, value) = field
+            .trim()
+            .split_once(separator)
+            .ok_or_else(invalid_authorization)?;
+        let index = names
+            .iter()
+            .position(|n| *n == name)
+            .filter(|&i| values[i].is_none())
+            .ok_or_else(invalid_authorization)?;
+        values[index] = Some(value);
+    }
+    Ok(values)
+}
+
 /// A `;`-separated header list (`AdditionalHeaders`), lowercased and sorted, as signed.
 fn header_list(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text

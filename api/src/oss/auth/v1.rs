@@ -133,14 +133,8 @@ pub fn canonical_resource(bucket: &str, key: &str, query: &[(String, String)]) -
 /// The string to sign, from the request's headers and its canonical resource; the date is
 /// `x-oss-date`, else `Date`.
 pub fn string_to_sign(method: &str, headers: &HeaderMap, resource: &str) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
-    let date = match header("x-oss-date") {
-        "" => header("date"),
+    let date = match header_text(headers, "x-oss-date") {
+        "" => header_text(headers, "date"),
         oss_date => oss_date,
     };
     string_to_sign_dated(method, headers, date, resource)
@@ -153,12 +147,6 @@ pub fn string_to_sign_dated(
     date: &str,
     resource: &str,
 ) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
     let mut oss_headers: Vec<(String, &str)> = headers
         .iter()
         .filter(|(name, _)| name.as_str().starts_with("x-oss-"))
@@ -167,8 +155,8 @@ pub fn string_to_sign_dated(
     oss_headers.sort();
     let mut text = format!(
         "{method}\n{}\n{}\n{date}\n",
-        header("content-md5"),
-        header("content-type")
+        header_text(headers, "content-md5"),
+        header_text(headers, "content-type")
     );
     for (name, value) in oss_headers {
         text.push_str(&name);
@@ -178,6 +166,14 @@ pub fn string_to_sign_dated(
     }
     text.push_str(resource);
     text
+}
+
+/// A header's text, empty when absent.
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 pub fn sign(secret: &str, string_to_sign: &str) -> String {

@@ -60,13 +60,18 @@ pub(super) fn header_claim(
     request: &SignedRequest<'_>,
     now: SystemTime,
 ) -> Result<Claim, AuthError> {
-    let fields = Fields::parse(credentials)?;
+    let fields = ["AccessKeyId", "AdditionalHeaders", "Signature"];
+    let [Some(access_key), additional, Some(signature)] =
+        super::authorization_fields(credentials, ':', fields)?
+    else {
+        return Err(super::invalid_authorization());
+    };
     let (date_text, date) = super::http_date(request, false)?;
     super::check_skew(date, now)?;
-    let additional = super::header_list(fields.additional_headers);
+    let additional = super::header_list(additional.unwrap_or_default());
     Ok(Claim {
-        access_key: fields.access_key.to_string(),
-        signature: fields.signature.to_string(),
+        access_key: access_key.to_string(),
+        signature: signature.to_string(),
         proof: Proof::V2(string_to_sign(request, date_text, &additional)),
     })
 }
@@ -101,37 +106,4 @@ pub(super) fn query_claim(
         signature: signature.to_string(),
         proof: Proof::V2(string_to_sign(request, expires, &additional)),
     })
-}
-
-/// The fields of a V2 `Authorization`: `Name:value` pairs separated by commas.
-struct Fields<'a> {
-    access_key: &'a str,
-    additional_headers: &'a str,
-    signature: &'a str,
-}
-
-impl<'a> Fields<'a> {
-    fn parse(credentials: &'a str) -> Result<Fields<'a>, AuthError> {
-        let (mut access_key, mut additional_headers, mut signature) = (None, "", None);
-        for field in credentials.split(',') {
-            let (name, value) = field
-                .trim()
-                .split_once(':')
-                .ok_or_else(super::invalid_authorization)?;
-            match name {
-                "AccessKeyId" => access_key = Some(value),
-                "AdditionalHeaders" => additional_headers = value,
-                "Signature" => signature = Some(value),
-                _ => return Err(super::invalid_authorization()),
-            }
-        }
-        match (access_key, signature) {
-            (Some(access_key), Some(signature)) if !access_key.is_empty() => Ok(Fields {
-                access_key,
-                additional_headers,
-                signature,
-            }),
-            _ => Err(super::invalid_authorization()),
-        }
-    }
 }

@@ -105,16 +105,21 @@ pub(super) fn header_claim(
     region: &str,
 ) -> Result<Claim, AuthError> {
     const PLACE: &str = "Authorization header";
-    let fields = Fields::parse(credentials)?;
-    let (access_key, scope) = parse_credential(fields.credential, region, PLACE)?;
+    let fields = ["Credential", "AdditionalHeaders", "Signature"];
+    let [Some(credential), additional, Some(signature)] =
+        super::authorization_fields(credentials, '=', fields)?
+    else {
+        return Err(super::invalid_authorization());
+    };
+    let (access_key, scope) = parse_credential(credential, region, PLACE)?;
     let date_time = request.header("x-oss-date");
     let sent = parse_date_time(date_time)?;
     super::check_skew(sent, now)?;
     check_scope_date(&scope, date_time, PLACE)?;
-    let additional = super::header_list(fields.additional_headers);
+    let additional = super::header_list(additional.unwrap_or_default());
     Ok(Claim {
         access_key,
-        signature: fields.signature.to_string(),
+        signature: signature.to_string(),
         proof: Proof::V4 {
             string_to_sign: string_to_sign(request, date_time, &scope, &additional),
             scope,
@@ -221,37 +226,4 @@ fn parse_date_time(text: &str) -> Result<SystemTime, AuthError> {
     let parsed = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ")
         .map_err(|_| AuthError::Denied(super::MISSING_DATE.into()))?;
     Ok(SystemTime::from(parsed.and_utc()))
-}
-
-/// The fields of a V4 `Authorization`: `Name=value` pairs separated by commas.
-struct Fields<'a> {
-    credential: &'a str,
-    additional_headers: &'a str,
-    signature: &'a str,
-}
-
-impl<'a> Fields<'a> {
-    fn parse(credentials: &'a str) -> Result<Fields<'a>, AuthError> {
-        let (mut credential, mut additional_headers, mut signature) = (None, "", None);
-        for field in credentials.split(',') {
-            let (name, value) = field
-                .trim()
-                .split_once('=')
-                .ok_or_else(super::invalid_authorization)?;
-            match name {
-                "Credential" => credential = Some(value),
-                "AdditionalHeaders" => additional_headers = value,
-                "Signature" => signature = Some(value),
-                _ => return Err(super::invalid_authorization()),
-            }
-        }
-        match (credential, signature) {
-            (Some(credential), Some(signature)) => Ok(Fields {
-                credential,
-                additional_headers,
-                signature,
-            }),
-            _ => Err(super::invalid_authorization()),
-        }
-    }
 }
