@@ -9,12 +9,13 @@
 //! - [`native`]: JSON under `/v1/...`, HTTP Basic. `jobs`, `objects`, `styles`, `rules`: one
 //!   file per command group; `body` (the JSON-body extractor), `auth`, `error`.
 //! - [`oss`]: Aliyun OSS path style, the router's fallback. `object` (put/get/head),
-//!   `process` (`x-oss-process` saveas, `x-oss-async-process`), `auth` (signature V1),
-//!   `error` (OSS's XML).
+//!   `process` (`x-oss-process` saveas, `x-oss-async-process`), `auth` (signatures V1, V2,
+//!   V4, header and presigned query: `auth/{v1,v2,v4}.rs`; who the caller is), `error`
+//!   (OSS's XML).
 //! - [`qiniu`]: `pfop` (pfop, prefop), `upload` (form upload), `auth` (QBox, Qiniu v2, upload
-//!   tokens and put policies), `error` (Qiniu's JSON and statuses).
+//!   tokens and put policies, private download URLs), `error` (Qiniu's JSON and statuses).
 //!
-//! Shared: [`auth`] (`AuthError`, HMAC-SHA1, checking a key's secret), [`failure`] (the
+//! Shared: [`auth`] (`AuthError`, HMAC-SHA1/SHA-256, checking a key's secret), [`failure`] (the
 //! engine codes' statuses, which native and OSS share), [`health`] (`/healthz`, `/metrics`),
 //! [`telemetry`] (the Prometheus recorder).
 

@@ -50,6 +50,9 @@ pub struct Config {
     pub item_timeout_ms: u64,
     /// How long a synchronous OSS `POST ?x-oss-process` waits for its job before answering.
     pub oss_process_timeout_ms: u64,
+    /// The region OSS signature V4 scopes name (`<date>/<region>/oss/aliyun_v4_request`):
+    /// `oss2.AuthV4` clients pass it as `region=`; a scope naming another is refused.
+    pub oss_region: String,
     /// Buckets that are not local folders (S3-compatible stores), by name.
     pub buckets: BTreeMap<String, BucketConfig>,
 }
@@ -100,6 +103,7 @@ impl Default for Config {
             notify_timeout_ms: 10_000,
             item_timeout_ms: 120_000,
             oss_process_timeout_ms: 60_000,
+            oss_region: "cn-hangzhou".into(),
             buckets: BTreeMap::new(),
         }
     }
@@ -139,11 +143,12 @@ impl Config {
 
     /// The variables taken as they are: addresses, paths, names.
     fn apply_env_texts(&mut self, env: &impl Fn(&str) -> Option<String>) {
-        let texts: [(&str, &mut String); 4] = [
+        let texts: [(&str, &mut String); 5] = [
             ("FERROTYPE_LISTEN", &mut self.listen),
             ("DATABASE_URL", &mut self.database_url),
             ("AMQP_URL", &mut self.amqp_url),
             ("FERROTYPE_QUEUE_PREFIX", &mut self.queue_prefix),
+            ("FERROTYPE_OSS_REGION", &mut self.oss_region),
         ];
         for (name, slot) in texts {
             if let Some(v) = env(name) {
@@ -234,6 +239,9 @@ impl Config {
         if self.queue_prefix.is_empty() || !self.queue_prefix.is_ascii() {
             return Err(invalid("queue_prefix", self.queue_prefix.clone()));
         }
+        if self.oss_region.trim().is_empty() {
+            return Err(invalid("oss_region", "(empty)".into()));
+        }
         if self.notify_attempts < 1 {
             return Err(invalid("notify_attempts", self.notify_attempts.to_string()));
         }
@@ -314,6 +322,7 @@ mod tests {
         assert_eq!(config.queue_prefix, "ferrotype");
         assert!(config.workers >= 1);
         assert_eq!(config.max_source_bytes, 20 * 1024 * 1024);
+        assert_eq!(config.oss_region, "cn-hangzhou");
     }
 
     #[test]
@@ -323,8 +332,10 @@ mod tests {
             ("FERROTYPE_WORKERS", "3"),
             ("FERROTYPE_QUEUE_PREFIX", "t1"),
             ("FERROTYPE_PIPELINES", "default, fast"),
+            ("FERROTYPE_OSS_REGION", "cn-shanghai"),
         ]))
         .expect("valid");
+        assert_eq!(config.oss_region, "cn-shanghai");
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.workers, 3);
         assert_eq!(config.jobs_in_flight(), 6, "twice the slots when unset");

@@ -28,9 +28,10 @@ impl From<AuthError> for NativeError {
     fn from(error: AuthError) -> Self {
         let message = match error {
             AuthError::Ledger(error) => return NativeError(error.into()),
-            AuthError::Missing | AuthError::Malformed(_) => {
-                "missing or malformed credentials".into()
-            }
+            AuthError::Missing
+            | AuthError::Malformed(_)
+            | AuthError::Denied(_)
+            | AuthError::Invalid(_) => "missing or malformed credentials".into(),
             AuthError::UnknownKey(_) | AuthError::BadSignature => {
                 "wrong access key or secret".into()
             }

@@ -29,13 +29,15 @@ impl OssError {
     }
 }
 
-/// OSS's words for credential failures; a missing or malformed one is `AccessDenied`.
+/// OSS's words for credential failures: a missing one, an expired presigned URL `AccessDenied`,
+/// a malformed `Authorization` `InvalidArgument`.
 impl From<AuthError> for OssError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::BadSignature => OssError::new(
                 FailureCode::SignatureDoesNotMatch,
-                "The request signature we calculated does not match the signature you provided.",
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your key and signing method.",
             ),
             AuthError::UnknownKey(key) => OssError::new(
                 FailureCode::InvalidAccessKeyId,
@@ -47,7 +49,10 @@ impl From<AuthError> for OssError {
             AuthError::Missing => {
                 OssError::new(FailureCode::AccessDenied, "Anonymous access is forbidden.")
             }
-            AuthError::Malformed(message) => OssError::new(FailureCode::AccessDenied, message),
+            AuthError::Malformed(message) | AuthError::Denied(message) => {
+                OssError::new(FailureCode::AccessDenied, message)
+            }
+            AuthError::Invalid(message) => OssError::new(FailureCode::INVALID_ARGUMENT, message),
             AuthError::Ledger(error) => OssError(error.into()),
         }
     }

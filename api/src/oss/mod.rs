@@ -9,7 +9,8 @@
 //!   `POST /<bucket>/<key>?x-oss-async-process` (`{"EventId","RequestId","TaskId"}`, the task
 //!   being the job).
 //!
-//! [`auth`] is signature V1, [`error`] the one error mapping (OSS's XML).
+//! [`auth`] verifies signatures V1, V2 and V4 (header and presigned query) and says who the
+//! caller is; [`error`] is the one error mapping (OSS's XML).
 //!
 //! [`dispatch`] is the router's fallback: a request that no other route (`/v1/...`,
 //! `/healthz`, `/metrics`, `/pfop`, `/status/get/prefop`, `POST /`) claims lands here. Keys
@@ -30,10 +31,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::Response;
 use jobs::error::FailureCode;
-use jobs::ledger::AccessKey;
 use jobs::Services;
 use percent_encoding::percent_decode_str;
 
+use self::auth::Caller;
 use self::error::OssError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-oss-request-id");
@@ -114,7 +115,9 @@ async fn handle(
 ) -> Result<Response, OssError> {
     let target = Target::of(&request)?;
     let method = request.method().clone();
-    let who = authenticate(services, &method, request.headers(), &target).await?;
+    let caller = authenticate(services, &method, request.headers(), &target).await?;
+    // Every route here needs a key until buckets can be public-read.
+    let who = caller.into_key()?;
     match method {
         Method::PUT => object::put(services, &who, &target, request).await,
         Method::GET | Method::HEAD => {
@@ -136,11 +139,16 @@ async fn authenticate(
     method: &Method,
     headers: &HeaderMap,
     target: &Target,
-) -> Result<AccessKey, OssError> {
-    let resource = auth::canonical_resource(&target.bucket, &target.key, &target.query);
-    let now = SystemTime::now();
-    let who = auth::authenticate(&services.ledger, method.as_str(), headers, &resource, now);
-    Ok(who.await?)
+) -> Result<Caller, OssError> {
+    let request = auth::SignedRequest {
+        method: method.as_str(),
+        headers,
+        bucket: &target.bucket,
+        key: &target.key,
+        query: &target.query,
+    };
+    let region = &services.config.oss_region;
+    Ok(auth::authenticate(&services.ledger, &request, SystemTime::now(), region).await?)
 }
 
 /// The whole body, refused over `limit` bytes.
