@@ -31,6 +31,7 @@ pub fn http_status(code: FailureCode) -> StatusCode {
             StatusCode::INTERNAL_SERVER_ERROR
         }
         FailureCode::ProcessTimeout => StatusCode::GATEWAY_TIMEOUT,
+        FailureCode::SlowDown => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -109,6 +110,7 @@ mod tests {
             (FailureCode::TooManyStyles, 400, 400, 400),
             (FailureCode::RetryExhausted, 500, 500, 599),
             (FailureCode::ProcessTimeout, 504, 504, 599),
+            (FailureCode::SlowDown, 503, 503, 503),
         ];
         for (code, native, oss, qiniu) in table {
             assert_eq!(native::error::status_of(code).as_u16(), native, "{code}");

@@ -56,6 +56,9 @@ pub enum FailureCode {
     RetryExhausted,
     /// A synchronous process (OSS saveas) did not finish in time; the job goes on.
     ProcessTimeout,
+    /// Too much work is waiting: try again later (S3's and OSS's `SlowDown`, with
+    /// `Retry-After`).
+    SlowDown,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -77,7 +80,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 19] = [
+const OWN_CODES: [FailureCode; 20] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -97,6 +100,7 @@ const OWN_CODES: [FailureCode; 19] = [
     FailureCode::MethodNotAllowed,
     FailureCode::RetryExhausted,
     FailureCode::ProcessTimeout,
+    FailureCode::SlowDown,
 ];
 
 impl FailureCode {
@@ -130,6 +134,7 @@ impl FailureCode {
             FailureCode::MethodNotAllowed => "MethodNotAllowed",
             FailureCode::RetryExhausted => "RetryExhausted",
             FailureCode::ProcessTimeout => "ProcessTimeout",
+            FailureCode::SlowDown => "SlowDown",
         }
     }
 

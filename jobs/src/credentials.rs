@@ -2,7 +2,8 @@
 
 use rand::RngExt;
 
-use crate::error::Denied;
+use crate::catalog::settings::{Acl, BucketSettings};
+use crate::error::{Denied, ReadRefused};
 use crate::ledger::{AccessKey, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,66 @@ impl AccessKey {
                 permission: permission.as_str(),
             })
         }
+    }
+}
+
+/// Who asks: a verified key, or nobody (a request with no credentials at all).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Anonymous,
+    Key(AccessKey),
+}
+
+/// How an object is asked for, which original protection tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadVia {
+    /// The object's own bytes.
+    Original,
+    /// Processed by parameters the request spells out (`image/...`, a fop).
+    Parameters,
+    /// Processed by one of the bucket's styles.
+    Style,
+}
+
+impl Caller {
+    /// The key, if the request was signed.
+    pub fn key(&self) -> Option<&AccessKey> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Key(key) => Some(key),
+        }
+    }
+
+    /// Whether the caller may read `bucket`: a key with a read grant always; anyone when the
+    /// bucket is public-read, except originals under protection asked for other than by a
+    /// style (OSS 2.9: the protection binds only readers without a grant).
+    pub fn check_read(
+        &self,
+        bucket: &str,
+        key: &str,
+        settings: &BucketSettings,
+        via: ReadVia,
+    ) -> Result<(), ReadRefused> {
+        if self
+            .key()
+            .is_some_and(|k| k.allows(bucket, Permission::Read))
+        {
+            return Ok(());
+        }
+        if settings.acl != Acl::PublicRead {
+            return Err(match self.key() {
+                Some(k) => ReadRefused::Denied(Denied {
+                    access_key: k.access_key.clone(),
+                    bucket: bucket.to_string(),
+                    permission: Permission::Read.as_str(),
+                }),
+                None => ReadRefused::Private(bucket.to_string()),
+            });
+        }
+        if via != ReadVia::Style && settings.protects(key) {
+            return Err(ReadRefused::Protected(key.to_string()));
+        }
+        Ok(())
     }
 }
 

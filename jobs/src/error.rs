@@ -108,6 +108,25 @@ pub struct Denied {
     pub permission: &'static str,
 }
 
+/// Why a read was refused (the code is `AccessDenied` for each; the words are OSS's).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReadRefused {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(
+        "You have no right to access this object because of bucket acl (bucket {0} is private)."
+    )]
+    Private(String),
+    #[error("You have no right to access this object because of original protection ({0} is readable through a style only).")]
+    Protected(String),
+}
+
+impl From<ReadRefused> for Failure {
+    fn from(error: ReadRefused) -> Self {
+        Failure::new(FailureCode::AccessDenied, error.to_string())
+    }
+}
+
 /// Why a job was refused at submission. Nothing is recorded or queued when this is returned.
 #[derive(Debug, Error)]
 pub enum SubmitError {

@@ -117,7 +117,7 @@ async fn handle(
     let method = request.method().clone();
     let caller = authenticate(services, &method, request.headers(), &target).await?;
     // Every route here needs a key until buckets can be public-read.
-    let who = caller.into_key()?;
+    let who = auth::require_key(caller)?;
     match method {
         Method::PUT => object::put(services, &who, &target, request).await,
         Method::GET | Method::HEAD => {

@@ -64,6 +64,7 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::StorageError | FailureCode::RetryExhausted | FailureCode::ProcessTimeout => {
             SERVER_ERROR
         }
+        FailureCode::SlowDown => 503,
     }
 }
 

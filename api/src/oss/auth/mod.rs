@@ -39,19 +39,13 @@ const SKEWED: &str = "The difference between the request time and the current ti
 const INVALID_AUTHORIZATION: &str = "Authorization header is invalid.";
 
 /// Who sent a request: nobody in particular, or the holder of an access key.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    Anonymous,
-    Key(AccessKey),
-}
+pub use jobs::credentials::Caller;
 
-impl Caller {
-    /// The key, for routes that serve no anonymous caller ("Anonymous access is forbidden.").
-    pub fn into_key(self) -> Result<AccessKey, AuthError> {
-        match self {
-            Caller::Key(key) => Ok(key),
-            Caller::Anonymous => Err(AuthError::Missing),
-        }
+/// The key, for routes that serve no anonymous caller ("Anonymous access is forbidden.").
+pub fn require_key(caller: Caller) -> Result<AccessKey, AuthError> {
+    match caller {
+        Caller::Key(key) => Ok(key),
+        Caller::Anonymous => Err(AuthError::Missing),
     }
 }
 
