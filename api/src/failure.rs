@@ -74,6 +74,29 @@ mod tests {
     use crate::{native, qiniu};
 
     #[test]
+    fn engine_codes_answer_the_oss_documents_statuses() {
+        // The table the engine once carried as a hint, now where the statuses are decided.
+        let table = [
+            (ErrorCode::InvalidArgument, 400),
+            (ErrorCode::MissingArgument, 400),
+            (ErrorCode::BadRequest, 400),
+            (ErrorCode::ImageTooLarge, 400),
+            (ErrorCode::WatermarkError, 400),
+            (ErrorCode::NoSuchStyle, 404),
+            (ErrorCode::TooManyPipe, 400),
+            (ErrorCode::NotImplemented, 501),
+            (ErrorCode::UnsupportedFormat, 400),
+            (ErrorCode::DecodeFailed, 400),
+            (ErrorCode::EncodeFailed, 500),
+            (ErrorCode::DeadlineExceeded, 504),
+            (ErrorCode::InternalError, 500),
+        ];
+        for (code, status) in table {
+            assert_eq!(http_status(code.into()).as_u16(), status, "{code}");
+        }
+    }
+
+    #[test]
     fn each_surface_keeps_its_statuses() {
         // (code, native, OSS, Qiniu), as the surfaces answered before the codes were typed;
         // a code a surface never met then (KeyExists, NoSuchJob and Unauthorized on OSS,

@@ -61,28 +61,6 @@ impl ErrorCode {
             ErrorCode::InternalError => "InternalError",
         }
     }
-
-    /// The HTTP status a synchronous answer would carry for this code.
-    ///
-    /// Only a hint: each surface decides (Qiniu, for one, reports failed items inside a 200).
-    /// The vendor codes follow the OSS table; a corrupt or unsupported source is the caller's
-    /// problem (400), an encoder failure ours (500), a deadline a gateway timeout (504).
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::InvalidArgument
-            | ErrorCode::MissingArgument
-            | ErrorCode::BadRequest
-            | ErrorCode::ImageTooLarge
-            | ErrorCode::WatermarkError
-            | ErrorCode::TooManyPipe
-            | ErrorCode::UnsupportedFormat
-            | ErrorCode::DecodeFailed => 400,
-            ErrorCode::NoSuchStyle => 404,
-            ErrorCode::EncodeFailed | ErrorCode::InternalError => 500,
-            ErrorCode::NotImplemented => 501,
-            ErrorCode::DeadlineExceeded => 504,
-        }
-    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -163,11 +141,6 @@ impl PipelineError {
     pub fn encode_failed(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::EncodeFailed, message)
     }
-
-    /// The HTTP status hint of this error's code (see [`ErrorCode::http_status`]).
-    pub fn http_status(&self) -> u16 {
-        self.code.http_status()
-    }
 }
 
 #[cfg(test)]
@@ -175,26 +148,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vendor_codes_keep_their_vendor_spelling_and_status() {
+    fn vendor_codes_keep_their_vendor_spelling() {
+        // Their HTTP statuses are the surfaces' business (`api::failure`).
         let table = [
-            (ErrorCode::InvalidArgument, "InvalidArgument", 400),
-            (ErrorCode::MissingArgument, "MissingArgument", 400),
-            (ErrorCode::BadRequest, "BadRequest", 400),
-            (ErrorCode::ImageTooLarge, "ImageTooLarge", 400),
-            (ErrorCode::WatermarkError, "WatermarkError", 400),
-            (ErrorCode::NoSuchStyle, "NoSuchStyle", 404),
-            (ErrorCode::TooManyPipe, "TooManyPipe", 400),
-            (ErrorCode::NotImplemented, "NotImplemented", 501),
-            (ErrorCode::UnsupportedFormat, "UnsupportedFormat", 400),
-            (ErrorCode::DecodeFailed, "DecodeFailed", 400),
-            (ErrorCode::EncodeFailed, "EncodeFailed", 500),
-            (ErrorCode::DeadlineExceeded, "DeadlineExceeded", 504),
-            (ErrorCode::InternalError, "InternalError", 500),
+            (ErrorCode::InvalidArgument, "InvalidArgument"),
+            (ErrorCode::MissingArgument, "MissingArgument"),
+            (ErrorCode::BadRequest, "BadRequest"),
+            (ErrorCode::ImageTooLarge, "ImageTooLarge"),
+            (ErrorCode::WatermarkError, "WatermarkError"),
+            (ErrorCode::NoSuchStyle, "NoSuchStyle"),
+            (ErrorCode::TooManyPipe, "TooManyPipe"),
+            (ErrorCode::NotImplemented, "NotImplemented"),
+            (ErrorCode::UnsupportedFormat, "UnsupportedFormat"),
+            (ErrorCode::DecodeFailed, "DecodeFailed"),
+            (ErrorCode::EncodeFailed, "EncodeFailed"),
+            (ErrorCode::DeadlineExceeded, "DeadlineExceeded"),
+            (ErrorCode::InternalError, "InternalError"),
         ];
-        for (code, text, status) in table {
+        for (code, text) in table {
             assert_eq!(code.as_str(), text);
             assert_eq!(code.to_string(), text);
-            assert_eq!(code.http_status(), status, "{text}");
         }
     }
 
@@ -205,6 +178,5 @@ mod tests {
             .at_step(5);
         assert_eq!(error.to_string(), "resize: w_0 is out of range 1-4096");
         assert_eq!(error.step, Some(2));
-        assert_eq!(error.http_status(), 400);
     }
 }

@@ -431,7 +431,6 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code, ErrorCode::BadRequest);
-        assert_eq!(error.http_status(), 400);
         assert!(error
             .message
             .starts_with("Advance cut's position is out of image."));
