@@ -3,7 +3,8 @@
 //! status (the OSS document's table, extended to every code): that one map is here; Qiniu's
 //! own is in `qiniu::error`.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
 use jobs::error::FailureCode;
 use pipeline::ErrorCode;
 
@@ -32,6 +33,14 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         }
         FailureCode::ProcessTimeout => StatusCode::GATEWAY_TIMEOUT,
         FailureCode::SlowDown => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// Headers a failure adds on every surface: `Retry-After` (seconds) where the client is told
+/// to come back later, so that SDKs and CDNs back off instead of hammering.
+pub fn add_failure_headers(code: FailureCode, response: &mut Response) {
+    if code == FailureCode::SlowDown {
+        (response.headers_mut()).insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
 }
 
@@ -110,7 +119,7 @@ mod tests {
                 FailureCode::Pipeline(ErrorCode::DeadlineExceeded),
                 504,
                 504,
-                400,
+                504,
             ),
             (
                 FailureCode::Pipeline(ErrorCode::DecodeFailed),
@@ -132,7 +141,7 @@ mod tests {
             (FailureCode::KeyExists, 409, 409, 614),
             (FailureCode::TooManyStyles, 400, 400, 400),
             (FailureCode::RetryExhausted, 500, 500, 599),
-            (FailureCode::ProcessTimeout, 504, 504, 599),
+            (FailureCode::ProcessTimeout, 504, 504, 504),
             (FailureCode::SlowDown, 503, 503, 503),
         ];
         for (code, native, oss, qiniu) in table {

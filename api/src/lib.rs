@@ -1,24 +1,28 @@
 //! The HTTP API: thin adapters from each surface's wire format onto `jobs` (submit, upload,
-//! catalog, lookup). It authenticates and translates; every rule is `jobs`'; it never decodes
-//! pixels.
+//! catalog, lookup, processed). It authenticates and translates; every rule is `jobs`'; it
+//! never decodes pixels.
 //!
 //! One folder per surface, holding its routes, its credential scheme and its one error
 //! mapping (a `jobs::error::Failure` rendered in the surface's format, its status from one
 //! exhaustive `match` on `FailureCode`):
 //!
-//! - [`native`]: JSON under `/v1/...`, HTTP Basic. `jobs`, `objects`, `styles`, `rules`: one
-//!   file per command group; `body` (the JSON-body extractor), `auth`, `error`.
-//! - [`oss`]: Aliyun OSS path style, the router's fallback. `object` (put/get/head),
+//! - [`native`]: JSON under `/v1/...`, HTTP Basic. `jobs`, `objects`, `styles`, `rules`,
+//!   `settings`: one file per command group; `body` (the JSON-body extractor), `auth`, `error`.
+//! - [`oss`]: Aliyun OSS, path style or virtual-hosted, the router's fallback. `object`
+//!   (put), `get` (GET/HEAD, processing on GET, styles by separator), `bucket` (bucket ACL),
 //!   `process` (`x-oss-process` saveas, `x-oss-async-process`), `auth` (signatures V1, V2,
 //!   V4, header and presigned query: `auth/{v1,v2,v4}.rs`; who the caller is), `error`
 //!   (OSS's XML).
-//! - [`qiniu`]: `pfop` (pfop, prefop), `upload` (form upload), `auth` (QBox, Qiniu v2, upload
-//!   tokens and put policies, private download URLs), `error` (Qiniu's JSON and statuses).
+//! - [`qiniu`]: `pfop` (pfop, prefop), `upload` (form upload), `download` (download hosts and
+//!   path style, fops on GET, private download URLs), `auth` (QBox, Qiniu v2, upload tokens
+//!   and put policies, private download URLs), `error` (Qiniu's JSON and statuses).
 //!
-//! Shared: [`auth`] (`AuthError`, HMAC-SHA1/SHA-256, checking a key's secret), [`failure`] (the
-//! engine codes' statuses, which native and OSS share), [`health`] (`/healthz`, `/metrics`),
-//! [`telemetry`] (the Prometheus recorder).
+//! Shared: [`answer`] (an object as a GET answer: validators, 304, ranges, Cache-Control),
+//! [`auth`] (`AuthError`, HMAC-SHA1/SHA-256, checking a key's secret), [`failure`] (the
+//! engine codes' statuses, which native and OSS share; `Retry-After`), [`health`]
+//! (`/healthz`, `/metrics`), [`telemetry`] (the Prometheus recorder).
 
+pub mod answer;
 pub mod auth;
 pub mod failure;
 pub mod health;
@@ -29,7 +33,9 @@ pub mod telemetry;
 
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use jobs::Services;
 use tokio::net::TcpListener;
@@ -46,10 +52,63 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(native::router(upload_limit))
         .merge(health::router())
         .merge(qiniu::router(upload_limit))
-        // OSS path-style addresses (`/<bucket>/<key>`) are whatever no route above claims.
-        .fallback(oss::dispatch)
+        // Downloads and OSS addresses are whatever no route above claims.
+        .fallback(dispatch)
         .with_state(services)
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The router's fallback: a Qiniu download (a bucket's download host, or a path-style
+/// request whose query is a fop or a private URL's token), else an OSS request.
+async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
+    // The body is not `Sync`: only the head is looked at across the awaits below.
+    let (head, body) = request.into_parts();
+    match qiniu_download(&services, &head).await {
+        Ok(Some(response)) => response,
+        Ok(None) => oss::dispatch(State(services), Request::from_parts(head, body)).await,
+        Err(error) => qiniu::with_new_reqid(error.into_response()),
+    }
+}
+
+/// Answers the request if it is a Qiniu download; `None` when it is not.
+async fn qiniu_download(
+    services: &Services,
+    request: &axum::http::request::Parts,
+) -> Result<Option<Response>, qiniu::error::QiniuError> {
+    let path_and_query = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let path = request.uri.path().trim_start_matches('/');
+    let host_bucket = match download_host(&request.headers) {
+        Some(host) => jobs::catalog::settings::bucket_of_host(&services.ledger, host).await?,
+        None => None,
+    };
+    let (bucket, raw_key) = match &host_bucket {
+        Some(bucket) => (bucket.as_str(), path),
+        None if qiniu::download::is_qiniu_query(request.uri.query().unwrap_or_default()) => {
+            match path.split_once('/') {
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => (bucket, key),
+                _ => return Ok(None),
+            }
+        }
+        None => return Ok(None),
+    };
+    let download = qiniu::download::Download {
+        bucket,
+        raw_key,
+        method: &request.method,
+        headers: &request.headers,
+        path_and_query,
+    };
+    let response = qiniu::download::download(services, download).await?;
+    Ok(Some(qiniu::with_new_reqid(response)))
+}
+
+/// The request's host when it could be a bucket's download host: a DNS name, not an address
+/// or `localhost` (which spares every request to the API's own address a ledger lookup).
+fn download_host(headers: &HeaderMap) -> Option<&str> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let is_address = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
+    (!is_address && name != "localhost").then_some(host)
 }
 
 /// Serves until `shutdown` is cancelled, then finishes the requests in flight.

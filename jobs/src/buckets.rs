@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -37,6 +38,18 @@ async fn content_hash(bytes: Bytes) -> String {
 pub struct Object {
     pub bytes: Bytes,
     pub etag: String,
+    /// When the object was last written, as the backend says.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// What the backend says about an object without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub last_modified: DateTime<Utc>,
+    /// The backend's version tag (S3's ETag; a local file's inode, size and time): it changes
+    /// whenever the object is written again.
+    pub version: String,
 }
 
 impl Object {
@@ -98,6 +111,20 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::InvalidKey(key.to_string()))
     }
+}
+
+/// The key prefix Ferrotype keeps its own objects under in a bucket (GET-processed results,
+/// see `processed`). Clients may read it through processing, never write it.
+pub const RESERVED_PREFIX: &str = ".ferrotype/";
+
+/// [`validate_key`] for a key a client writes: not under [`RESERVED_PREFIX`] either, so no
+/// upload or saveas can pose as a processed result.
+pub fn validate_client_key(key: &str) -> Result<(), StoreError> {
+    validate_key(key)?;
+    if key.starts_with(RESERVED_PREFIX) {
+        return Err(StoreError::InvalidKey(key.to_string()));
+    }
+    Ok(())
 }
 
 fn object_path(key: &str) -> Result<Path, StoreError> {
@@ -238,6 +265,7 @@ impl Buckets {
             limit,
         };
         let result = store.get(&path).await.map_err(io)?;
+        let last_modified = result.meta.last_modified;
         if result.meta.size > limit {
             return Err(too_large(result.meta.size));
         }
@@ -260,7 +288,11 @@ impl Buckets {
             Bytes::from(body)
         };
         let etag = content_hash(bytes.clone()).await;
-        Ok(Object { bytes, etag })
+        Ok(Object {
+            bytes,
+            etag,
+            last_modified,
+        })
     }
 
     /// Whether the object exists (a missing bucket holds nothing).
@@ -270,13 +302,24 @@ impl Buckets {
 
     /// The object's size in bytes, or `None` when it does not exist. Reads only metadata.
     pub async fn size(&self, bucket: &str, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.head(bucket, key).await?.map(|info| info.size))
+    }
+
+    /// What the backend says about the object, or `None` when it does not exist.
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
         let path = object_path(key)?;
         let store = match self.store(bucket, false) {
             Err(StoreError::NoSuchBucket(_)) => return Ok(None),
             other => other?,
         };
         match store.head(&path).await {
-            Ok(meta) => Ok(Some(meta.size)),
+            Ok(meta) => Ok(Some(ObjectInfo {
+                size: meta.size,
+                last_modified: meta.last_modified,
+                version: meta.e_tag.unwrap_or_else(|| {
+                    format!("{}-{}", meta.size, meta.last_modified.timestamp_micros())
+                }),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(StoreError::Io {
                 bucket: bucket.into(),

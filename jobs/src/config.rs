@@ -53,6 +53,18 @@ pub struct Config {
     /// The region OSS signature V4 scopes name (`<date>/<region>/oss/aliyun_v4_request`):
     /// `oss2.AuthV4` clients pass it as `region=`; a scope naming another is refused.
     pub oss_region: String,
+    /// How long a GET that processes (`?x-oss-process`, `?imageView2/...`) waits for its
+    /// render before answering 504 (the job goes on; the next request finds its result).
+    pub get_timeout_ms: u64,
+    /// Renders waiting or running in a GET's queue past which a GET that would start one is
+    /// answered 503 `SlowDown` with `Retry-After` instead of joining them.
+    pub get_max_backlog: i64,
+    /// The bucket GET-processed results are kept in; unset, each source's own bucket, under
+    /// the reserved prefix `.ferrotype/processed/`.
+    pub results_bucket: Option<String>,
+    /// Host names under which `<bucket>.<domain>` addresses a bucket (OSS virtual-hosted
+    /// style, `oss2.Bucket(auth, "http://<domain>", bucket)`).
+    pub oss_domains: Vec<String>,
     /// Buckets that are not local folders (S3-compatible stores), by name.
     pub buckets: BTreeMap<String, BucketConfig>,
 }
@@ -104,6 +116,10 @@ impl Default for Config {
             item_timeout_ms: 120_000,
             oss_process_timeout_ms: 60_000,
             oss_region: "cn-hangzhou".into(),
+            get_timeout_ms: 30_000,
+            get_max_backlog: 256,
+            results_bucket: None,
+            oss_domains: Vec::new(),
             buckets: BTreeMap::new(),
         }
     }
@@ -159,12 +175,13 @@ impl Config {
             self.data_dir = PathBuf::from(v);
         }
         if let Some(v) = env("FERROTYPE_PIPELINES") {
-            self.pipelines = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
+            self.pipelines = list(&v);
+        }
+        if let Some(v) = env("FERROTYPE_OSS_DOMAINS") {
+            self.oss_domains = list(&v);
+        }
+        if let Some(v) = env("FERROTYPE_RESULTS_BUCKET") {
+            self.results_bucket = Some(v).filter(|bucket| !bucket.is_empty());
         }
     }
 
@@ -185,7 +202,11 @@ impl Config {
         if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
             self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
         }
-        let numbers: [(&str, &mut u64); 9] = [
+        if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
+            self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
+        }
+        let numbers: [(&str, &mut u64); 10] = [
+            ("FERROTYPE_GET_TIMEOUT_MS", &mut self.get_timeout_ms),
             ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
             ("FERROTYPE_MAX_UPLOAD_BYTES", &mut self.max_upload_bytes),
             ("FERROTYPE_LEASE_SECONDS", &mut self.lease_seconds),
@@ -216,7 +237,27 @@ impl Config {
         Ok(())
     }
 
+    /// The GET-processing settings: a results bucket with a valid name, domains in lower case.
+    fn validate_get(&self) -> Result<(), ConfigError> {
+        if let Some(bucket) = &self.results_bucket {
+            crate::buckets::validate_bucket(bucket).map_err(|_| ConfigError::Invalid {
+                name: "results_bucket".into(),
+                value: bucket.clone(),
+            })?;
+        }
+        if let Some(bad) =
+            (self.oss_domains.iter()).find(|d| d.is_empty() || d.to_ascii_lowercase() != **d)
+        {
+            return Err(ConfigError::Invalid {
+                name: "oss_domains".into(),
+                value: bad.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_get()?;
         let invalid = |name: &str, value: String| ConfigError::Invalid {
             name: name.into(),
             value,
@@ -282,6 +323,10 @@ impl Config {
         Duration::from_millis(self.item_timeout_ms)
     }
 
+    pub fn get_timeout(&self) -> Duration {
+        Duration::from_millis(self.get_timeout_ms)
+    }
+
     pub fn oss_process_timeout(&self) -> Duration {
         Duration::from_millis(self.oss_process_timeout_ms)
     }
@@ -294,6 +339,15 @@ pub fn valid_pipeline_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// A comma-separated list, trimmed, without empty entries.
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
 //! - [`upload`]: the one upload path (store, then the job of the upload's own commands and
 //!   the matching upload rules), shared by every HTTP surface.
+//! - [`processed`]: processing on GET: results kept under a key derived from the canonical
+//!   pipeline and the source's version, rendered once by the workers, waited for.
 //! - [`lookup`]: a job by the id a client holds; waiting for a job to end.
 //! - [`code`]: [`code::FailureCode`], every failure code (the engine's and ours), its stable
 //!   strings, and how it is stored.
@@ -34,6 +36,7 @@ pub mod etag;
 pub mod ledger;
 pub mod lookup;
 pub mod model;
+pub mod processed;
 pub mod queue;
 pub mod submit;
 pub mod telemetry;

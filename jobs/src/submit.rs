@@ -7,7 +7,7 @@
 use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
-use crate::buckets::{asset_location, validate_bucket, validate_key};
+use crate::buckets::{asset_location, validate_bucket, validate_client_key, validate_key};
 use crate::config::Config;
 use crate::credentials::Permission;
 use crate::error::SubmitError;
@@ -207,7 +207,7 @@ impl ItemPlanner<'_> {
         let target_key = (save_as.key)
             .unwrap_or_else(|| default_target_key(&self.submission.key, &command.text));
         validate_bucket(&target_bucket)?;
-        validate_key(&target_key)?;
+        validate_client_key(&target_key)?;
         self.who.require(&target_bucket, Permission::Write)?;
         Ok(NewItem {
             cmd: command.text.clone(),
@@ -225,6 +225,16 @@ async fn record_and_publish(services: &Services, job: &NewJob) -> Result<Uuid, S
         .ledger
         .insert_job(job, services.config.publish_grace())
         .await?;
+    publish(services, id, job).await?;
+    Ok(id)
+}
+
+/// Publishes a recorded job's id; an unconfirmed publish is left to the sweeper.
+pub(crate) async fn publish(
+    services: &Services,
+    id: Uuid,
+    job: &NewJob,
+) -> Result<(), SubmitError> {
     metrics::counter!("ferrotype_jobs_submitted_total").increment(1);
     match services.queue.publish(id, &job.queue, job.job_type).await {
         Ok(()) => services.ledger.mark_published(id).await?,
@@ -233,5 +243,5 @@ async fn record_and_publish(services: &Services, job: &NewJob) -> Result<Uuid, S
             tracing::warn!(%id, %error, "publish failed; the sweeper will republish the job");
         }
     }
-    Ok(id)
+    Ok(())
 }

@@ -56,6 +56,7 @@ pub async fn upload(
         insert_only,
     } = upload;
     who.require(&job.bucket, Permission::Write)?;
+    crate::buckets::validate_client_key(&job.key)?;
     if insert_only && services.buckets.exists(&job.bucket, &job.key).await? {
         return Err(UploadError::KeyExists {
             bucket: job.bucket,

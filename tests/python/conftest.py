@@ -41,6 +41,8 @@ class Server:
             FERROTYPE_DATA_DIR=str(self.data_dir),
             FERROTYPE_LISTEN=f"127.0.0.1:{self.port}",
             FERROTYPE_NOTIFY_BACKOFF_MS="100",
+            # `<bucket>.oss.test` addresses a bucket, virtual-hosted (sent as a Host header).
+            FERROTYPE_OSS_DOMAINS="oss.test",
             RUST_LOG=os.environ.get("RUST_LOG", "warn"),
         )
         self.log = open(self.data_dir / "server.log", "wb")
@@ -73,6 +75,14 @@ class Server:
         line = self.run("keys", "create", *[a for g in grants for a in ("--grant", g)])
         parsed = json.loads(line.strip().splitlines()[-1])
         return parsed["access_key"], parsed["secret_key"]
+
+    def sql(self, query):
+        """One value from the service's own database."""
+        out = subprocess.run(
+            ["psql", self.env["DATABASE_URL"], "-tAc", query],
+            check=True, capture_output=True,
+        )
+        return out.stdout.decode().strip()
 
     def path(self, bucket, key):
         return self.data_dir / bucket / key

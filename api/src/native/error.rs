@@ -71,6 +71,7 @@ impl IntoResponse for NativeError {
         } else {
             failure.message
         };
+        let code = failure.code;
         let body = Body {
             code: failure.code.as_str(),
             message,
@@ -78,6 +79,7 @@ impl IntoResponse for NativeError {
             step: failure.step,
         };
         let mut response = (status, Json(body)).into_response();
+        crate::failure::add_failure_headers(code, &mut response);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -6,6 +6,8 @@
 //!   upload rule starts a job: `x-ferrotype-job-id`).
 //! - [`styles`]: `GET /v1/buckets/{bucket}/styles`, `PUT`/`GET`/`DELETE .../styles/{name}`.
 //! - [`rules`]: `GET`/`POST /v1/buckets/{bucket}/rules`, `DELETE .../rules/{id}`.
+//! - [`settings`]: `GET`/`PUT /v1/buckets/{bucket}/settings` (who may read, style
+//!   separators, original protection, Cache-Control, download hosts).
 //! - `GET /v1/openapi.json`: this surface, described.
 //!
 //! [`auth`] is the `Caller` extractor, [`body`] the JSON-body extractor, [`error`] the one
@@ -17,6 +19,7 @@ pub mod error;
 mod jobs;
 mod objects;
 mod rules;
+mod settings;
 mod styles;
 
 use std::sync::Arc;
@@ -43,6 +46,10 @@ pub fn router(upload_limit: usize) -> Router<Arc<Services>> {
         .route("/v1/jobs/{id}", get(jobs::job_status))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/buckets/{bucket}/styles", get(styles::list_styles))
+        .route(
+            "/v1/buckets/{bucket}/settings",
+            get(settings::get_settings).put(settings::put_settings),
+        )
         .route(
             "/v1/buckets/{bucket}/styles/{name}",
             put(styles::put_style)

@@ -83,6 +83,7 @@ impl OssError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/xml"),
         );
+        crate::failure::add_failure_headers(failure.code, &mut response);
         response
     }
 }

@@ -19,7 +19,9 @@
 //! authorised with Qiniu's `UpToken` is a resumable upload: refused the Qiniu way.
 
 pub mod auth;
+mod bucket;
 pub mod error;
+mod get;
 mod object;
 mod process;
 
@@ -71,13 +73,19 @@ fn decode(text: &str) -> Result<String, OssError> {
 }
 
 impl Target {
-    fn of(request: &Request) -> Result<Target, OssError> {
+    /// The bucket and key a request addresses: virtual-hosted (`Host: <bucket>.<domain>` for a
+    /// configured domain, the key the whole path) or path style (`/<bucket>/<key>`). An empty
+    /// key addresses the bucket itself.
+    fn of(request: &Request, domains: &[String]) -> Result<Target, OssError> {
         let path = request.uri().path().trim_start_matches('/');
-        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-        if bucket.is_empty() || key.is_empty() {
+        let (bucket, key) = match virtual_host_bucket(request.headers(), domains) {
+            Some(bucket) => (bucket, path),
+            None => path.split_once('/').unwrap_or((path, "")),
+        };
+        if bucket.is_empty() {
             return Err(OssError::new(
                 FailureCode::NOT_IMPLEMENTED,
-                "only object operations (/<bucket>/<key>) are supported",
+                "listing buckets is not supported; address a bucket (/<bucket>/...)",
             ));
         }
         let mut query = Vec::new();
@@ -95,6 +103,11 @@ impl Target {
         })
     }
 
+    /// Whether the request addresses the bucket itself (`/<bucket>/`, `/<bucket>?acl`).
+    fn is_bucket(&self) -> bool {
+        self.key.is_empty()
+    }
+
     fn has(&self, name: &str) -> bool {
         self.query.iter().any(|(n, _)| n == name)
     }
@@ -107,24 +120,38 @@ impl Target {
     }
 }
 
+/// The bucket a virtual-hosted request names: the `Host` header's first label, when the rest
+/// (without the port) is one of `domains`.
+fn virtual_host_bucket<'h>(headers: &'h HeaderMap, domains: &[String]) -> Option<&'h str> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let (bucket, domain) = name.split_once('.')?;
+    domains
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(domain))
+        .then_some(bucket)
+}
+
 /// Authenticates, then hands the request to its command group by method and query.
 async fn handle(
     services: &Services,
     request: Request,
     request_id: &str,
 ) -> Result<Response, OssError> {
-    let target = Target::of(&request)?;
+    let target = Target::of(&request, &services.config.oss_domains)?;
     let method = request.method().clone();
     let caller = authenticate(services, &method, request.headers(), &target).await?;
-    // Every route here needs a key until buckets can be public-read.
-    let who = auth::require_key(caller)?;
+    if target.is_bucket() {
+        return bucket::handle(services, caller, &target, &method, request.headers()).await;
+    }
     match method {
-        Method::PUT => object::put(services, &who, &target, request).await,
+        // Reads may be anonymous (public-read buckets); the read rule decides.
         Method::GET | Method::HEAD => {
-            process::refuse_on_get(&target)?;
-            object::get(services, &who, &target, method == Method::HEAD).await
+            get::get(services, &caller, &target, &method, request.headers()).await
         }
+        Method::PUT => object::put(services, &auth::require_key(caller)?, &target, request).await,
         Method::POST if process::is_process(&target) => {
+            let who = auth::require_key(caller)?;
             process::post(services, &who, &target, request, request_id).await
         }
         _ => Err(OssError::new(

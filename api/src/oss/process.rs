@@ -16,30 +16,14 @@ use uuid::Uuid;
 use super::error::OssError;
 use super::{read_body, Target};
 
-const PROCESS: &str = "x-oss-process";
-const ASYNC_PROCESS: &str = "x-oss-async-process";
+pub(super) const PROCESS: &str = "x-oss-process";
+pub(super) const ASYNC_PROCESS: &str = "x-oss-async-process";
 
 /// Process requests are small; anything bigger is not one.
 const MAX_PROCESS_BODY: usize = 64 * 1024;
 
 pub(super) fn is_process(target: &Target) -> bool {
     target.has(PROCESS) || target.has(ASYNC_PROCESS)
-}
-
-/// A GET naming `x-oss-process` is refused: saveas belongs to POST, and processing on GET
-/// is not served yet.
-pub(super) fn refuse_on_get(target: &Target) -> Result<(), OssError> {
-    match target.value(PROCESS) {
-        None => Ok(()),
-        Some(process) if process.contains("sys/saveas") => Err(OssError::new(
-            FailureCode::INVALID_ARGUMENT,
-            "sys/saveas is only allowed with POST",
-        )),
-        Some(_) => Err(OssError::new(
-            FailureCode::NOT_IMPLEMENTED,
-            "processing on GET is not supported; POST with sys/saveas instead",
-        )),
-    }
 }
 
 /// `POST ?x-oss-process` or `POST ?x-oss-async-process`.

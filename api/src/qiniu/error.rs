@@ -61,32 +61,29 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::EntityTooLarge => 413,
         FailureCode::NoSuchJob => 612,
         FailureCode::KeyExists => 614,
-        FailureCode::StorageError | FailureCode::RetryExhausted | FailureCode::ProcessTimeout => {
-            SERVER_ERROR
-        }
+        FailureCode::StorageError | FailureCode::RetryExhausted => SERVER_ERROR,
+        FailureCode::ProcessTimeout => 504,
         FailureCode::SlowDown => 503,
     }
 }
 
-/// The engine's codes reach this surface only from parsing a submission: the request's
-/// fault, 400, as Qiniu answers a bad fop; an `InternalError` is ours (the ledger's too).
+/// The engine's codes: a bad fop or image is the request's fault (400, as Qiniu answers a bad
+/// fop); an encoder failure or an `InternalError` is ours (599); a render past its deadline
+/// (a GET that processes) is a gateway timeout.
 fn engine_status(code: ErrorCode) -> u16 {
     match code {
-        ErrorCode::InternalError => SERVER_ERROR,
-        // What a parse says.
+        ErrorCode::InternalError | ErrorCode::EncodeFailed => SERVER_ERROR,
         ErrorCode::InvalidArgument
         | ErrorCode::MissingArgument
         | ErrorCode::NoSuchStyle
         | ErrorCode::TooManyPipe
         | ErrorCode::NotImplemented
-        | ErrorCode::BadRequest => 400,
-        // What only running a pipeline says; it never answers a request here.
-        ErrorCode::ImageTooLarge
+        | ErrorCode::BadRequest
+        | ErrorCode::ImageTooLarge
         | ErrorCode::WatermarkError
         | ErrorCode::UnsupportedFormat
-        | ErrorCode::DecodeFailed
-        | ErrorCode::EncodeFailed
-        | ErrorCode::DeadlineExceeded => 400,
+        | ErrorCode::DecodeFailed => 400,
+        ErrorCode::DeadlineExceeded => 504,
     }
 }
 
@@ -116,6 +113,8 @@ impl IntoResponse for QiniuError {
             None => failure.message.as_str(),
         };
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(json!({ "error": message }))).into_response()
+        let mut response = (status, Json(json!({ "error": message }))).into_response();
+        crate::failure::add_failure_headers(failure.code, &mut response);
+        response
     }
 }

@@ -14,6 +14,7 @@
 //! 200s without it.
 
 pub mod auth;
+pub mod download;
 pub mod error;
 mod pfop;
 mod upload;
@@ -58,6 +59,12 @@ async fn with_reqid(mut response: Response) -> Response {
     if !response.headers().contains_key(REQID) {
         crate::set_header(response.headers_mut(), REQID, &crate::new_request_id());
     }
+    response
+}
+
+/// `response` with a request id of its own, for answers outside this surface's router.
+pub fn with_new_reqid(mut response: Response) -> Response {
+    crate::set_header(response.headers_mut(), REQID, &crate::new_request_id());
     response
 }
 

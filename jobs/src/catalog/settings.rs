@@ -48,6 +48,7 @@ pub const SEPARATOR_CHARACTERS: &str = "-_/!~";
 
 /// A bucket's read settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BucketSettings {
     pub acl: Acl,
     /// Each character ends an object's name and starts a style's in a GET path.

@@ -1,0 +1,70 @@
+//! Requests on a bucket itself (`/<bucket>/`, `<bucket>.<domain>/`): GetBucketAcl and
+//! PutBucketAcl (`?acl`, `private` or `public-read`). Every other bucket operation is refused
+//! `NotImplemented`.
+
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use jobs::catalog::settings::{bucket_settings, save_acl, Acl};
+use jobs::credentials::{Caller, Permission};
+use jobs::error::FailureCode;
+use jobs::Services;
+
+use super::error::OssError;
+use super::{auth, Target};
+
+/// The header PutBucketAcl carries the ACL in.
+const ACL_HEADER: &str = "x-oss-acl";
+
+pub(super) async fn handle(
+    services: &Services,
+    caller: Caller,
+    target: &Target,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, OssError> {
+    if !target.has("acl") {
+        return Err(OssError::new(
+            FailureCode::NOT_IMPLEMENTED,
+            format!("{method} on a bucket is not supported here (only ?acl)"),
+        ));
+    }
+    let who = auth::require_key(caller)?;
+    let bucket = &target.bucket;
+    match *method {
+        Method::GET => {
+            who.require(bucket, Permission::Read)?;
+            let settings = bucket_settings(&services.ledger, bucket).await?;
+            Ok(acl_document(&who.access_key, settings.acl))
+        }
+        Method::PUT => {
+            who.require(bucket, Permission::Write)?;
+            let text = (headers.get(ACL_HEADER))
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            let acl = Acl::parse(text)
+                .map_err(|error| OssError::new(FailureCode::INVALID_ARGUMENT, error.to_string()))?;
+            save_acl(&services.ledger, bucket, acl).await?;
+            Ok(().into_response())
+        }
+        _ => Err(OssError::new(
+            FailureCode::MethodNotAllowed,
+            format!("{method} is not allowed on ?acl"),
+        )),
+    }
+}
+
+/// GetBucketAcl's answer: the owner (the asking key) and the one grant `oss2` reads.
+fn acl_document(owner: &str, acl: Acl) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy><Owner><ID>{owner}</ID>\
+         <DisplayName>{owner}</DisplayName></Owner><AccessControlList><Grant>{}</Grant>\
+         </AccessControlList></AccessControlPolicy>",
+        acl.as_str()
+    );
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    response
+}

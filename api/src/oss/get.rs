@@ -1,0 +1,199 @@
+//! GetObject and HeadObject, with processing on GET (`?x-oss-process=image/...`,
+//! `style/<name>`, `video/snapshot,...`, `image/info`, the old `@` API) and the bucket's style
+//! separators (`photo.jpg!small`, `photo.jpg@!small`, `photo.jpg@100w.jpg`). Anonymous readers
+//! are served from public-read buckets, within original protection.
+
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use jobs::catalog::settings::{bucket_settings, BucketSettings};
+use jobs::credentials::{Caller, ReadVia};
+use jobs::model::Dialect;
+use jobs::processed::{processed, GetProcess};
+use jobs::submit::CommandText;
+use jobs::Services;
+
+use super::error::OssError;
+use super::process::PROCESS;
+use super::Target;
+use crate::answer::ObjectAnswer;
+
+/// What a GET asks for.
+enum Asked {
+    /// The object's own bytes.
+    Original,
+    /// The object `key`, processed by `command`.
+    Processed {
+        key: String,
+        command: CommandText,
+        via: ReadVia,
+    },
+}
+
+pub(super) async fn get(
+    services: &Services,
+    caller: &Caller,
+    target: &Target,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, OssError> {
+    let settings = bucket_settings(&services.ledger, &target.bucket).await?;
+    let cache_control = settings.cache_control.as_deref();
+    match asked(services, caller, target, &settings).await? {
+        Asked::Original => {
+            let object = original(services, caller, target, &settings).await?;
+            let content_type = object.content_type();
+            let answer = ObjectAnswer {
+                object: &object,
+                content_type,
+                cache_control,
+            };
+            Ok(answer.respond(method, headers))
+        }
+        Asked::Processed { key, command, via } => {
+            let request = GetProcess {
+                bucket: &target.bucket,
+                key: &key,
+                command: &command,
+                via,
+                caller,
+                settings: &settings,
+            };
+            let served = processed(services, &request).await?;
+            let answer = ObjectAnswer {
+                object: &served.object,
+                content_type: served.content_type,
+                cache_control,
+            };
+            Ok(answer.respond(method, headers))
+        }
+    }
+}
+
+/// The object's bytes, if the caller may read them.
+async fn original(
+    services: &Services,
+    caller: &Caller,
+    target: &Target,
+    settings: &BucketSettings,
+) -> Result<jobs::buckets::Object, OssError> {
+    let (bucket, key) = (&target.bucket, &target.key);
+    caller.check_read(bucket, key, settings, ReadVia::Original)?;
+    let limit = services.config.max_upload_bytes;
+    Ok(services.buckets.get(bucket, key, limit).await?)
+}
+
+/// `x-oss-process` when given; else the object itself when it exists; else a style named
+/// after one of the bucket's separators, or an old-API string after the last `@`.
+async fn asked(
+    services: &Services,
+    caller: &Caller,
+    target: &Target,
+    settings: &BucketSettings,
+) -> Result<Asked, OssError> {
+    if let Some(process) = target.value(PROCESS) {
+        return Ok(processed_by(&target.key, process));
+    }
+    // A key may itself contain a separator: an object of that exact name is served as it is.
+    // Only a caller who may read the bucket learns whether it exists.
+    let readable = caller.check_read(&target.bucket, &target.key, settings, ReadVia::Original);
+    if readable.is_err() || services.buckets.exists(&target.bucket, &target.key).await? {
+        return Ok(Asked::Original);
+    }
+    for candidate in style_candidates(&target.key, &settings.style_separators) {
+        // The part before the separator must be an object: otherwise the key does not exist.
+        if let Asked::Processed { key, .. } = &candidate {
+            if services.buckets.exists(&target.bucket, key).await? {
+                return Ok(candidate);
+            }
+        }
+    }
+    Ok(Asked::Original)
+}
+
+/// `key` processed by the `x-oss-process` value `process`.
+fn processed_by(key: &str, process: &str) -> Asked {
+    Asked::Processed {
+        key: key.to_string(),
+        via: if names_a_style(process) {
+            ReadVia::Style
+        } else {
+            ReadVia::Parameters
+        },
+        command: CommandText {
+            text: process.to_string(),
+            dialect: Dialect::Oss,
+        },
+    }
+}
+
+/// `style/<name>` alone, or the old API's `@!<name>`: a style of the bucket, which original
+/// protection lets anonymous readers through.
+fn names_a_style(process: &str) -> bool {
+    let name = process
+        .strip_prefix("style/")
+        .or_else(|| process.strip_prefix("@!"));
+    name.is_some_and(|name| !name.is_empty() && !name.contains(['/', '|', '@']))
+}
+
+/// The readings of a key that names no object: `<object><separator><style>` at the last of
+/// the bucket's separators in it, then `<object>@<old API>` at the last `@` (`@!<style>` being
+/// a style).
+fn style_candidates(key: &str, separators: &str) -> Vec<Asked> {
+    let by_separator = key
+        .char_indices()
+        .rev()
+        .find(|(_, c)| separators.contains(*c))
+        .map(|(at, c)| (&key[..at], format!("style/{}", &key[at + c.len_utf8()..])));
+    let by_old_api = key.rfind('@').map(|at| (&key[..at], key[at..].to_string()));
+    [by_separator, by_old_api]
+        .into_iter()
+        .flatten()
+        .filter(|(object, process)| !object.is_empty() && !process.ends_with('/') && process != "@")
+        .map(|(object, process)| processed_by(object, &process))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(key: &str, separators: &str) -> Option<(String, String, ReadVia)> {
+        match style_candidates(key, separators).into_iter().next()? {
+            Asked::Processed { key, command, via } => Some((key, command.text, via)),
+            Asked::Original => None,
+        }
+    }
+
+    #[test]
+    fn styles_are_found_after_the_last_separator_or_at() {
+        let style = |object: &str, text: &str| Some((object.into(), text.into(), ReadVia::Style));
+        assert_eq!(
+            split("a/b.jpg!small", "!-"),
+            style("a/b.jpg", "style/small")
+        );
+        assert_eq!(split("a-b.jpg-small", "-"), style("a-b.jpg", "style/small"));
+        assert_eq!(split("b.jpg@!small", ""), style("b.jpg", "@!small"));
+        assert_eq!(
+            split("b.jpg@100w_100h.png", ""),
+            Some(("b.jpg".into(), "@100w_100h.png".into(), ReadVia::Parameters))
+        );
+        assert_eq!(split("b.jpg!small", ""), None);
+        assert_eq!(split("!small", "!"), None);
+        assert_eq!(split("b.jpg!", "!"), None);
+        assert_eq!(split("b.jpg@", ""), None);
+        // Both readings, the separator's first.
+        let both = style_candidates("o.jpg@!small", "!");
+        assert_eq!(both.len(), 2);
+        assert!(matches!(&both[1], Asked::Processed { key, .. } if key == "o.jpg"));
+    }
+
+    #[test]
+    fn only_a_bare_style_counts_as_one() {
+        assert!(names_a_style("style/small"));
+        assert!(names_a_style("@!small"));
+        assert!(!names_a_style("style/"));
+        assert!(!names_a_style("style/small/resize,w_1"));
+        assert!(!names_a_style("image/resize,w_10"));
+        assert!(!names_a_style("style/a|sys/saveas,o_eA"));
+    }
+}
