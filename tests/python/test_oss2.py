@@ -156,3 +156,31 @@ def test_a_failing_item_is_its_own_xml_error(server, keys):
     assert raised.value.status == 400
     assert raised.value.code == "DecodeFailed"
     assert raised.value.request_id
+
+
+def test_requests_the_surface_does_not_serve_are_refused_and_lose_nothing(server, keys):
+    """A copy (an empty-bodied PUT with x-oss-copy-source) or a meta update (a copy onto
+    itself) must never be taken for an upload: that would leave 0 bytes. Sub-resources the
+    surface does not serve answer 501 too, never the object's bytes or a signature error."""
+    photos = bucket(server, keys["rw"])
+    data = fixture_bytes("gopher-640x427.jpg")
+    photos.put_object("keep/a.jpg", data)
+    photos.put_object("keep/b.jpg", b"the target's own bytes")
+    refusals = [
+        lambda: photos.copy_object("photos", "keep/a.jpg", "keep/b.jpg"),
+        lambda: photos.update_object_meta("keep/a.jpg", {"Content-Type": "image/png"}),
+        lambda: photos.get_object_acl("keep/a.jpg"),
+        lambda: photos.put_object_tagging("keep/a.jpg", oss2.models.Tagging()),
+        lambda: photos.get_symlink("keep/a.jpg"),
+        lambda: photos.append_object("keep/a.jpg", 0, b"more"),
+        lambda: photos.init_multipart_upload("keep/big.bin"),
+    ]
+    for refused in refusals:
+        with pytest.raises(oss2.exceptions.OssError) as error:
+            refused()
+        assert (error.value.status, error.value.code) == (501, "NotImplemented"), error.value
+    assert photos.get_object("keep/a.jpg").read() == data
+    assert photos.get_object("keep/b.jpg").read() == b"the target's own bytes"
+    assert not photos.object_exists("keep/big.bin")
+    assert photos.object_exists("keep/a.jpg")
+    assert photos.get_object_meta("keep/a.jpg").content_length == len(data)

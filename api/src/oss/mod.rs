@@ -144,6 +144,7 @@ async fn handle(
     if target.is_bucket() {
         return bucket::handle(services, caller, &target, &method, request.headers()).await;
     }
+    refuse_unserved(&target, &method, request.headers())?;
     match method {
         // Reads may be anonymous (public-read buckets); the read rule decides.
         Method::GET | Method::HEAD => {
@@ -158,6 +159,46 @@ async fn handle(
             FailureCode::NOT_IMPLEMENTED,
             format!("{method} on an object is not supported here"),
         )),
+    }
+}
+
+/// The object sub-resources the routes below serve, by method; every other one OSS defines
+/// (`?acl`, `?tagging`, `?symlink`, `?uploads`, `?append`, ...) is refused, never taken for a
+/// plain read or write of the object.
+fn served_sub_resources(method: &Method) -> &'static [&'static str] {
+    match *method {
+        Method::GET => &[process::PROCESS],
+        // GetObjectMeta (`object_exists`, `get_object_meta`) is a HEAD of the object.
+        Method::HEAD => &[process::PROCESS, "objectMeta"],
+        Method::POST => &[process::PROCESS, process::ASYNC_PROCESS],
+        _ => &[],
+    }
+}
+
+/// Refuses, with 501 `NotImplemented`, an object request that is something else than the
+/// plain read, write or process the routes serve: a write taken for a plain PUT would replace
+/// the object (a copy's empty body would truncate it).
+fn refuse_unserved(target: &Target, method: &Method, headers: &HeaderMap) -> Result<(), OssError> {
+    if let Some(header) = ["x-oss-copy-source", "x-oss-metadata-directive"]
+        .into_iter()
+        .find(|name| headers.contains_key(*name))
+    {
+        return Err(OssError::new(
+            FailureCode::NOT_IMPLEMENTED,
+            format!("CopyObject ({header}) is not supported yet; the target was not written"),
+        ));
+    }
+    let served = served_sub_resources(method);
+    let unserved = (target.query.iter().map(|(name, _)| name.as_str()))
+        .filter(|name| auth::v1::SUB_RESOURCES.contains(name) && !served.contains(name))
+        // An STS token is a credential, not a sub-resource.
+        .find(|name| *name != "security-token");
+    match unserved {
+        Some(name) => Err(OssError::new(
+            FailureCode::NOT_IMPLEMENTED,
+            format!("{method} on an object with ?{name} is not supported yet"),
+        )),
+        None => Ok(()),
     }
 }
 

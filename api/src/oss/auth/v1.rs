@@ -21,7 +21,7 @@ use crate::auth::{hmac_sha1, AuthError};
 
 /// The query parameters that are part of the signed resource: `oss2`'s list
 /// (`ProviderAuth._subresource_key_set`), so that whatever it signs is verified.
-const SUB_RESOURCES: [&str; 86] = [
+pub(in crate::oss) const SUB_RESOURCES: [&str; 86] = [
     "accessPoint",
     "accessPointPolicy",
     "acl",
