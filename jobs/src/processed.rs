@@ -106,8 +106,19 @@ async fn parse(
     services: &Services,
     request: &GetProcess<'_>,
 ) -> Result<pipeline::Pipeline, Failure> {
-    let styles = services.ledger.style_map(request.bucket).await?;
-    let command = parse_command(request.command, &styles).map_err(|error| Failure {
+    // Most GETs spell their parameters out: the bucket's styles are read only for a command
+    // that names one.
+    let (first, asked) = {
+        let probe = StyleProbe::default();
+        (parse_command(request.command, &probe), probe.0.get())
+    };
+    let parsed = if asked {
+        let styles = services.ledger.style_map(request.bucket).await?;
+        parse_command(request.command, &styles)
+    } else {
+        first
+    };
+    let command = parsed.map_err(|error| Failure {
         step: error.step,
         ..Failure::new(error.code.into(), error.to_string())
     })?;
@@ -118,6 +129,17 @@ async fn parse(
         ));
     }
     Ok(command.pipeline)
+}
+
+/// A style lookup that knows no style and notes whether any was asked for.
+#[derive(Default)]
+struct StyleProbe(std::cell::Cell<bool>);
+
+impl pipeline::StyleLookup for StyleProbe {
+    fn style(&self, _name: &str) -> Option<String> {
+        self.0.set(true);
+        None
+    }
 }
 
 /// Watermark images are read with the caller's rights: a bucket it may not read cannot be
@@ -152,14 +174,25 @@ pub fn result_location(
     digest.update(b"\n");
     digest.update(source_version.as_bytes());
     let hash = hex::encode(&digest.finalize()[..16]);
-    match &services.config.results_bucket {
+    let folder = results_folder(&services.config, request.bucket, request.key);
+    ResultLocation {
+        bucket: folder.bucket,
+        key: format!("{}/{hash}", folder.key),
+    }
+}
+
+/// The folder the GET-processed results of `bucket`/`key` are kept in (each result a file
+/// in it named by its hash): in the source's bucket under [`RESERVED_PREFIX`], or in the
+/// configured results bucket.
+pub fn results_folder(config: &crate::config::Config, bucket: &str, key: &str) -> ResultLocation {
+    match &config.results_bucket {
         Some(results) => ResultLocation {
             bucket: results.clone(),
-            key: format!("{}/{}/{hash}", request.bucket, request.key),
+            key: format!("{bucket}/{key}"),
         },
         None => ResultLocation {
-            bucket: request.bucket.to_string(),
-            key: format!("{RESERVED_PREFIX}processed/{}/{hash}", request.key),
+            bucket: bucket.to_string(),
+            key: format!("{RESERVED_PREFIX}processed/{key}"),
         },
     }
 }
@@ -238,7 +271,9 @@ fn render_job(services: &Services, wanted: &Wanted<'_>) -> NewJob {
         input_key: request.key.to_string(),
         queue,
         job_type: 0,
-        force: false,
+        // The location is unique to this pipeline and source version, and was just found
+        // empty: no earlier result can be reused, so the worker need not look for one.
+        force: true,
         notify_url: None,
         submitted_by: request.caller.key().map(|key| key.access_key.clone()),
         notify_format: NotifyFormat::Native,
