@@ -14,7 +14,9 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         FailureCode::Pipeline(code) => engine_status(code),
         FailureCode::InvalidBucketName
         | FailureCode::InvalidObjectName
-        | FailureCode::TooManyStyles => StatusCode::BAD_REQUEST,
+        | FailureCode::TooManyStyles
+        | FailureCode::InvalidDigest
+        | FailureCode::MalformedXML => StatusCode::BAD_REQUEST,
         FailureCode::Unauthorized => StatusCode::UNAUTHORIZED,
         FailureCode::AccessDenied
         | FailureCode::SignatureDoesNotMatch
@@ -143,6 +145,8 @@ mod tests {
             (FailureCode::RetryExhausted, 500, 500, 599),
             (FailureCode::ProcessTimeout, 504, 504, 504),
             (FailureCode::SlowDown, 503, 503, 503),
+            (FailureCode::InvalidDigest, 400, 400, 400),
+            (FailureCode::MalformedXML, 400, 400, 400),
         ];
         for (code, native, oss, qiniu) in table {
             assert_eq!(native::error::status_of(code).as_u16(), native, "{code}");

@@ -329,6 +329,52 @@ impl Buckets {
         }
     }
 
+    /// Deletes an object. Deleting a key that does not exist succeeds, as on OSS and S3; a
+    /// bucket that does not exist is `NoSuchBucket`.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let path = object_path(key)?;
+        let store = self.store(bucket, false)?;
+        match store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(StoreError::Io {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes the objects directly in `folder` (not those in its subfolders), returning how
+    /// many went. A folder or bucket that does not exist holds nothing.
+    pub async fn delete_folder_files(
+        &self,
+        bucket: &str,
+        folder: &str,
+    ) -> Result<usize, StoreError> {
+        let path = object_path(folder)?;
+        let store = match self.store(bucket, false) {
+            Err(StoreError::NoSuchBucket(_)) => return Ok(0),
+            other => other?,
+        };
+        let io = |source| StoreError::Io {
+            bucket: bucket.into(),
+            key: folder.into(),
+            source,
+        };
+        let listing = match store.list_with_delimiter(Some(&path)).await {
+            Ok(listing) => listing,
+            Err(object_store::Error::NotFound { .. }) => return Ok(0),
+            Err(source) => return Err(io(source)),
+        };
+        for object in &listing.objects {
+            match store.delete(&object.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(io(source)),
+            }
+        }
+        Ok(listing.objects.len())
+    }
+
     /// Writes an object whole. The backends write atomically (a temporary file renamed into
     /// place, or a single PUT), so a reader never sees a half-written target.
     pub async fn put(&self, bucket: &str, key: &str, bytes: Bytes) -> Result<Stored, StoreError> {

@@ -59,6 +59,10 @@ pub enum FailureCode {
     /// Too much work is waiting: try again later (S3's and OSS's `SlowDown`, with
     /// `Retry-After`).
     SlowDown,
+    /// The body is not the one its `Content-MD5` names (OSS).
+    InvalidDigest,
+    /// An XML body that is not the document the request takes (OSS).
+    MalformedXML,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -80,7 +84,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 20] = [
+const OWN_CODES: [FailureCode; 22] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -101,6 +105,8 @@ const OWN_CODES: [FailureCode; 20] = [
     FailureCode::RetryExhausted,
     FailureCode::ProcessTimeout,
     FailureCode::SlowDown,
+    FailureCode::InvalidDigest,
+    FailureCode::MalformedXML,
 ];
 
 impl FailureCode {
@@ -135,6 +141,8 @@ impl FailureCode {
             FailureCode::RetryExhausted => "RetryExhausted",
             FailureCode::ProcessTimeout => "ProcessTimeout",
             FailureCode::SlowDown => "SlowDown",
+            FailureCode::InvalidDigest => "InvalidDigest",
+            FailureCode::MalformedXML => "MalformedXML",
         }
     }
 

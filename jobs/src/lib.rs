@@ -14,6 +14,7 @@
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
 //! - [`upload`]: the one upload path (store, then the job of the upload's own commands and
 //!   the matching upload rules), shared by every HTTP surface.
+//! - [`delete`]: the one delete path (the object, then its GET-processed results).
 //! - [`processed`]: processing on GET: results kept under a key derived from the canonical
 //!   pipeline and the source's version, rendered once by the workers, waited for.
 //! - [`lookup`]: a job by the id a client holds; waiting for a job to end.
@@ -31,6 +32,7 @@ pub mod catalog;
 pub mod code;
 pub mod config;
 pub mod credentials;
+pub mod delete;
 pub mod error;
 pub mod etag;
 pub mod ledger;

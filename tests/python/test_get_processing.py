@@ -7,13 +7,15 @@ import base64
 import concurrent.futures
 import json
 import struct
+import subprocess
+import time
 
 import oss2
 import pytest
 import qiniu
 import requests
 
-from conftest import fixture_bytes, image_size
+from conftest import BINARY, fixture_bytes, free_port, image_size
 
 REGION = "cn-hangzhou"
 GOPHER = fixture_bytes("gopher-640x427.jpg")
@@ -155,6 +157,36 @@ def test_concurrent_identical_first_requests_render_once(server, owner):
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
     assert renders(server, "getp", "c.jpg") == 1
+
+
+def test_concurrent_first_requests_through_two_api_processes_render_once(server, owner):
+    """The ledger, not a process's memory, knows what is being rendered: a second API process
+    on the same database and queues joins the first one's render."""
+    port = free_port()
+    env = dict(server.env, FERROTYPE_LISTEN=f"127.0.0.1:{port}")
+    other = subprocess.Popen([str(BINARY), "api"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        other_url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(other_url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        photos = bucket(server, owner, "getp")
+        photos.put_object("two.jpg", GOPHER)
+        url = photos.sign_url("GET", "two.jpg", 600, params={"x-oss-process": "image/resize,w_66"})
+        urls = [url, url.replace(server.url, other_url)] * 5
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(lambda u: requests.get(u, timeout=60), urls))
+        assert [a.status_code for a in answers] == [200] * 10
+        assert len({a.content for a in answers}) == 1
+        assert renders(server, "getp", "two.jpg") == 1
+    finally:
+        other.terminate()
+        other.wait(timeout=20)
 
 
 def test_a_public_read_bucket_is_read_anonymously_and_a_private_one_is_not(server, owner):

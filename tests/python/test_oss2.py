@@ -184,3 +184,86 @@ def test_requests_the_surface_does_not_serve_are_refused_and_lose_nothing(server
     assert not photos.object_exists("keep/big.bin")
     assert photos.object_exists("keep/a.jpg")
     assert photos.get_object_meta("keep/a.jpg").content_length == len(data)
+
+
+def test_delete_object_and_its_processed_results(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("del/a.jpg", fixture_bytes("gopher-640x427.jpg"))
+    assert image_size(photos.get_object("del/a.jpg", process="image/resize,w_30").read())[0] == 30
+    results = server.path("photos", ".ferrotype/processed/del/a.jpg")
+    assert len(list(results.iterdir())) == 1
+    assert photos.delete_object("del/a.jpg").status == 204
+    with pytest.raises(oss2.exceptions.NoSuchKey):
+        photos.get_object("del/a.jpg")
+    assert list(results.iterdir()) == [] if results.exists() else True
+    # Deleting what is not there succeeds, as on OSS.
+    assert photos.delete_object("del/never-was.jpg").status == 204
+    # The reserved namespace is not the client's, and a read-only key deletes nothing.
+    with pytest.raises(oss2.exceptions.OssError) as reserved:
+        photos.delete_object(".ferrotype/processed/x")
+    assert reserved.value.code == "InvalidObjectName"
+    photos.put_object("del/kept.jpg", b"kept")
+    reader = oss2.Bucket(oss2.Auth(*keys["readonly_target"]), server.url, "results", is_cname=False)
+    oss2.Bucket(oss2.Auth(*keys["rw"]), server.url, "results", is_cname=False).put_object("k", b"k")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        reader.delete_object("k")
+    assert reader.get_object("k").read() == b"k"
+
+
+def test_batch_delete_of_a_thousand_keys(server, keys):
+    photos = bucket(server, keys["rw"])
+    by_hand = [f"batch/{n:04d} &x.txt" for n in range(990)]
+    for name in by_hand:
+        # Objects put into the bucket folder by hand are objects like any other.
+        path = server.path("photos", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode())
+    marked = [f"batch/é<{n}>\"'.txt" for n in range(10)]
+    for name in marked:
+        photos.put_object(name, b"x")
+    result = photos.batch_delete_objects(by_hand + marked)
+    assert sorted(result.deleted_keys) == sorted(by_hand + marked)
+    assert not any(server.path("photos", name).exists() for name in by_hand)
+    assert not any(photos.object_exists(name) for name in marked)
+    with pytest.raises(oss2.exceptions.OssError) as too_many:
+        photos.batch_delete_objects([f"batch/{n}" for n in range(1001)])
+    assert (too_many.value.status, too_many.value.code) == (400, "MalformedXML")
+
+
+def signed_post_delete(server, key_pair, body, content_md5):
+    """`POST /photos/?delete` signed with V1 by hand: oss2's `sign_url` needs a key, and
+    `batch_delete_objects` always sends the right digest."""
+    import email.utils
+    import hashlib
+    import hmac
+
+    import requests
+
+    headers = {"Content-Type": "application/xml", "Date": email.utils.formatdate(usegmt=True)}
+    if content_md5 is not None:
+        headers["Content-MD5"] = content_md5
+    to_sign = "\n".join(["POST", content_md5 or "", headers["Content-Type"], headers["Date"],
+                         "/photos/?delete"])
+    signature = base64.b64encode(
+        hmac.new(key_pair[1].encode(), to_sign.encode(), hashlib.sha1).digest()
+    ).decode()
+    headers["Authorization"] = f"OSS {key_pair[0]}:{signature}"
+    return requests.post(f"{server.url}/photos/?delete", data=body, headers=headers, timeout=10)
+
+
+def test_batch_delete_checks_the_content_md5_and_can_be_quiet(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("md5/a.txt", b"a")
+    body = (b'<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet>'
+            b"<Object><Key>md5/a.txt</Key></Object></Delete>")
+    for digest, code in [("AAAAAAAAAAAAAAAAAAAAAA==", "InvalidDigest"), (None, "MissingArgument")]:
+        answer = signed_post_delete(server, keys["rw"], body, digest)
+        assert answer.status_code == 400, answer.text
+        assert f"<Code>{code}</Code>" in answer.text
+    assert photos.get_object("md5/a.txt").read() == b"a"
+    malformed = signed_post_delete(server, keys["rw"], b"<Delete><Object>", oss2.utils.content_md5(b"<Delete><Object>"))
+    assert malformed.status_code == 400 and "<Code>MalformedXML</Code>" in malformed.text
+    quiet = signed_post_delete(server, keys["rw"], body, oss2.utils.content_md5(body))
+    assert quiet.status_code == 200, quiet.text
+    assert "<Deleted>" not in quiet.text
+    assert not photos.object_exists("md5/a.txt")

@@ -1,8 +1,9 @@
 //! Requests on a bucket itself (`/<bucket>/`, `<bucket>.<domain>/`): GetBucketAcl and
-//! PutBucketAcl (`?acl`, `private` or `public-read`). Every other bucket operation is refused
-//! `NotImplemented`.
+//! PutBucketAcl (`?acl`, `private` or `public-read`), DeleteMultipleObjects (`POST ?delete`,
+//! in `delete`). Every other bucket operation is refused `NotImplemented`.
 
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use jobs::catalog::settings::{bucket_settings, save_acl, Acl};
 use jobs::credentials::{Caller, Permission};
@@ -10,7 +11,7 @@ use jobs::error::FailureCode;
 use jobs::Services;
 
 use super::error::OssError;
-use super::{auth, Target};
+use super::{auth, delete, Target};
 
 /// The header PutBucketAcl carries the ACL in.
 const ACL_HEADER: &str = "x-oss-acl";
@@ -19,18 +20,23 @@ pub(super) async fn handle(
     services: &Services,
     caller: Caller,
     target: &Target,
-    method: &Method,
-    headers: &HeaderMap,
+    request: Request,
 ) -> Result<Response, OssError> {
+    let method = request.method().clone();
+    if method == Method::POST && target.has("delete") {
+        let who = auth::require_key(caller)?;
+        return delete::delete_objects(services, &who, target, request).await;
+    }
     if !target.has("acl") {
         return Err(OssError::new(
             FailureCode::NOT_IMPLEMENTED,
-            format!("{method} on a bucket is not supported here (only ?acl)"),
+            format!("{method} on a bucket is not supported here (only ?acl and POST ?delete)"),
         ));
     }
     let who = auth::require_key(caller)?;
     let bucket = &target.bucket;
-    match *method {
+    let headers = request.headers();
+    match method {
         Method::GET => {
             who.require(bucket, Permission::Read)?;
             let settings = bucket_settings(&services.ledger, bucket).await?;

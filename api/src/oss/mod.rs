@@ -20,6 +20,7 @@
 
 pub mod auth;
 mod bucket;
+mod delete;
 pub mod error;
 mod get;
 mod object;
@@ -142,7 +143,7 @@ async fn handle(
     let method = request.method().clone();
     let caller = authenticate(services, &method, request.headers(), &target).await?;
     if target.is_bucket() {
-        return bucket::handle(services, caller, &target, &method, request.headers()).await;
+        return bucket::handle(services, caller, &target, request).await;
     }
     refuse_unserved(&target, &method, request.headers())?;
     match method {
@@ -151,6 +152,9 @@ async fn handle(
             get::get(services, &caller, &target, &method, request.headers()).await
         }
         Method::PUT => object::put(services, &auth::require_key(caller)?, &target, request).await,
+        Method::DELETE => {
+            delete::delete_object(services, &auth::require_key(caller)?, &target).await
+        }
         Method::POST if process::is_process(&target) => {
             let who = auth::require_key(caller)?;
             process::post(services, &who, &target, request, request_id).await

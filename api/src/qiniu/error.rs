@@ -47,7 +47,9 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::Pipeline(code) => engine_status(code),
         FailureCode::InvalidBucketName
         | FailureCode::InvalidObjectName
-        | FailureCode::TooManyStyles => 400,
+        | FailureCode::TooManyStyles
+        | FailureCode::InvalidDigest
+        | FailureCode::MalformedXML => 400,
         FailureCode::Unauthorized
         | FailureCode::SignatureDoesNotMatch
         | FailureCode::InvalidAccessKeyId
