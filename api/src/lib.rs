@@ -36,6 +36,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use axum::Router;
 use jobs::Services;
 use tokio::net::TcpListener;
@@ -51,7 +52,13 @@ pub fn router(services: Arc<Services>) -> Router {
     Router::new()
         .merge(native::router(upload_limit))
         .merge(health::router())
-        .merge(qiniu::router(upload_limit))
+        .merge(qiniu::router())
+        .route(
+            "/",
+            post(root_post)
+                .fallback(dispatch)
+                .layer(qiniu::form_body_limit(upload_limit)),
+        )
         // Downloads and OSS addresses are whatever no route above claims.
         .fallback(dispatch)
         .with_state(services)
@@ -60,6 +67,16 @@ pub fn router(services: Arc<Services>) -> Router {
 
 /// The router's fallback: a Qiniu download (a bucket's download host, or a path-style
 /// request whose query is a fop or a private URL's token), else an OSS request.
+/// `POST /`: a Qiniu form upload, or an OSS request on a bucket addressed virtual-hosted
+/// (`POST /?delete` with `Host: <bucket>.<domain>`).
+async fn root_post(State(services): State<Arc<Services>>, request: Request) -> Response {
+    let domains = &services.config.oss_domains;
+    if oss::virtual_host_bucket(request.headers(), domains).is_some() {
+        return oss::dispatch(State(services), request).await;
+    }
+    qiniu::form_upload(services, request).await
+}
+
 async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
     // The body is not `Sync`: only the head is looked at across the awaits below.
     let (head, body) = request.into_parts();

@@ -62,6 +62,38 @@ impl Object {
     }
 }
 
+/// An object as a listing names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: DateTime<Utc>,
+    /// The backend's version tag (see [`ObjectInfo::version`]).
+    pub version: String,
+}
+
+/// The key an object_store path stands for: its parts percent-decoded (object_store encodes
+/// the characters it does not keep in file names), or `None` for a name that is not UTF-8.
+fn key_of(location: &Path) -> Option<String> {
+    let parts: Option<Vec<String>> = location
+        .parts()
+        .map(|part| {
+            percent_encoding::percent_decode_str(part.as_ref())
+                .decode_utf8()
+                .ok()
+                .map(|text| text.into_owned())
+        })
+        .collect();
+    parts.map(|parts| parts.join("/"))
+}
+
+/// The backend's version tag of an object: S3's ETag, a local file's inode, time and size,
+/// or (for a backend with neither) its size and time.
+fn version_of(meta: &object_store::ObjectMeta) -> String {
+    (meta.e_tag.clone())
+        .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_micros()))
+}
+
 /// What a write produced.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -314,11 +346,9 @@ impl Buckets {
         };
         match store.head(&path).await {
             Ok(meta) => Ok(Some(ObjectInfo {
+                version: version_of(&meta),
                 size: meta.size,
                 last_modified: meta.last_modified,
-                version: meta.e_tag.unwrap_or_else(|| {
-                    format!("{}-{}", meta.size, meta.last_modified.timestamp_micros())
-                }),
             })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(StoreError::Io {
@@ -327,6 +357,50 @@ impl Buckets {
                 source,
             }),
         }
+    }
+
+    /// Every object whose key starts with `prefix`, in key (byte) order, the reserved
+    /// namespace left out. Reads every key under the prefix's folder: a local folder keeps no
+    /// order, so one page costs a walk of that folder.
+    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Listed>, StoreError> {
+        let store = self.store(bucket, false)?;
+        let folder = prefix.rfind('/').map_or("", |end| &prefix[..end]);
+        let path = match folder {
+            "" => None,
+            // No key lies under a folder no key can name.
+            folder => match object_path(folder) {
+                Ok(path) => Some(path),
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let mut stream = store.list(path.as_ref());
+        let mut listed = Vec::new();
+        while let Some(meta) = stream.next().await {
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        bucket: bucket.into(),
+                        key: prefix.into(),
+                        source,
+                    })
+                }
+            };
+            let Some(key) = key_of(&meta.location) else {
+                continue;
+            };
+            if key.starts_with(prefix) && !key.starts_with(RESERVED_PREFIX) {
+                listed.push(Listed {
+                    key,
+                    version: version_of(&meta),
+                    size: meta.size,
+                    last_modified: meta.last_modified,
+                });
+            }
+        }
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listed)
     }
 
     /// Deletes an object. Deleting a key that does not exist succeeds, as on OSS and S3; a

@@ -14,6 +14,7 @@
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
 //! - [`upload`]: the one upload path (store, then the job of the upload's own commands and
 //!   the matching upload rules), shared by every HTTP surface.
+//! - [`listing`]: one page of a bucket's objects, folded by a delimiter, after a marker.
 //! - [`delete`]: the one delete path (the object, then its GET-processed results).
 //! - [`processed`]: processing on GET: results kept under a key derived from the canonical
 //!   pipeline and the source's version, rendered once by the workers, waited for.
@@ -36,6 +37,7 @@ pub mod delete;
 pub mod error;
 pub mod etag;
 pub mod ledger;
+pub mod listing;
 pub mod lookup;
 pub mod model;
 pub mod processed;

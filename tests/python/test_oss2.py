@@ -267,3 +267,73 @@ def test_batch_delete_checks_the_content_md5_and_can_be_quiet(server, keys):
     assert quiet.status_code == 200, quiet.text
     assert "<Deleted>" not in quiet.text
     assert not photos.object_exists("md5/a.txt")
+
+
+@pytest.fixture
+def oss_test_dns(monkeypatch):
+    """`*.oss.test` resolves to loopback, so that oss2 addresses buckets virtual-hosted
+    (`Host: <bucket>.oss.test:<port>`) as it does under a real DNS name."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and (host == "oss.test" or host.endswith(".oss.test")):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def test_list_objects_v1_and_v2_page_through_2500_keys_with_a_delimiter(server, keys, oss_test_dns):
+    folders, files = 25, 100
+    expected = [f"lst/d{d:02d}/f{n:03d}.txt" for d in range(folders) for n in range(files)]
+    expected += [f"lst/top{n}.txt" for n in range(10)]
+    for name in expected:
+        path = server.path("photos", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * (len(name) % 7))
+    path_style = bucket(server, keys["rw"])
+    hosted = oss2.Bucket(oss2.Auth(*keys["rw"]), f"http://oss.test:{server.port}", "photos")
+    for photos in (path_style, hosted):
+        flat = list(oss2.ObjectIterator(photos, prefix="lst/", max_keys=1000))
+        assert [o.key for o in flat] == sorted(expected)
+        assert {o.size for o in flat} == {len(name) % 7 for name in expected}
+        assert all(o.etag and o.last_modified > 0 for o in flat)
+        for iterator in (oss2.ObjectIterator, oss2.ObjectIteratorV2):
+            folded = list(iterator(photos, prefix="lst/", delimiter="/", max_keys=7))
+            assert [o.key for o in folded if o.is_prefix()] == [f"lst/d{d:02d}/" for d in range(folders)]
+            assert [o.key for o in folded if not o.is_prefix()] == [f"lst/top{n}.txt" for n in range(10)]
+        v2 = list(oss2.ObjectIteratorV2(photos, prefix="lst/d03/", start_after="lst/d03/f096.txt"))
+        assert [o.key for o in v2] == ["lst/d03/f097.txt", "lst/d03/f098.txt", "lst/d03/f099.txt"]
+    page = path_style.list_objects(prefix="lst/", max_keys=2)
+    assert page.is_truncated and page.next_marker == "lst/d00/f001.txt"
+    with pytest.raises(oss2.exceptions.OssError) as bad:
+        path_style.list_objects(max_keys=1001)
+    assert (bad.value.status, bad.value.code) == (400, "InvalidArgument")
+
+
+def test_listing_hides_processed_results_and_spells_odd_keys(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("odd/img.jpg", fixture_bytes("gopher-640x427.jpg"))
+    photos.get_object("odd/img.jpg", process="image/resize,w_20").read()
+    odd = ["odd/é <&>\"'.txt", "odd/100%.txt", "odd/a#b|c~.txt"]
+    for name in odd:
+        photos.put_object(name, b"o")
+    listed = [o.key for o in oss2.ObjectIterator(photos, prefix="odd/")]
+    assert listed == sorted(odd + ["odd/img.jpg"])
+    assert not [o.key for o in oss2.ObjectIterator(photos) if o.key.startswith(".ferrotype")]
+    # A key without a read grant lists nothing.
+    denied = oss2.Bucket(oss2.Auth(*keys["readonly_target"]), server.url, "nobody", is_cname=False)
+    with pytest.raises(oss2.exceptions.OssError) as error:
+        denied.list_objects()
+    assert error.value.status in (403, 404)
+
+
+def test_virtual_hosted_delete_and_batch_delete(server, keys, oss_test_dns):
+    hosted = oss2.Bucket(oss2.Auth(*keys["rw"]), f"http://oss.test:{server.port}", "photos")
+    for name in ("vh/a", "vh/b", "vh/c"):
+        hosted.put_object(name, b"v")
+    assert hosted.delete_object("vh/a").status == 204
+    assert sorted(hosted.batch_delete_objects(["vh/b", "vh/c"]).deleted_keys) == ["vh/b", "vh/c"]
+    assert [o.key for o in oss2.ObjectIterator(hosted, prefix="vh/")] == []

@@ -1,6 +1,6 @@
 //! Requests on a bucket itself (`/<bucket>/`, `<bucket>.<domain>/`): GetBucketAcl and
-//! PutBucketAcl (`?acl`, `private` or `public-read`), DeleteMultipleObjects (`POST ?delete`,
-//! in `delete`). Every other bucket operation is refused `NotImplemented`.
+//! PutBucketAcl (`?acl`, `private` or `public-read`), ListObjects and ListObjectsV2 (in
+//! `list`), DeleteMultipleObjects (`POST ?delete`, in `delete`). Every other bucket operation is refused `NotImplemented`.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method};
@@ -11,7 +11,7 @@ use jobs::error::FailureCode;
 use jobs::Services;
 
 use super::error::OssError;
-use super::{auth, delete, Target};
+use super::{auth, delete, list, Target};
 
 /// The header PutBucketAcl carries the ACL in.
 const ACL_HEADER: &str = "x-oss-acl";
@@ -27,10 +27,17 @@ pub(super) async fn handle(
         let who = auth::require_key(caller)?;
         return delete::delete_objects(services, &who, target, request).await;
     }
+    if method == Method::GET && lists(target) {
+        let who = auth::require_key(caller)?;
+        return list::list(services, &who, target).await;
+    }
     if !target.has("acl") {
         return Err(OssError::new(
             FailureCode::NOT_IMPLEMENTED,
-            format!("{method} on a bucket is not supported here (only ?acl and POST ?delete)"),
+            format!(
+                "{method} on a bucket is not supported here \
+                 (only ?acl, listing and POST ?delete)"
+            ),
         ));
     }
     let who = auth::require_key(caller)?;
@@ -57,6 +64,30 @@ pub(super) async fn handle(
             format!("{method} is not allowed on ?acl"),
         )),
     }
+}
+
+/// The query parameters a listing may carry; a bucket GET with any other OSS sub-resource
+/// (`?acl` aside) is something else, refused.
+const LISTING_PARAMETERS: [&str; 10] = [
+    "prefix",
+    "delimiter",
+    "marker",
+    "max-keys",
+    "encoding-type",
+    "list-type",
+    "continuation-token",
+    "start-after",
+    "fetch-owner",
+    "security-token",
+];
+
+/// Whether a bucket GET is a listing (ListObjects, ListObjectsV2): no sub-resource but the
+/// listing's own parameters and credentials.
+fn lists(target: &Target) -> bool {
+    (target.query.iter()).all(|(name, _)| {
+        LISTING_PARAMETERS.contains(&name.as_str())
+            || !super::auth::v1::SUB_RESOURCES.contains(&name.as_str())
+    })
 }
 
 /// GetBucketAcl's answer: the owner (the asking key) and the one grant `oss2` reads.

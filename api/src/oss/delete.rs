@@ -121,6 +121,11 @@ fn parse_request(body: &[u8]) -> Result<DeleteRequest, OssError> {
     Ok(asked)
 }
 
+/// `text` as OSS spells it under `encoding-type=url`.
+pub(super) fn url_encode(text: &str) -> String {
+    utf8_percent_encode(text, KEY_SAFE).to_string()
+}
+
 /// The answer: every deleted key, unless the request was quiet (a quiet answer lists only
 /// failures, and there are none: a refusal fails the whole request).
 fn delete_result(asked: &DeleteRequest, url_encoded: bool) -> Response {
@@ -131,7 +136,7 @@ fn delete_result(asked: &DeleteRequest, url_encoded: bool) -> Response {
     if !asked.quiet {
         for object in &asked.objects {
             let key = if url_encoded {
-                utf8_percent_encode(&object.key, KEY_SAFE).to_string()
+                url_encode(&object.key)
             } else {
                 super::error::escape(&object.key)
             };

@@ -23,6 +23,7 @@ mod bucket;
 mod delete;
 pub mod error;
 mod get;
+mod list;
 mod object;
 mod process;
 
@@ -123,7 +124,10 @@ impl Target {
 
 /// The bucket a virtual-hosted request names: the `Host` header's first label, when the rest
 /// (without the port) is one of `domains`.
-fn virtual_host_bucket<'h>(headers: &'h HeaderMap, domains: &[String]) -> Option<&'h str> {
+pub(crate) fn virtual_host_bucket<'h>(
+    headers: &'h HeaderMap,
+    domains: &[String],
+) -> Option<&'h str> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
     let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
     let (bucket, domain) = name.split_once('.')?;

@@ -5,7 +5,8 @@
 //!   JSON, signed or not: the id is an unguessable UUID).
 //! - [`upload`]: `POST /` (form upload with an upload token; the put policy's
 //!   `persistentOps` and the bucket's upload rules start a job whose id is the answer's
-//!   `persistentId`).
+//!   `persistentId`). The crate's router owns the root route and calls [`form_upload`]
+//!   unless the request addresses an OSS bucket virtual-hosted.
 //! - Resumable uploads (`/mkblk`, `/buckets/.../uploads`) are refused with a clear 400 (the
 //!   SDKs switch to them above 8 MiB): [`resumable_refused`].
 //!
@@ -21,7 +22,8 @@ mod upload;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::HeaderName;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -39,19 +41,24 @@ const MAX_PFOP_BYTES: usize = 256 * 1024;
 /// Room for a form upload's other fields around the file.
 const FORM_FIELDS_BYTES: usize = 64 * 1024;
 
-pub fn router(upload_limit: usize) -> Router<Arc<Services>> {
+pub fn router() -> Router<Arc<Services>> {
     let pfop_limit = DefaultBodyLimit::max(MAX_PFOP_BYTES);
     Router::new()
         .route("/pfop", post(pfop::pfop).layer(pfop_limit))
         .route("/pfop/", post(pfop::pfop).layer(pfop_limit))
         .route("/status/get/prefop", get(pfop::prefop))
-        .route(
-            "/",
-            post(upload::form_upload).layer(DefaultBodyLimit::max(
-                upload_limit.saturating_add(FORM_FIELDS_BYTES),
-            )),
-        )
         .layer(middleware::map_response(with_reqid))
+}
+
+/// The body limit of `POST /` (a form upload: the file and the form's other fields).
+pub fn form_body_limit(upload_limit: usize) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(upload_limit.saturating_add(FORM_FIELDS_BYTES))
+}
+
+/// `POST /` as a form upload (the root route is shared with OSS virtual-hosted requests, so
+/// it lives in the crate's router, which calls this).
+pub async fn form_upload(services: Arc<Services>, request: Request) -> Response {
+    with_reqid(upload::form_upload.call(request, services).await).await
 }
 
 /// Adds `X-Reqid` to any answer that has none (errors, extractor rejections).
