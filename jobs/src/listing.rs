@@ -125,7 +125,14 @@ mod tests {
     const KEYS: [&str; 8] = ["a", "b/1", "b/2", "b/c/3", "c", "d/1", "d/2", "e"];
 
     /// (prefix, delimiter, after, max_keys) and the page's entries and next marker.
-    type Case<'a> = (&'a str, &'a str, &'a str, usize, &'a [&'a str], Option<&'a str>);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        usize,
+        &'a [&'a str],
+        Option<&'a str>,
+    );
 
     #[test]
     fn pages_follow_the_documented_rules() {

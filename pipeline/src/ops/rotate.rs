@@ -101,12 +101,16 @@ pub fn apply(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineError
 }
 
 fn rotate_any(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineError> {
-    let source = match raster.layout() {
+    let rgba = match raster.layout() {
         PixelLayout::Rgba8 => raster.clone(),
         PixelLayout::Rgb8 => to_rgba(raster)?,
     };
-    let (src_w, src_h) = (source.width() as usize, source.height() as usize);
-    let data = source.data();
+    let (src_w, src_h) = (rgba.width() as usize, rgba.height() as usize);
+    let source = RgbaSource {
+        data: rgba.data(),
+        width: src_w,
+        height: src_h,
+    };
     let radians = f64::from(plan.degrees).to_radians();
     let (sin, cos) = radians.sin_cos();
     let (out_w, out_h) = (plan.width as usize, plan.height as usize);
@@ -120,46 +124,60 @@ fn rotate_any(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineErro
             // Inverse of a clockwise rotation (y grows downwards).
             let sx = rx * cos + ry * sin + src_cx - 0.5;
             let sy = -rx * sin + ry * cos + src_cy - 0.5;
-            sample_bilinear(data, src_w, src_h, sx, sy, pixel);
+            source.sample_bilinear(sx, sy, pixel);
         }
     }
     Raster::new(plan.width, plan.height, PixelLayout::Rgba8, out)
 }
 
-/// Premultiplied bilinear sample of an RGBA buffer; outside the image is transparent.
-fn sample_bilinear(data: &[u8], width: usize, height: usize, x: f64, y: f64, out: &mut [u8]) {
-    if x < -1.0 || y < -1.0 || x > width as f64 || y > height as f64 {
-        return;
-    }
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let mut accumulated = [0f64; 4];
-    for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
-        for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
-            let (px, py) = (x0 as i64 + dx, y0 as i64 + dy);
-            if px < 0 || py < 0 || px >= width as i64 || py >= height as i64 {
-                continue;
-            }
-            let start = (py as usize * width + px as usize) * 4;
-            let Some(texel) = data.get(start..start + 4) else {
-                continue;
-            };
-            let weight = wx * wy;
-            let alpha = f64::from(texel[3]) / 255.0;
-            for channel in 0..3 {
-                accumulated[channel] += f64::from(texel[channel]) * alpha * weight;
-            }
-            accumulated[3] += alpha * weight;
+/// An RGBA buffer and its size, as the rotation samples it.
+struct RgbaSource<'a> {
+    data: &'a [u8],
+    width: usize,
+    height: usize,
+}
+
+impl RgbaSource<'_> {
+    /// Premultiplied bilinear sample at (`x`, `y`) into `out`; outside the image is transparent.
+    fn sample_bilinear(&self, x: f64, y: f64, out: &mut [u8]) {
+        let RgbaSource {
+            data,
+            width,
+            height,
+        } = *self;
+        if x < -1.0 || y < -1.0 || x > width as f64 || y > height as f64 {
+            return;
         }
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let mut accumulated = [0f64; 4];
+        for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
+            for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
+                let (px, py) = (x0 as i64 + dx, y0 as i64 + dy);
+                if px < 0 || py < 0 || px >= width as i64 || py >= height as i64 {
+                    continue;
+                }
+                let start = (py as usize * width + px as usize) * 4;
+                let Some(texel) = data.get(start..start + 4) else {
+                    continue;
+                };
+                let weight = wx * wy;
+                let alpha = f64::from(texel[3]) / 255.0;
+                for channel in 0..3 {
+                    accumulated[channel] += f64::from(texel[channel]) * alpha * weight;
+                }
+                accumulated[3] += alpha * weight;
+            }
+        }
+        let alpha = accumulated[3];
+        if alpha <= 0.0 {
+            return;
+        }
+        for channel in 0..3 {
+            out[channel] = (accumulated[channel] / alpha).round().clamp(0.0, 255.0) as u8;
+        }
+        out[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
     }
-    let alpha = accumulated[3];
-    if alpha <= 0.0 {
-        return;
-    }
-    for channel in 0..3 {
-        out[channel] = (accumulated[channel] / alpha).round().clamp(0.0, 255.0) as u8;
-    }
-    out[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
 }
 
 /// The same pixels with an opaque alpha channel.
