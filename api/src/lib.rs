@@ -67,39 +67,58 @@ pub fn router(services: Arc<Services>) -> Router {
 
 /// The router's fallback: a Qiniu download (a bucket's download host, or a path-style
 /// request whose query is a fop or a private URL's token), else an OSS request.
-/// `POST /`: a Qiniu form upload, or an OSS request on a bucket addressed virtual-hosted
-/// (`POST /?delete` with `Host: <bucket>.<domain>`).
+/// `POST /`: a Qiniu form upload (a multipart form), or an OSS request on a bucket addressed
+/// by its host (`POST /?delete` with `Host: <bucket>.<domain>` or the bucket's CNAME).
 async fn root_post(State(services): State<Arc<Services>>, request: Request) -> Response {
     let domains = &services.config.oss_domains;
     if oss::virtual_host_bucket(request.headers(), domains).is_some() {
         return oss::dispatch(State(services), request).await;
     }
-    qiniu::form_upload(services, request).await
+    let is_form = (request.headers().get(axum::http::header::CONTENT_TYPE))
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"));
+    if is_form {
+        return qiniu::form_upload(services, request).await;
+    }
+    dispatch(State(services), request).await
 }
 
 async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
     // The body is not `Sync`: only the head is looked at across the awaits below.
     let (head, body) = request.into_parts();
-    match qiniu_download(&services, &head).await {
+    let host_bucket = match download_host(&head.headers) {
+        Some(host) => match jobs::catalog::settings::bucket_of_host(&services.ledger, host).await {
+            Ok(bucket) => bucket,
+            Err(error) => {
+                let error = qiniu::error::QiniuError::from(error);
+                return qiniu::with_new_reqid(error.into_response());
+            }
+        },
+        None => None,
+    };
+    // A bucket's own host serves both vendors: an OSS request on it is OSS's CNAME access.
+    if let Some(bucket) = host_bucket.as_ref().filter(|_| oss::is_oss_request(&head)) {
+        let cname = Some(bucket.clone());
+        return oss::dispatch_on(&services, Request::from_parts(head, body), cname).await;
+    }
+    match qiniu_download(&services, &head, host_bucket.as_deref()).await {
         Ok(Some(response)) => response,
-        Ok(None) => oss::dispatch(State(services), Request::from_parts(head, body)).await,
+        Ok(None) => oss::dispatch_on(&services, Request::from_parts(head, body), None).await,
         Err(error) => qiniu::with_new_reqid(error.into_response()),
     }
 }
 
-/// Answers the request if it is a Qiniu download; `None` when it is not.
+/// Answers the request if it is a Qiniu download (on the bucket's download host
+/// `host_bucket`, or path style with a fop or a token); `None` when it is not.
 async fn qiniu_download(
     services: &Services,
     request: &axum::http::request::Parts,
+    host_bucket: Option<&str>,
 ) -> Result<Option<Response>, qiniu::error::QiniuError> {
     let path_and_query = request.uri.path_and_query().map_or("/", |p| p.as_str());
     let path = request.uri.path().trim_start_matches('/');
-    let host_bucket = match download_host(&request.headers) {
-        Some(host) => jobs::catalog::settings::bucket_of_host(&services.ledger, host).await?,
-        None => None,
-    };
-    let (bucket, raw_key) = match &host_bucket {
-        Some(bucket) => (bucket.as_str(), path),
+    let (bucket, raw_key) = match host_bucket {
+        Some(bucket) => (bucket, path),
         None if qiniu::download::is_qiniu_query(request.uri.query().unwrap_or_default()) => {
             match path.split_once('/') {
                 Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => (bucket, key),

@@ -337,3 +337,30 @@ def test_virtual_hosted_delete_and_batch_delete(server, keys, oss_test_dns):
     assert hosted.delete_object("vh/a").status == 204
     assert sorted(hosted.batch_delete_objects(["vh/b", "vh/c"]).deleted_keys) == ["vh/b", "vh/c"]
     assert [o.key for o in oss2.ObjectIterator(hosted, prefix="vh/")] == []
+
+
+def test_a_bucket_on_its_own_host_with_is_cname(server, keys, monkeypatch):
+    """`oss2.Bucket(auth, 'http://img.cname.test', 'photos', is_cname=True)`: the bucket's
+    download host (its CNAME) serves every OSS call, signed over `/photos/<key>`."""
+    import socket
+
+    import requests
+
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(
+        "127.0.0.1" if host == "img.cname.test" else host, *a, **k))
+    r = requests.put(f"{server.url}/v1/buckets/photos/settings",
+                     json={"download_hosts": ["img.cname.test"]}, auth=keys["rw"], timeout=10)
+    assert r.status_code == 200, r.text
+    try:
+        cname = oss2.Bucket(oss2.Auth(*keys["rw"]), f"http://img.cname.test:{server.port}",
+                            "photos", is_cname=True)
+        data = fixture_bytes("gopher-640x427.jpg")
+        cname.put_object("cn/a.jpg", data)
+        assert cname.get_object("cn/a.jpg").read() == data
+        assert image_size(cname.get_object("cn/a.jpg", process="image/resize,w_40").read())[0] == 40
+        assert [o.key for o in oss2.ObjectIterator(cname, prefix="cn/")] == ["cn/a.jpg"]
+        assert cname.batch_delete_objects(["cn/a.jpg"]).deleted_keys == ["cn/a.jpg"]
+        assert not bucket(server, keys["rw"]).object_exists("cn/a.jpg")
+    finally:
+        requests.put(f"{server.url}/v1/buckets/photos/settings", json={}, auth=keys["rw"], timeout=10)

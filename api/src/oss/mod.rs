@@ -45,6 +45,28 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-oss-request-id");
 
 /// The router's fallback: OSS path-style requests, and the Qiniu resumable refusal.
 pub async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
+    dispatch_on(&services, request, None).await
+}
+
+/// Whether a request on a bucket's own host (a CNAME, `oss2.Bucket(..., is_cname=True)`) is
+/// OSS's rather than a Qiniu download: it writes, is signed the OSS way, or processes with
+/// `x-oss-process`.
+pub fn is_oss_request(request: &axum::http::request::Parts) -> bool {
+    let writes = !matches!(request.method, Method::GET | Method::HEAD);
+    let signed = (request.headers.get(header::AUTHORIZATION))
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("OSS"));
+    let query = request.uri.query().unwrap_or_default();
+    let oss_query = query.split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        name == process::PROCESS || auth::is_query_credential(name)
+    });
+    writes || signed || oss_query
+}
+
+/// Serves an OSS request; `cname` is the bucket when the request came on the bucket's own
+/// host (the whole path is then the key).
+pub async fn dispatch_on(services: &Services, request: Request, cname: Option<String>) -> Response {
     let is_up_token = (request.headers().get(header::AUTHORIZATION))
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("UpToken "));
@@ -52,7 +74,7 @@ pub async fn dispatch(State(services): State<Arc<Services>>, request: Request) -
         return crate::qiniu::resumable_refused();
     }
     let request_id = crate::new_request_id();
-    let mut response = match handle(&services, request, &request_id).await {
+    let mut response = match handle(services, request, cname, &request_id).await {
         Ok(response) => response,
         Err(error) => error.into_response_with(&request_id),
     };
@@ -78,9 +100,10 @@ impl Target {
     /// The bucket and key a request addresses: virtual-hosted (`Host: <bucket>.<domain>` for a
     /// configured domain, the key the whole path) or path style (`/<bucket>/<key>`). An empty
     /// key addresses the bucket itself.
-    fn of(request: &Request, domains: &[String]) -> Result<Target, OssError> {
+    fn of(request: &Request, domains: &[String], cname: Option<&str>) -> Result<Target, OssError> {
         let path = request.uri().path().trim_start_matches('/');
-        let (bucket, key) = match virtual_host_bucket(request.headers(), domains) {
+        let hosted = cname.or_else(|| virtual_host_bucket(request.headers(), domains));
+        let (bucket, key) = match hosted {
             Some(bucket) => (bucket, path),
             None => path.split_once('/').unwrap_or((path, "")),
         };
@@ -141,9 +164,10 @@ pub(crate) fn virtual_host_bucket<'h>(
 async fn handle(
     services: &Services,
     request: Request,
+    cname: Option<String>,
     request_id: &str,
 ) -> Result<Response, OssError> {
-    let target = Target::of(&request, &services.config.oss_domains)?;
+    let target = Target::of(&request, &services.config.oss_domains, cname.as_deref())?;
     let method = request.method().clone();
     let caller = authenticate(services, &method, request.headers(), &target).await?;
     if target.is_bucket() {

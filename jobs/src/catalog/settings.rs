@@ -231,11 +231,19 @@ pub async fn save_acl(ledger: &Ledger, bucket: &str, acl: Acl) -> Result<(), Cat
 
 /// The bucket a download host serves, if any.
 pub async fn bucket_of_host(ledger: &Ledger, host: &str) -> Result<Option<String>, LedgerError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT bucket FROM download_hosts WHERE host = $1")
-            .bind(host.to_ascii_lowercase())
-            .fetch_optional(ledger.pool())
-            .await?;
+    let host = host.to_ascii_lowercase();
+    // A host configured with its port matches only that port; one without, any port.
+    let name = host
+        .rsplit_once(':')
+        .map_or(host.as_str(), |(name, _)| name);
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT bucket FROM download_hosts WHERE host = $1 OR host = $2 \
+         ORDER BY host = $1 DESC LIMIT 1",
+    )
+    .bind(&host)
+    .bind(name)
+    .fetch_optional(ledger.pool())
+    .await?;
     Ok(row.map(|(bucket,)| bucket))
 }
 

@@ -181,6 +181,11 @@ const QUERY_CREDENTIALS: [&str; 6] = [
     "x-oss-signature-version",
 ];
 
+/// Whether `name` is a query parameter of a presigned OSS URL.
+pub fn is_query_credential(name: &str) -> bool {
+    QUERY_CREDENTIALS.contains(&name)
+}
+
 fn query_claim(
     request: &SignedRequest<'_>,
     now: SystemTime,
