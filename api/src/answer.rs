@@ -1,14 +1,17 @@
 //! Answering a GET or HEAD with an object's bytes, as browsers and CDNs expect of any surface:
 //! `Content-Type`, `Content-Length`, `ETag`, `Last-Modified`, `Accept-Ranges`, the bucket's
-//! `Cache-Control`; `If-None-Match` / `If-Modified-Since` answered 304; one `Range` answered
-//! 206 (or 416 when it starts past the end; a malformed or multiple range is ignored, as
-//! RFC 9110 allows, and the whole object answered).
+//! `Cache-Control`; `If-Match` / `If-Unmodified-Since` refused 412 (`PreconditionFailed`, in
+//! the surface's format), `If-None-Match` / `If-Modified-Since` answered 304, in RFC 9110's
+//! order; one `Range` answered 206 (or 416 when it starts past the end; a malformed or
+//! multiple range is ignored, as RFC 9110 allows, and the whole object answered); header
+//! overrides (OSS `response-*`) last.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use jobs::buckets::Object;
+use jobs::error::{Failure, FailureCode};
 
 /// What to answer with.
 #[derive(Debug)]
@@ -16,11 +19,24 @@ pub struct ObjectAnswer<'a> {
     pub object: &'a Object,
     pub content_type: &'a str,
     pub cache_control: Option<&'a str>,
+    /// Headers the request asked to be answered with instead (OSS `response-content-type`
+    /// and the like), already checked.
+    pub overrides: &'a [(HeaderName, HeaderValue)],
 }
 
 impl ObjectAnswer<'_> {
     /// The answer to `method` (GET or HEAD) with the request's `headers`.
-    pub fn respond(&self, method: &Method, headers: &HeaderMap) -> Response {
+    pub fn respond(&self, method: &Method, headers: &HeaderMap) -> Result<Response, Failure> {
+        if !self.preconditions_hold(headers) {
+            return Err(Failure::new(
+                FailureCode::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold.",
+            ));
+        }
+        Ok(self.answer(method, headers))
+    }
+
+    fn answer(&self, method: &Method, headers: &HeaderMap) -> Response {
         let head = method == Method::HEAD;
         if self.not_modified(headers) {
             return self.with_headers(
@@ -68,21 +84,34 @@ impl ObjectAnswer<'_> {
         format!("\"{}\"", self.object.etag)
     }
 
+    /// `If-Match` when given (one of its tags, or `*`), else `If-Unmodified-Since`.
+    fn preconditions_hold(&self, headers: &HeaderMap) -> bool {
+        if let Some(tags) = header_text(headers, header::IF_MATCH) {
+            return self.matches(tags);
+        }
+        let since = header_text(headers, header::IF_UNMODIFIED_SINCE)
+            .and_then(|text| httpdate::parse_http_date(text).ok());
+        since.is_none_or(|since| {
+            let since: DateTime<Utc> = since.into();
+            self.object.last_modified.timestamp() <= since.timestamp()
+        })
+    }
+
+    /// Whether a list of entity tags (`"a", W/"b"` or `*`) names this object.
+    fn matches(&self, tags: &str) -> bool {
+        let etag = self.etag();
+        tags.split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+    }
+
     /// `If-None-Match` when given (a tag or `*`), else `If-Modified-Since`.
     fn not_modified(&self, headers: &HeaderMap) -> bool {
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        if let Some(tags) = text(header::IF_NONE_MATCH) {
-            let etag = self.etag();
-            return tags
-                .split(',')
-                .map(str::trim)
-                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag);
+        if let Some(tags) = header_text(headers, header::IF_NONE_MATCH) {
+            return self.matches(tags);
         }
-        let since = text(header::IF_MODIFIED_SINCE).and_then(|t| httpdate::parse_http_date(t).ok());
+        let since = header_text(headers, header::IF_MODIFIED_SINCE)
+            .and_then(|t| httpdate::parse_http_date(t).ok());
         since.is_some_and(|since| {
             let since: DateTime<Utc> = since.into();
             self.object.last_modified.timestamp() <= since.timestamp()
@@ -99,11 +128,20 @@ impl ObjectAnswer<'_> {
         if let Some(cache_control) = self.cache_control {
             builder = builder.header(header::CACHE_CONTROL, cache_control);
         }
+        if let Some(answer_headers) = builder.headers_mut() {
+            for (name, value) in self.overrides {
+                answer_headers.insert(name.clone(), value.clone());
+            }
+        }
         // Every header above is ASCII made here or checked when it was stored.
         builder
             .body(body)
             .unwrap_or_else(|_| Response::new(Body::empty()))
     }
+}
+
+fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 /// What a `Range` header asks of an object of `length` bytes.

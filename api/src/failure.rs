@@ -28,6 +28,7 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         | FailureCode::NoSuchJob
         | FailureCode::NoSuchRule => StatusCode::NOT_FOUND,
         FailureCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        FailureCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         FailureCode::KeyExists => StatusCode::CONFLICT,
         FailureCode::EntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         FailureCode::StorageError | FailureCode::RetryExhausted => {
@@ -147,6 +148,7 @@ mod tests {
             (FailureCode::SlowDown, 503, 503, 503),
             (FailureCode::InvalidDigest, 400, 400, 400),
             (FailureCode::MalformedXML, 400, 400, 400),
+            (FailureCode::PreconditionFailed, 412, 412, 412),
         ];
         for (code, native, oss, qiniu) in table {
             assert_eq!(native::error::status_of(code).as_u16(), native, "{code}");

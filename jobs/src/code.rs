@@ -63,6 +63,8 @@ pub enum FailureCode {
     InvalidDigest,
     /// An XML body that is not the document the request takes (OSS).
     MalformedXML,
+    /// The object is not the one `If-Match` / `If-Unmodified-Since` asks for (HTTP 412).
+    PreconditionFailed,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -84,7 +86,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 22] = [
+const OWN_CODES: [FailureCode; 23] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -107,6 +109,7 @@ const OWN_CODES: [FailureCode; 22] = [
     FailureCode::SlowDown,
     FailureCode::InvalidDigest,
     FailureCode::MalformedXML,
+    FailureCode::PreconditionFailed,
 ];
 
 impl FailureCode {
@@ -143,6 +146,7 @@ impl FailureCode {
             FailureCode::SlowDown => "SlowDown",
             FailureCode::InvalidDigest => "InvalidDigest",
             FailureCode::MalformedXML => "MalformedXML",
+            FailureCode::PreconditionFailed => "PreconditionFailed",
         }
     }
 

@@ -364,3 +364,56 @@ def test_a_bucket_on_its_own_host_with_is_cname(server, keys, monkeypatch):
         assert not bucket(server, keys["rw"]).object_exists("cn/a.jpg")
     finally:
         requests.put(f"{server.url}/v1/buckets/photos/settings", json={}, auth=keys["rw"], timeout=10)
+
+
+def test_conditional_gets_and_response_overrides(server, keys):
+    import email.utils
+
+    import requests
+
+    photos = bucket(server, keys["rw"])
+    data = fixture_bytes("gopher-640x427.jpg")
+    photos.put_object("cond/a.jpg", data)
+    etag = '"' + photos.head_object("cond/a.jpg").etag + '"'
+    past = email.utils.formatdate(time.time() - 86400, usegmt=True)
+    future = email.utils.formatdate(time.time() + 86400, usegmt=True)
+    for headers, status in [
+        ({"If-Match": etag}, 200),
+        ({"If-Match": '"nope"'}, 412),
+        ({"If-Match": "*"}, 200),
+        ({"If-Unmodified-Since": future}, 200),
+        ({"If-Unmodified-Since": past}, 412),
+        ({"If-None-Match": etag}, 304),
+        ({"If-Modified-Since": future}, 304),
+        ({"If-Modified-Since": past}, 200),
+        # If-Match is looked at first, as RFC 9110 orders them.
+        ({"If-Match": '"nope"', "If-None-Match": etag}, 412),
+    ]:
+        url = photos.sign_url("GET", "cond/a.jpg", 60)
+        answer = requests.get(url, headers=headers, timeout=10)
+        assert answer.status_code == status, (headers, answer.text)
+        if status == 412:
+            assert "<Code>PreconditionFailed</Code>" in answer.text
+    with pytest.raises(oss2.exceptions.PreconditionFailed):
+        photos.get_object("cond/a.jpg", headers={"If-Match": '"nope"'})
+    overridden = photos.get_object("cond/a.jpg", params={
+        "response-content-type": "application/x-test",
+        "response-content-disposition": 'attachment; filename="a.jpg"',
+        "response-cache-control": "no-cache",
+    })
+    assert overridden.headers["Content-Type"] == "application/x-test"
+    assert overridden.headers["Content-Disposition"] == 'attachment; filename="a.jpg"'
+    assert overridden.headers["Cache-Control"] == "no-cache"
+    assert overridden.read() == data
+    # Processed results take the overrides too; anonymous readers may not ask for them.
+    processed = photos.get_object("cond/a.jpg", process="image/resize,w_10",
+                                  params={"response-content-type": "image/x-small"})
+    assert processed.headers["Content-Type"] == "image/x-small"
+    r = requests.put(f"{server.url}/v1/buckets/photos/settings", json={"acl": "public-read"},
+                     auth=keys["rw"], timeout=10)
+    assert r.status_code == 200
+    try:
+        anonymous = requests.get(f"{server.url}/photos/cond/a.jpg?response-content-type=text/html", timeout=10)
+        assert anonymous.status_code == 403 and "<Code>AccessDenied</Code>" in anonymous.text
+    finally:
+        requests.put(f"{server.url}/v1/buckets/photos/settings", json={}, auth=keys["rw"], timeout=10)

@@ -3,10 +3,11 @@
 //! separators (`photo.jpg!small`, `photo.jpg@!small`, `photo.jpg@100w.jpg`). Anonymous readers
 //! are served from public-read buckets, within original protection.
 
-use axum::http::{HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use jobs::catalog::settings::{bucket_settings, BucketSettings};
 use jobs::credentials::{Caller, ReadVia};
+use jobs::error::FailureCode;
 use jobs::model::Dialect;
 use jobs::processed::{processed, GetProcess};
 use jobs::submit::CommandText;
@@ -36,6 +37,7 @@ pub(super) async fn get(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, OssError> {
+    let overrides = response_overrides(caller, target)?;
     let settings = bucket_settings(&services.ledger, &target.bucket).await?;
     let cache_control = settings.cache_control.as_deref();
     match asked(services, caller, target, &settings).await? {
@@ -46,8 +48,9 @@ pub(super) async fn get(
                 object: &object,
                 content_type,
                 cache_control,
+                overrides: &overrides,
             };
-            Ok(answer.respond(method, headers))
+            Ok(answer.respond(method, headers)?)
         }
         Asked::Processed { key, command, via } => {
             let request = GetProcess {
@@ -63,10 +66,49 @@ pub(super) async fn get(
                 object: &served.object,
                 content_type: served.content_type,
                 cache_control,
+                overrides: &overrides,
             };
-            Ok(answer.respond(method, headers))
+            Ok(answer.respond(method, headers)?)
         }
     }
+}
+
+/// The `response-*` query parameters of GetObject and the headers they replace.
+pub(super) const RESPONSE_OVERRIDES: [(&str, HeaderName); 6] = [
+    ("response-content-type", header::CONTENT_TYPE),
+    ("response-content-language", header::CONTENT_LANGUAGE),
+    ("response-expires", header::EXPIRES),
+    ("response-cache-control", header::CACHE_CONTROL),
+    ("response-content-disposition", header::CONTENT_DISPOSITION),
+    ("response-content-encoding", header::CONTENT_ENCODING),
+];
+
+/// The headers the request's `response-*` parameters ask for. Only a signed request may
+/// ask (as on OSS): otherwise anyone could make a public object answer as another type.
+fn response_overrides(
+    caller: &Caller,
+    target: &Target,
+) -> Result<Vec<(HeaderName, HeaderValue)>, OssError> {
+    let mut overrides = Vec::new();
+    for (parameter, name) in RESPONSE_OVERRIDES {
+        let Some(value) = target.value(parameter) else {
+            continue;
+        };
+        if matches!(caller, Caller::Anonymous) {
+            return Err(OssError::new(
+                FailureCode::AccessDenied,
+                format!("{parameter} needs a signed request"),
+            ));
+        }
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            OssError::new(
+                FailureCode::INVALID_ARGUMENT,
+                format!("{parameter}: not a header value"),
+            )
+        })?;
+        overrides.push((name, value));
+    }
+    Ok(overrides)
 }
 
 /// The object's bytes, if the caller may read them.

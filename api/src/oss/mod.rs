@@ -119,7 +119,10 @@ impl Target {
                 continue;
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            query.push((decode(name)?, decode(value)?));
+            // Form encoding: the SDK's HTTP client (requests) sends a space as `+`, and signs
+            // the space.
+            let form = |text: &str| decode(&text.replace('+', " "));
+            query.push((form(name)?, form(value)?));
         }
         Ok(Target {
             bucket: decode(bucket)?,
@@ -194,14 +197,37 @@ async fn handle(
     }
 }
 
+/// What GET serves: processing and the `response-*` header overrides.
+const GET_SERVED: [&str; 7] = [
+    process::PROCESS,
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+];
+
+/// What HEAD serves: GET's, and GetObjectMeta.
+const HEAD_SERVED: [&str; 8] = [
+    process::PROCESS,
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "objectMeta",
+];
+
 /// The object sub-resources the routes below serve, by method; every other one OSS defines
 /// (`?acl`, `?tagging`, `?symlink`, `?uploads`, `?append`, ...) is refused, never taken for a
 /// plain read or write of the object.
 fn served_sub_resources(method: &Method) -> &'static [&'static str] {
     match *method {
-        Method::GET => &[process::PROCESS],
+        Method::GET => &GET_SERVED,
         // GetObjectMeta (`object_exists`, `get_object_meta`) is a HEAD of the object.
-        Method::HEAD => &[process::PROCESS, "objectMeta"],
+        Method::HEAD => &HEAD_SERVED,
         Method::POST => &[process::PROCESS, process::ASYNC_PROCESS],
         _ => &[],
     }

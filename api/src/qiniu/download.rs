@@ -94,8 +94,9 @@ pub async fn download(services: &Services, request: Download<'_>) -> Result<Resp
         object: &served.object,
         content_type: served.content_type,
         cache_control: settings.cache_control.as_deref(),
+        overrides: &[],
     };
-    Ok(answer.respond(request.method, request.headers))
+    Ok(answer.respond(request.method, request.headers)?)
 }
 
 /// The object's own bytes.
@@ -113,8 +114,9 @@ async fn original(
         object: &object,
         content_type: object.content_type(),
         cache_control: settings.cache_control.as_deref(),
+        overrides: &[],
     };
-    Ok(answer.respond(request.method, request.headers))
+    Ok(answer.respond(request.method, request.headers)?)
 }
 
 /// A private URL's key (`token`), or nobody.

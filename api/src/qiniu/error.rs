@@ -60,6 +60,7 @@ pub fn status_of(code: FailureCode) -> u16 {
         | FailureCode::NoSuchPipeline
         | FailureCode::NoSuchRule => 404,
         FailureCode::MethodNotAllowed => 405,
+        FailureCode::PreconditionFailed => 412,
         FailureCode::EntityTooLarge => 413,
         FailureCode::NoSuchJob => 612,
         FailureCode::KeyExists => 614,
