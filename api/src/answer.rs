@@ -89,12 +89,15 @@ impl ObjectAnswer<'_> {
         if let Some(tags) = header_text(headers, header::IF_MATCH) {
             return self.matches(tags);
         }
-        let since = header_text(headers, header::IF_UNMODIFIED_SINCE)
-            .and_then(|text| httpdate::parse_http_date(text).ok());
-        since.is_none_or(|since| {
-            let since: DateTime<Utc> = since.into();
-            self.object.last_modified.timestamp() <= since.timestamp()
-        })
+        self.changed_since(headers, header::IF_UNMODIFIED_SINCE) != Some(true)
+    }
+
+    /// Whether the object was written after the date in header `name` (to the second, as
+    /// HTTP dates go); `None` without a valid date.
+    fn changed_since(&self, headers: &HeaderMap, name: HeaderName) -> Option<bool> {
+        let since = httpdate::parse_http_date(header_text(headers, name)?).ok()?;
+        let since: DateTime<Utc> = since.into();
+        Some(self.object.last_modified.timestamp() > since.timestamp())
     }
 
     /// Whether a list of entity tags (`"a", W/"b"` or `*`) names this object.
@@ -110,12 +113,7 @@ impl ObjectAnswer<'_> {
         if let Some(tags) = header_text(headers, header::IF_NONE_MATCH) {
             return self.matches(tags);
         }
-        let since = header_text(headers, header::IF_MODIFIED_SINCE)
-            .and_then(|t| httpdate::parse_http_date(t).ok());
-        since.is_some_and(|since| {
-            let since: DateTime<Utc> = since.into();
-            self.object.last_modified.timestamp() <= since.timestamp()
-        })
+        self.changed_since(headers, header::IF_MODIFIED_SINCE) == Some(false)
     }
 
     fn with_headers(&self, builder: axum::http::response::Builder, body: Body) -> Response {

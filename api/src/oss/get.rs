@@ -74,7 +74,7 @@ pub(super) async fn get(
 }
 
 /// The `response-*` query parameters of GetObject and the headers they replace.
-pub(super) const RESPONSE_OVERRIDES: [(&str, HeaderName); 6] = [
+const RESPONSE_OVERRIDES: [(&str, HeaderName); 6] = [
     ("response-content-type", header::CONTENT_TYPE),
     ("response-content-language", header::CONTENT_LANGUAGE),
     ("response-expires", header::EXPIRES),
@@ -82,6 +82,13 @@ pub(super) const RESPONSE_OVERRIDES: [(&str, HeaderName); 6] = [
     ("response-content-disposition", header::CONTENT_DISPOSITION),
     ("response-content-encoding", header::CONTENT_ENCODING),
 ];
+
+/// Whether `name` is one of GetObject's `response-*` parameters.
+pub(super) fn is_response_override(name: &str) -> bool {
+    RESPONSE_OVERRIDES
+        .iter()
+        .any(|(parameter, _)| *parameter == name)
+}
 
 /// The headers the request's `response-*` parameters ask for. Only a signed request may
 /// ask (as on OSS): otherwise anyone could make a public object answer as another type.

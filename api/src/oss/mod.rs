@@ -197,39 +197,16 @@ async fn handle(
     }
 }
 
-/// What GET serves: processing and the `response-*` header overrides.
-const GET_SERVED: [&str; 7] = [
-    process::PROCESS,
-    "response-content-type",
-    "response-content-language",
-    "response-expires",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-];
-
-/// What HEAD serves: GET's, and GetObjectMeta.
-const HEAD_SERVED: [&str; 8] = [
-    process::PROCESS,
-    "response-content-type",
-    "response-content-language",
-    "response-expires",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-    "objectMeta",
-];
-
-/// The object sub-resources the routes below serve, by method; every other one OSS defines
-/// (`?acl`, `?tagging`, `?symlink`, `?uploads`, `?append`, ...) is refused, never taken for a
-/// plain read or write of the object.
-fn served_sub_resources(method: &Method) -> &'static [&'static str] {
+/// Whether the routes below serve the object sub-resource `name` on `method`; every other
+/// one OSS defines (`?acl`, `?tagging`, `?symlink`, `?uploads`, `?append`, ...) is refused,
+/// never taken for a plain read or write of the object.
+fn serves(method: &Method, name: &str) -> bool {
     match *method {
-        Method::GET => &GET_SERVED,
+        Method::GET => name == process::PROCESS || get::is_response_override(name),
         // GetObjectMeta (`object_exists`, `get_object_meta`) is a HEAD of the object.
-        Method::HEAD => &HEAD_SERVED,
-        Method::POST => &[process::PROCESS, process::ASYNC_PROCESS],
-        _ => &[],
+        Method::HEAD => serves(&Method::GET, name) || name == "objectMeta",
+        Method::POST => name == process::PROCESS || name == process::ASYNC_PROCESS,
+        _ => false,
     }
 }
 
@@ -246,9 +223,8 @@ fn refuse_unserved(target: &Target, method: &Method, headers: &HeaderMap) -> Res
             format!("CopyObject ({header}) is not supported yet; the target was not written"),
         ));
     }
-    let served = served_sub_resources(method);
     let unserved = (target.query.iter().map(|(name, _)| name.as_str()))
-        .filter(|name| auth::v1::SUB_RESOURCES.contains(name) && !served.contains(name))
+        .filter(|name| auth::v1::SUB_RESOURCES.contains(name) && !serves(method, name))
         // An STS token is a credential, not a sub-resource.
         .find(|name| *name != "security-token");
     match unserved {
