@@ -6,18 +6,87 @@
 //! multiple range is ignored, as RFC 9110 allows, and the whole object answered); header
 //! overrides (OSS `response-*`) last.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use jobs::buckets::Object;
+use jobs::buckets::{Object, Reader};
 use jobs::error::{Failure, FailureCode};
+
+/// What is answered about an entity, whatever its bytes are.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    pub size: u64,
+    pub last_modified: DateTime<Utc>,
+    /// Unquoted.
+    pub etag: String,
+    pub content_type: String,
+    /// Further headers of the entity (its stored Content-Disposition, user metadata, digests),
+    /// answered on 200, 206 and 304 alike.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Entity {
+    /// The entity tag as headers carry it.
+    pub fn quoted_etag(&self) -> String {
+        format!("\"{}\"", self.etag)
+    }
+
+    /// Whether a list of entity tags (`"a", W/"b"` or `*`) names this entity. A tag without
+    /// its quotes counts too: oss2's resumable download sends the ETag as HeadObject's result
+    /// gives it, unquoted, and OSS takes it.
+    fn matches(&self, tags: &str) -> bool {
+        tags.split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == self.etag)
+    }
+
+    /// Whether the entity was written after `date` (to the second, as HTTP dates go); `None`
+    /// when `date` is not an HTTP date.
+    fn changed_since(&self, date: &str) -> Option<bool> {
+        let since: DateTime<Utc> = httpdate::parse_http_date(date).ok()?.into();
+        Some(self.last_modified.timestamp() > since.timestamp())
+    }
+
+    /// An object read whole, tagged by its Qiniu hash.
+    pub fn of_object(object: &Object, content_type: &str) -> Entity {
+        Entity {
+            size: object.bytes.len() as u64,
+            last_modified: object.last_modified,
+            etag: object.etag.clone(),
+            content_type: content_type.to_string(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Where the entity's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Held (a processed result).
+    Bytes(Bytes),
+    /// Streamed from the backend, only the range asked for.
+    Stored(Reader),
+}
+
+impl Content {
+    fn body(&self, first: u64, last: u64) -> Body {
+        match self {
+            Content::Bytes(bytes) => {
+                let (first, last) = (first as usize, (last as usize).min(bytes.len()));
+                Body::from(bytes.slice(first.min(last)..last))
+            }
+            Content::Stored(reader) => Body::from_stream(reader.stream(Some(first..last))),
+        }
+    }
+}
 
 /// What to answer with.
 #[derive(Debug)]
 pub struct ObjectAnswer<'a> {
-    pub object: &'a Object,
-    pub content_type: &'a str,
+    pub entity: Entity,
+    pub content: Content,
+    /// The bucket's Cache-Control, when the entity has none of its own.
     pub cache_control: Option<&'a str>,
     /// Headers the request asked to be answered with instead (OSS `response-content-type`
     /// and the like), already checked.
@@ -27,107 +96,69 @@ pub struct ObjectAnswer<'a> {
 impl ObjectAnswer<'_> {
     /// The answer to `method` (GET or HEAD) with the request's `headers`.
     pub fn respond(&self, method: &Method, headers: &HeaderMap) -> Result<Response, Failure> {
-        if !self.preconditions_hold(headers) {
-            return Err(Failure::new(
-                FailureCode::PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold.",
-            ));
+        match evaluate(&self.entity, headers, &GET_CONDITIONALS) {
+            Verdict::Failed => Err(precondition_failed()),
+            Verdict::NotModified => Ok(self.with_headers(
+                Response::builder().status(StatusCode::NOT_MODIFIED),
+                Body::empty(),
+            )),
+            Verdict::Proceed => Ok(self.answer(method, headers)),
         }
-        Ok(self.answer(method, headers))
     }
 
     fn answer(&self, method: &Method, headers: &HeaderMap) -> Response {
         let head = method == Method::HEAD;
-        if self.not_modified(headers) {
-            return self.with_headers(
-                Response::builder().status(StatusCode::NOT_MODIFIED),
-                Body::empty(),
-            );
-        }
-        let bytes = &self.object.bytes;
-        let length = bytes.len() as u64;
-        let builder = match requested_range(headers, length) {
-            Range::Whole => {
-                let body = if head {
-                    Body::empty()
-                } else {
-                    Body::from(bytes.clone())
-                };
-                let builder = Response::builder().header(header::CONTENT_LENGTH, length);
-                return self.with_headers(builder, body);
+        let length = self.entity.size;
+        let body = |first: u64, end: u64| {
+            if head || first >= end {
+                Body::empty()
+            } else {
+                self.content.body(first, end)
             }
-            Range::Unsatisfiable => Response::builder()
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{length}")),
+        };
+        match requested_range(headers, length) {
+            Range::Whole => {
+                let builder = Response::builder().header(header::CONTENT_LENGTH, length);
+                self.with_headers(builder, body(0, length))
+            }
+            Range::Unsatisfiable => {
+                let builder = Response::builder()
+                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                    .header(header::CONTENT_RANGE, format!("bytes */{length}"));
+                self.with_headers(builder, Body::empty())
+            }
             Range::Part { first, last } => {
-                let part = bytes.slice(first as usize..=last as usize);
                 let builder = Response::builder()
                     .status(StatusCode::PARTIAL_CONTENT)
                     .header(
                         header::CONTENT_RANGE,
                         format!("bytes {first}-{last}/{length}"),
                     )
-                    .header(header::CONTENT_LENGTH, part.len());
-                let body = if head {
-                    Body::empty()
-                } else {
-                    Body::from(part)
-                };
-                return self.with_headers(builder, body);
+                    .header(header::CONTENT_LENGTH, last - first + 1);
+                self.with_headers(builder, body(first, last + 1))
             }
-        };
-        self.with_headers(builder, Body::empty())
+        }
     }
 
-    /// The quoted entity tag (the object's content hash).
+    /// The quoted entity tag.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.object.etag)
-    }
-
-    /// `If-Match` when given (one of its tags, or `*`), else `If-Unmodified-Since`.
-    fn preconditions_hold(&self, headers: &HeaderMap) -> bool {
-        if let Some(tags) = header_text(headers, header::IF_MATCH) {
-            return self.matches(tags);
-        }
-        self.changed_since(headers, header::IF_UNMODIFIED_SINCE) != Some(true)
-    }
-
-    /// Whether the object was written after the date in header `name` (to the second, as
-    /// HTTP dates go); `None` without a valid date.
-    fn changed_since(&self, headers: &HeaderMap, name: HeaderName) -> Option<bool> {
-        let since = httpdate::parse_http_date(header_text(headers, name)?).ok()?;
-        let since: DateTime<Utc> = since.into();
-        Some(self.object.last_modified.timestamp() > since.timestamp())
-    }
-
-    /// Whether a list of entity tags (`"a", W/"b"` or `*`) names this object.
-    fn matches(&self, tags: &str) -> bool {
-        let etag = self.etag();
-        tags.split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
-    }
-
-    /// `If-None-Match` when given (a tag or `*`), else `If-Modified-Since`.
-    fn not_modified(&self, headers: &HeaderMap) -> bool {
-        if let Some(tags) = header_text(headers, header::IF_NONE_MATCH) {
-            return self.matches(tags);
-        }
-        self.changed_since(headers, header::IF_MODIFIED_SINCE) == Some(false)
+        self.entity.quoted_etag()
     }
 
     fn with_headers(&self, builder: axum::http::response::Builder, body: Body) -> Response {
-        let modified = httpdate::fmt_http_date(self.object.last_modified.into());
+        let modified = httpdate::fmt_http_date(self.entity.last_modified.into());
         let mut builder = builder
-            .header(header::CONTENT_TYPE, self.content_type)
+            .header(header::CONTENT_TYPE, &self.entity.content_type)
             .header(header::ETAG, self.etag())
             .header(header::LAST_MODIFIED, modified)
             .header(header::ACCEPT_RANGES, "bytes");
-        if let Some(cache_control) = self.cache_control {
-            builder = builder.header(header::CACHE_CONTROL, cache_control);
-        }
         if let Some(answer_headers) = builder.headers_mut() {
-            for (name, value) in self.overrides {
+            if let Some(cache_control) = self.cache_control {
+                if let Ok(value) = HeaderValue::from_str(cache_control) {
+                    answer_headers.insert(header::CACHE_CONTROL, value);
+                }
+            }
+            for (name, value) in self.entity.headers.iter().chain(self.overrides) {
                 answer_headers.insert(name.clone(), value.clone());
             }
         }
@@ -136,6 +167,69 @@ impl ObjectAnswer<'_> {
             .body(body)
             .unwrap_or_else(|_| Response::new(Body::empty()))
     }
+}
+
+/// The names a request gives the four conditions under: GET's own, or a copy's conditions on
+/// its source (`x-oss-copy-source-if-match` ...).
+#[derive(Debug, Clone)]
+pub struct Conditionals {
+    pub if_match: HeaderName,
+    pub if_none_match: HeaderName,
+    pub if_modified_since: HeaderName,
+    pub if_unmodified_since: HeaderName,
+}
+
+pub const GET_CONDITIONALS: Conditionals = Conditionals {
+    if_match: header::IF_MATCH,
+    if_none_match: header::IF_NONE_MATCH,
+    if_modified_since: header::IF_MODIFIED_SINCE,
+    if_unmodified_since: header::IF_UNMODIFIED_SINCE,
+};
+
+/// What the conditions of a request say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Proceed,
+    /// 304.
+    NotModified,
+    /// 412.
+    Failed,
+}
+
+/// The verdict of the conditions in `headers` on `entity`, in RFC 9110's order: `If-Match`
+/// (else `If-Unmodified-Since`), then `If-None-Match` (else `If-Modified-Since`).
+pub fn evaluate(entity: &Entity, headers: &HeaderMap, names: &Conditionals) -> Verdict {
+    let text = |name: &HeaderName| header_text(headers, name.clone());
+    let holds = match text(&names.if_match) {
+        Some(tags) => entity.matches(tags),
+        None => {
+            text(&names.if_unmodified_since).and_then(|date| entity.changed_since(date))
+                != Some(true)
+        }
+    };
+    if !holds {
+        return Verdict::Failed;
+    }
+    let not_modified = match text(&names.if_none_match) {
+        Some(tags) => entity.matches(tags),
+        None => {
+            text(&names.if_modified_since).and_then(|date| entity.changed_since(date))
+                == Some(false)
+        }
+    };
+    if not_modified {
+        Verdict::NotModified
+    } else {
+        Verdict::Proceed
+    }
+}
+
+/// The failure of a condition, as every surface words it.
+pub fn precondition_failed() -> Failure {
+    Failure::new(
+        FailureCode::PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold.",
+    )
 }
 
 fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<&str> {

@@ -16,7 +16,10 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         | FailureCode::InvalidObjectName
         | FailureCode::TooManyStyles
         | FailureCode::InvalidDigest
-        | FailureCode::MalformedXML => StatusCode::BAD_REQUEST,
+        | FailureCode::MalformedXML
+        | FailureCode::InvalidPart
+        | FailureCode::InvalidPartOrder
+        | FailureCode::EntityTooSmall => StatusCode::BAD_REQUEST,
         FailureCode::Unauthorized => StatusCode::UNAUTHORIZED,
         FailureCode::AccessDenied
         | FailureCode::SignatureDoesNotMatch
@@ -26,7 +29,8 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         | FailureCode::NoSuchKey
         | FailureCode::NoSuchPipeline
         | FailureCode::NoSuchJob
-        | FailureCode::NoSuchRule => StatusCode::NOT_FOUND,
+        | FailureCode::NoSuchRule
+        | FailureCode::NoSuchUpload => StatusCode::NOT_FOUND,
         FailureCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         FailureCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         FailureCode::KeyExists => StatusCode::CONFLICT,
@@ -148,6 +152,10 @@ mod tests {
             (FailureCode::SlowDown, 503, 503, 503),
             (FailureCode::InvalidDigest, 400, 400, 400),
             (FailureCode::MalformedXML, 400, 400, 400),
+            (FailureCode::InvalidPart, 400, 400, 400),
+            (FailureCode::InvalidPartOrder, 400, 400, 400),
+            (FailureCode::EntityTooSmall, 400, 400, 400),
+            (FailureCode::NoSuchUpload, 404, 404, 612),
             (FailureCode::PreconditionFailed, 412, 412, 412),
         ];
         for (code, native, oss, qiniu) in table {

@@ -15,21 +15,27 @@ use object_store::path::{Path, PathPart};
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::{BucketConfig, Config};
+use crate::digest::{Digester, Digests};
 use crate::error::StoreError;
 use crate::etag::qiniu_etag;
 
-/// The Qiniu etag of `bytes`. Hashing runs at about 2 GB/s, so a large body is hashed on the
-/// blocking pool rather than stalling the async threads that serve the API.
+/// The Qiniu etag of `bytes` (about 2 GB/s: a large body is hashed on the blocking pool).
 async fn content_hash(bytes: Bytes) -> String {
-    const HASH_INLINE_BELOW: usize = 256 * 1024;
-    if bytes.len() < HASH_INLINE_BELOW {
-        return qiniu_etag(&bytes);
-    }
-    let on_pool = bytes.clone();
-    match tokio::task::spawn_blocking(move || qiniu_etag(&on_pool)).await {
-        Ok(hash) => hash,
-        // The pool is shutting down: hash here rather than fail the read.
-        Err(_) => qiniu_etag(&bytes),
+    crate::digest::off_thread(bytes, qiniu_etag).await
+}
+
+/// A read's failure: `NoSuchKey` for a missing object, else an I/O error.
+fn read_error(bucket: &str, key: &str, source: object_store::Error) -> StoreError {
+    match source {
+        object_store::Error::NotFound { .. } => StoreError::NoSuchKey {
+            bucket: bucket.into(),
+            key: key.into(),
+        },
+        source => StoreError::Io {
+            bucket: bucket.into(),
+            key: key.into(),
+            source,
+        },
     }
 }
 
@@ -40,6 +46,8 @@ pub struct Object {
     pub etag: String,
     /// When the object was last written, as the backend says.
     pub last_modified: DateTime<Utc>,
+    /// The backend's version tag (see [`ObjectInfo::version`]).
+    pub version: String,
 }
 
 /// What the backend says about an object without reading it.
@@ -100,6 +108,10 @@ pub struct Stored {
     pub size: u64,
     /// The content hash, computed as Qiniu's `etag` (what Qiniu SDK users compare against).
     pub hash: String,
+    /// Every digest of the bytes written (`hash` among them).
+    pub digests: Digests,
+    /// The backend's version tag of what was written (see [`ObjectInfo::version`]).
+    pub version: String,
 }
 
 /// Where a watermark image named by `reference` is stored: `bucket:key`, or a key in the
@@ -279,17 +291,7 @@ impl Buckets {
             }
             other => other?,
         };
-        let io = |source: object_store::Error| match source {
-            object_store::Error::NotFound { .. } => StoreError::NoSuchKey {
-                bucket: bucket.into(),
-                key: key.into(),
-            },
-            source => StoreError::Io {
-                bucket: bucket.into(),
-                key: key.into(),
-                source,
-            },
-        };
+        let io = |source| read_error(bucket, key, source);
         let too_large = |size: u64| StoreError::TooLarge {
             bucket: bucket.into(),
             key: key.into(),
@@ -298,6 +300,7 @@ impl Buckets {
         };
         let result = store.get(&path).await.map_err(io)?;
         let last_modified = result.meta.last_modified;
+        let version = version_of(&result.meta);
         if result.meta.size > limit {
             return Err(too_large(result.meta.size));
         }
@@ -324,6 +327,7 @@ impl Buckets {
             bytes,
             etag,
             last_modified,
+            version,
         })
     }
 
@@ -449,14 +453,19 @@ impl Buckets {
         Ok(listing.objects.len())
     }
 
-    /// Writes an object whole. The backends write atomically (a temporary file renamed into
-    /// place, or a single PUT), so a reader never sees a half-written target.
-    pub async fn put(&self, bucket: &str, key: &str, bytes: Bytes) -> Result<Stored, StoreError> {
+    /// Writes an object whole, whose digests are `digests`. The backends write atomically (a
+    /// temporary file renamed into place, or a single PUT), so a reader never sees a
+    /// half-written target.
+    pub async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Bytes,
+        digests: Digests,
+    ) -> Result<Stored, StoreError> {
         let path = object_path(key)?;
         let store = self.store(bucket, true)?;
-        let size = bytes.len() as u64;
-        let hash = content_hash(bytes.clone()).await;
-        store
+        let written = store
             .put(&path, PutPayload::from_bytes(bytes))
             .await
             .map_err(|source| StoreError::Io {
@@ -464,13 +473,237 @@ impl Buckets {
                 key: key.into(),
                 source,
             })?;
-        Ok(Stored { size, hash })
+        let version = self.version_written(bucket, key, written.e_tag).await?;
+        Ok(Stored {
+            size: digests.size,
+            hash: digests.qiniu.clone(),
+            digests,
+            version,
+        })
+    }
+
+    /// Writes an object from a stream of chunks, never holding it whole (the backend's own
+    /// multipart upload: staged and renamed into place on a folder, S3's multipart on S3),
+    /// digesting it on the way. A failing stream aborts the write: nothing is left at `key`.
+    pub async fn put_stream(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut chunks: ByteStream,
+    ) -> Result<Stored, StoreError> {
+        const IN_FLIGHT_PARTS: usize = 4;
+        let path = object_path(key)?;
+        let store = self.store(bucket, true)?;
+        let io = |source| StoreError::Io {
+            bucket: bucket.into(),
+            key: key.into(),
+            source,
+        };
+        let upload = store.put_multipart(&path).await.map_err(io)?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut digester = Digester::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    return Err(error);
+                }
+            };
+            digester.update(&chunk);
+            writer
+                .wait_for_capacity(IN_FLIGHT_PARTS)
+                .await
+                .map_err(io)?;
+            writer.put(chunk);
+        }
+        let written = writer.finish().await.map_err(io)?;
+        let digests = digester.finish();
+        let version = self.version_written(bucket, key, written.e_tag).await?;
+        Ok(Stored {
+            size: digests.size,
+            hash: digests.qiniu.clone(),
+            digests,
+            version,
+        })
+    }
+
+    /// Copies `from` to `to` within `bucket` on the backend (a file copy, S3's server-side
+    /// copy), returning the copy's version tag.
+    pub async fn copy_within(
+        &self,
+        bucket: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<String, StoreError> {
+        let store = self.store(bucket, false)?;
+        let (source, target) = (object_path(from)?, object_path(to)?);
+        store
+            .copy(&source, &target)
+            .await
+            .map_err(|source| read_error(bucket, from, source))?;
+        self.version_written(bucket, to, None).await
+    }
+
+    /// The version tag of what was just written: the backend's answer, else its listing's.
+    async fn version_written(
+        &self,
+        bucket: &str,
+        key: &str,
+        tag: Option<String>,
+    ) -> Result<String, StoreError> {
+        match tag {
+            Some(tag) => Ok(tag),
+            None => Ok(self
+                .head(bucket, key)
+                .await?
+                .map(|info| info.version)
+                .unwrap_or_default()),
+        }
+    }
+
+    /// A reader of the object as it is now: its description, and its bytes (all, or a range)
+    /// streamed from the backend on demand, never held whole.
+    pub async fn open(&self, bucket: &str, key: &str) -> Result<Option<Reader>, StoreError> {
+        let path = object_path(key)?;
+        let store = match self.store(bucket, false) {
+            Err(StoreError::NoSuchBucket(_)) => return Ok(None),
+            other => other?,
+        };
+        let Some(info) = self.head(bucket, key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Reader {
+            store,
+            path,
+            info,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        }))
+    }
+}
+
+/// One object's bytes on its backend (see [`Buckets::open`]).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    pub info: ObjectInfo,
+    bucket: String,
+    key: String,
+}
+
+/// A stream of an object's bytes.
+pub type ByteStream = futures::stream::BoxStream<'static, Result<Bytes, StoreError>>;
+
+impl Reader {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The bytes in `range` (a byte range, end exclusive; `None`: all), of the version
+    /// described: an object written again meanwhile fails the stream rather than mixing.
+    pub fn stream(&self, range: Option<std::ops::Range<u64>>) -> ByteStream {
+        let reader = self.clone();
+        let opened = async move {
+            let options = object_store::GetOptions {
+                range: range.map(object_store::GetRange::Bounded),
+                // Every backend here tags its objects (a local file by inode, time and size).
+                if_match: Some(reader.info.version.clone()),
+                ..Default::default()
+            };
+            let (bucket, key) = (reader.bucket.clone(), reader.key.clone());
+            let io = move |source| StoreError::Io {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source,
+            };
+            match reader.store.get_opts(&reader.path, options).await {
+                Ok(result) => result
+                    .into_stream()
+                    .map(move |chunk| chunk.map_err(&io))
+                    .boxed(),
+                Err(source) => futures::stream::once(async move { Err(io(source)) }).boxed(),
+            }
+        };
+        futures::stream::once(opened).flatten().boxed()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Buckets with `folder` under a fresh data dir (to remove) and `mem` in memory.
+    fn folder_and_memory() -> (Buckets, PathBuf) {
+        let data_dir =
+            std::env::temp_dir().join(format!("ferrotype-buckets-{}", uuid::Uuid::new_v4()));
+        let mut config = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
+        config.buckets.insert("mem".into(), BucketConfig::Memory);
+        (Buckets::from_config(&config).expect("buckets"), data_dir)
+    }
+
+    async fn collect(stream: ByteStream) -> Vec<u8> {
+        let chunks: Vec<Bytes> = stream.map(|chunk| chunk.expect("chunk")).collect().await;
+        chunks.concat()
+    }
+
+    #[tokio::test]
+    async fn streamed_writes_ranged_reads_and_copies_on_a_folder_and_in_memory() {
+        let (buckets, data_dir) = folder_and_memory();
+        let body = large_body();
+        for bucket in ["folder", "mem"] {
+            let chunks: Vec<Result<Bytes, StoreError>> = (body.chunks(1_000_003))
+                .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+                .collect();
+            let stored = buckets
+                .put_stream(bucket, "s/t.bin", futures::stream::iter(chunks).boxed())
+                .await
+                .expect("put_stream");
+            assert_eq!(stored.digests, Digests::of(Bytes::from(body.clone())).await);
+            let reader = buckets
+                .open(bucket, "s/t.bin")
+                .await
+                .expect("open")
+                .expect("some");
+            assert_eq!(reader.info.version, stored.version, "{bucket}");
+            assert_eq!(
+                collect(reader.stream(Some(10..20))).await,
+                body[10..20].to_vec()
+            );
+            assert!(collect(reader.stream(None)).await == body, "{bucket}");
+            let version = buckets
+                .copy_within(bucket, "s/t.bin", "s/u.bin")
+                .await
+                .expect("copy");
+            let copy = buckets
+                .open(bucket, "s/u.bin")
+                .await
+                .expect("open")
+                .expect("some");
+            assert_eq!(copy.info.version, version);
+            assert_eq!(copy.info.size, body.len() as u64);
+            // A stream that fails leaves nothing behind.
+            let failing = futures::stream::iter([
+                Ok(Bytes::from_static(b"half")),
+                Err(StoreError::InvalidKey("broken".into())),
+            ]);
+            let failed = buckets.put_stream(bucket, "s/v.bin", failing.boxed()).await;
+            assert!(failed.is_err());
+            assert!(
+                !buckets.exists(bucket, "s/v.bin").await.expect("exists"),
+                "{bucket}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
 
     /// Over the inline-hash threshold and over one 4 MiB Qiniu etag block, so both the
     /// blocking-pool hash and the two-level etag are exercised; not a multiple of anything.
@@ -482,18 +715,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_object_reads_back_whole_with_its_hash_from_a_folder_and_from_memory() {
-        let data_dir =
-            std::env::temp_dir().join(format!("ferrotype-buckets-{}", uuid::Uuid::new_v4()));
-        let mut config = Config {
-            data_dir: data_dir.clone(),
-            ..Config::default()
-        };
-        config.buckets.insert("mem".into(), BucketConfig::Memory);
-        let buckets = Buckets::from_config(&config).expect("buckets");
+        let (buckets, data_dir) = folder_and_memory();
         let body = large_body();
         for bucket in ["folder", "mem"] {
+            let bytes = Bytes::from(body.clone());
+            let digests = Digests::of(bytes.clone()).await;
             let stored = buckets
-                .put(bucket, "a/b.bin", Bytes::from(body.clone()))
+                .put(bucket, "a/b.bin", bytes, digests)
                 .await
                 .expect("put");
             assert_eq!(stored.hash, qiniu_etag(&body), "{bucket}");

@@ -65,6 +65,14 @@ pub enum FailureCode {
     MalformedXML,
     /// The object is not the one `If-Match` / `If-Unmodified-Since` asks for (HTTP 412).
     PreconditionFailed,
+    /// No multipart upload has that id (or it was completed or aborted).
+    NoSuchUpload,
+    /// A part a completion names was not uploaded, or has another ETag.
+    InvalidPart,
+    /// A completion's parts are not in ascending order.
+    InvalidPartOrder,
+    /// A part other than the last is under the smallest part size.
+    EntityTooSmall,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -86,7 +94,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 23] = [
+const OWN_CODES: [FailureCode; 27] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -110,6 +118,10 @@ const OWN_CODES: [FailureCode; 23] = [
     FailureCode::InvalidDigest,
     FailureCode::MalformedXML,
     FailureCode::PreconditionFailed,
+    FailureCode::NoSuchUpload,
+    FailureCode::InvalidPart,
+    FailureCode::InvalidPartOrder,
+    FailureCode::EntityTooSmall,
 ];
 
 impl FailureCode {
@@ -147,6 +159,10 @@ impl FailureCode {
             FailureCode::InvalidDigest => "InvalidDigest",
             FailureCode::MalformedXML => "MalformedXML",
             FailureCode::PreconditionFailed => "PreconditionFailed",
+            FailureCode::NoSuchUpload => "NoSuchUpload",
+            FailureCode::InvalidPart => "InvalidPart",
+            FailureCode::InvalidPartOrder => "InvalidPartOrder",
+            FailureCode::EntityTooSmall => "EntityTooSmall",
         }
     }
 

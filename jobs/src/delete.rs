@@ -1,5 +1,5 @@
 //! The one delete path every surface calls: check the write grant, refuse the reserved
-//! namespace, delete the object, then its GET-processed results (they are named after the
+//! namespace, delete the object and its record, then its GET-processed results (they are named after the
 //! object and no request can reach them once it is gone; a later object under the same key
 //! has another version, so it would never be served them anyway).
 
@@ -21,6 +21,7 @@ pub async fn delete(
     who.require(bucket, Permission::Write)?;
     validate_client_key(key)?;
     services.buckets.delete(bucket, key).await?;
+    services.ledger.forget_object(bucket, key).await?;
     let results = results_folder(&services.config, bucket, key);
     // The object is gone whatever happens here: a result left behind is only space.
     if let Err(error) = (services.buckets)

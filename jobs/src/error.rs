@@ -79,6 +79,13 @@ pub enum StoreError {
     },
     #[error("cannot open bucket {bucket}: {message}")]
     Backend { bucket: String, message: String },
+    /// The request's body broke off or could not be read; nothing was stored.
+    #[error("the body for {bucket}/{key} could not be read: {message}")]
+    Body {
+        bucket: String,
+        key: String,
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -89,6 +96,7 @@ impl StoreError {
             StoreError::InvalidKey(_) => FailureCode::InvalidObjectName,
             StoreError::NoSuchKey { .. } => FailureCode::NoSuchKey,
             StoreError::TooLarge { .. } => FailureCode::EntityTooLarge,
+            StoreError::Body { .. } => FailureCode::INVALID_ARGUMENT,
             StoreError::Io { .. } | StoreError::Backend { .. } => FailureCode::StorageError,
         }
     }
@@ -193,6 +201,10 @@ impl CatalogError {
 pub enum UploadError {
     #[error(transparent)]
     Denied(#[from] Denied),
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error("the Content-MD5 {given} is not the MD5 of the body ({actual}); nothing was stored")]
+    Digest { given: String, actual: String },
     #[error("the object {bucket}/{key} already exists")]
     KeyExists { bucket: String, key: String },
     #[error(transparent)]
@@ -206,10 +218,86 @@ impl UploadError {
     pub fn code(&self) -> FailureCode {
         match self {
             UploadError::Denied(_) => FailureCode::AccessDenied,
+            UploadError::Object(e) => e.code(),
+            UploadError::Digest { .. } => FailureCode::InvalidDigest,
             UploadError::KeyExists { .. } => FailureCode::KeyExists,
             UploadError::Store(e) => e.code(),
             UploadError::Submit(e) => e.code(),
         }
+    }
+}
+
+/// Storing, describing or recording an object.
+#[derive(Debug, Error)]
+pub enum ObjectError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    InvalidMeta(String),
+}
+
+impl ObjectError {
+    pub fn code(&self) -> FailureCode {
+        match self {
+            ObjectError::Store(e) => e.code(),
+            ObjectError::Ledger(e) => e.code(),
+            ObjectError::InvalidMeta(_) => FailureCode::INVALID_ARGUMENT,
+        }
+    }
+}
+
+/// A multipart upload's call refused or failed.
+#[derive(Debug, Error)]
+pub enum MultipartError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")]
+    NoSuchUpload,
+    #[error("the part number {0:?} is not a number from 1 to 10000")]
+    InvalidPartNumber(String),
+    #[error("One or more of the specified parts could not be found: {0}")]
+    InvalidPart(String),
+    #[error("The list of parts was not in ascending order.")]
+    InvalidPartOrder,
+    #[error("part {number} is {size} bytes: every part but the last must be at least 100 KiB")]
+    TooSmall { number: u32, size: u64 },
+    #[error(
+        "The Content-MD5 you specified did not match what was received; the part was not kept."
+    )]
+    Digest,
+}
+
+impl MultipartError {
+    pub fn code(&self) -> FailureCode {
+        match self {
+            MultipartError::Denied(_) => FailureCode::AccessDenied,
+            MultipartError::Object(e) => e.code(),
+            MultipartError::Submit(e) => e.code(),
+            MultipartError::NoSuchUpload => FailureCode::NoSuchUpload,
+            MultipartError::InvalidPartNumber(_) => FailureCode::INVALID_ARGUMENT,
+            MultipartError::InvalidPart(_) => FailureCode::InvalidPart,
+            MultipartError::InvalidPartOrder => FailureCode::InvalidPartOrder,
+            MultipartError::TooSmall { .. } => FailureCode::EntityTooSmall,
+            MultipartError::Digest => FailureCode::InvalidDigest,
+        }
+    }
+}
+
+impl From<StoreError> for MultipartError {
+    fn from(error: StoreError) -> Self {
+        MultipartError::Object(error.into())
+    }
+}
+
+impl From<LedgerError> for MultipartError {
+    fn from(error: LedgerError) -> Self {
+        MultipartError::Object(error.into())
     }
 }
 
@@ -286,9 +374,30 @@ impl From<CatalogError> for Failure {
     }
 }
 
+impl From<ObjectError> for Failure {
+    fn from(error: ObjectError) -> Self {
+        match error {
+            ObjectError::Ledger(error) => error.into(),
+            ObjectError::Store(error) => error.into(),
+            error => Failure::new(error.code(), error.to_string()),
+        }
+    }
+}
+
+impl From<MultipartError> for Failure {
+    fn from(error: MultipartError) -> Self {
+        match error {
+            MultipartError::Object(error) => error.into(),
+            MultipartError::Submit(error) => error.into(),
+            error => Failure::new(error.code(), error.to_string()),
+        }
+    }
+}
+
 impl From<UploadError> for Failure {
     fn from(error: UploadError) -> Self {
         match error {
+            UploadError::Object(error) => error.into(),
             UploadError::Submit(error) => error.into(),
             error => Failure::new(error.code(), error.to_string()),
         }

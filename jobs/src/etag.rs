@@ -6,20 +6,38 @@
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
-const BLOCK: usize = 4 * 1024 * 1024;
+/// The size of a Qiniu block.
+pub const QINIU_BLOCK: usize = 4 * 1024 * 1024;
+const BLOCK: usize = QINIU_BLOCK;
 
 pub fn qiniu_etag(data: &[u8]) -> String {
-    let mut out = Vec::with_capacity(21);
-    if data.len() <= BLOCK {
-        out.push(0x16);
-        out.extend_from_slice(&Sha1::digest(data));
+    let blocks: Vec<[u8; 20]> = if data.is_empty() {
+        vec![Sha1::digest(data).into()]
     } else {
-        let mut all = Sha1::new();
-        for block in data.chunks(BLOCK) {
-            all.update(Sha1::digest(block));
+        data.chunks(BLOCK)
+            .map(|block| Sha1::digest(block).into())
+            .collect()
+    };
+    qiniu_block_etag(&blocks)
+}
+
+/// The etag of content whose blocks have the SHA-1s `blocks` (at least one; the empty content
+/// is one empty block).
+pub fn qiniu_block_etag(blocks: &[[u8; 20]]) -> String {
+    let mut out = Vec::with_capacity(21);
+    match blocks {
+        [only] => {
+            out.push(0x16);
+            out.extend_from_slice(only);
         }
-        out.push(0x96);
-        out.extend_from_slice(&all.finalize());
+        blocks => {
+            let mut all = Sha1::new();
+            for block in blocks {
+                all.update(block);
+            }
+            out.push(0x96);
+            out.extend_from_slice(&all.finalize());
+        }
     }
     base64::engine::general_purpose::URL_SAFE.encode(out)
 }

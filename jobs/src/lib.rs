@@ -25,6 +25,11 @@
 //!   [`error::Failure`], the value they all convert into for the surfaces.
 //! - [`watch`]: waiting for jobs to end, woken by the ledger's announcements (Postgres
 //!   `LISTEN`/`NOTIFY`), not by polling.
+//! - [`objects`]: object records (metadata and digests, in the ledger beside the backend's
+//!   version tag): written on upload, derived from the bytes for objects put by hand.
+//! - [`multipart`]: multipart uploads: parts streamed to the bucket's backend, checked and
+//!   joined on completion.
+//! - [`digest`]: MD5, CRC-64/ECMA and Qiniu's hash in one pass, in any chunking.
 //! - [`etag`]: Qiniu's content hash.
 //! - [`telemetry`]: logging setup.
 
@@ -34,12 +39,15 @@ pub mod code;
 pub mod config;
 pub mod credentials;
 pub mod delete;
+pub mod digest;
 pub mod error;
 pub mod etag;
 pub mod ledger;
 pub mod listing;
 pub mod lookup;
 pub mod model;
+pub mod multipart;
+pub mod objects;
 pub mod processed;
 pub mod queue;
 pub mod submit;

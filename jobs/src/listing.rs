@@ -2,10 +2,13 @@
 //! into one common prefix, one page at a time after a marker. The paging is [`page`], pure;
 //! the surfaces spell the pages (OSS ListObjects and ListObjectsV2).
 
+use std::collections::HashMap;
+
 use crate::buckets::Listed;
 use crate::credentials::Permission;
 use crate::error::Failure;
 use crate::ledger::AccessKey;
+use crate::objects::ObjectRecord;
 use crate::Services;
 
 /// One page asked for.
@@ -47,18 +50,47 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// A page with the records of its objects.
+#[derive(Debug, Clone)]
+pub struct RecordedPage {
+    pub page: Page,
+    /// The record of each listed object that has one of the listed version (objects put by
+    /// hand have none until they are read: a listing does not read every object).
+    pub records: HashMap<String, ObjectRecord>,
+}
+
 /// One page of `request.bucket`, for a key that may read it.
 pub async fn list(
     services: &Services,
     who: &AccessKey,
     request: &ListRequest<'_>,
-) -> Result<Page, Failure> {
+) -> Result<RecordedPage, Failure> {
     who.require(request.bucket, Permission::Read)?;
     let objects = services
         .buckets
         .list(request.bucket, request.prefix)
         .await?;
-    Ok(page(objects, request))
+    let page = page(objects, request);
+    let listed: Vec<&Listed> = (page.entries.iter())
+        .filter_map(|entry| match entry {
+            Entry::Object(object) => Some(object),
+            Entry::CommonPrefix(_) => None,
+        })
+        .collect();
+    let keys: Vec<String> = listed.iter().map(|object| object.key.clone()).collect();
+    let mut records = services
+        .ledger
+        .object_records(request.bucket, &keys)
+        .await?;
+    for object in listed {
+        if records
+            .get(&object.key)
+            .is_some_and(|record| record.version != object.version)
+        {
+            records.remove(&object.key);
+        }
+    }
+    Ok(RecordedPage { page, records })
 }
 
 /// The page of `objects` (every object under the prefix, in key order) that `request` asks for.

@@ -2,13 +2,15 @@
 //! start the job of the upload's own commands and of the bucket's upload rules that match the
 //! key. Each surface only translates its wire format into an [`Upload`] and the answer back.
 
+use base64::Engine;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::buckets::Stored;
 use crate::credentials::Permission;
+use crate::digest::Digests;
 use crate::error::{SubmitError, UploadError};
 use crate::ledger::AccessKey;
+use crate::objects::{self, ObjectMeta, ObjectRecord};
 use crate::submit::{self, CommandText, Submission};
 use crate::Services;
 
@@ -22,6 +24,10 @@ pub struct Upload {
     pub body: Bytes,
     /// Refuse to replace an object that exists (Qiniu `insertOnly`).
     pub insert_only: bool,
+    /// The metadata stored with the object.
+    pub meta: ObjectMeta,
+    /// The MD5 the client says the body has (`Content-MD5`): a body that differs is refused.
+    pub expected_md5: Option<[u8; 16]>,
 }
 
 impl Upload {
@@ -31,6 +37,8 @@ impl Upload {
             job: Submission::new(bucket, key, Vec::new()),
             body,
             insert_only: false,
+            meta: ObjectMeta::default(),
+            expected_md5: None,
         }
     }
 }
@@ -38,7 +46,7 @@ impl Upload {
 /// What an upload did.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
-    pub stored: Stored,
+    pub stored: ObjectRecord,
     /// The job it started, if it asked for one or a rule matched.
     pub job: Option<Uuid>,
 }
@@ -54,18 +62,49 @@ pub async fn upload(
         job,
         body,
         insert_only,
+        meta,
+        expected_md5,
     } = upload;
     who.require(&job.bucket, Permission::Write)?;
     crate::buckets::validate_client_key(&job.key)?;
+    meta.check()?;
+    let digests = Digests::of(body.clone()).await;
+    if let Some(expected) = expected_md5 {
+        check_md5(&digests, expected)?;
+    }
     if insert_only && services.buckets.exists(&job.bucket, &job.key).await? {
         return Err(UploadError::KeyExists {
             bucket: job.bucket,
             key: job.key,
         });
     }
-    let stored = services.buckets.put(&job.bucket, &job.key, body).await?;
+    let body = objects::Body::digested(body, digests);
+    let stored = objects::put(services, (&job.bucket, &job.key), body, meta).await?;
     let job = submit_with_rules(services, who, job).await?;
     Ok(Uploaded { stored, job })
+}
+
+/// Refuses a body whose MD5 is not `expected`, before anything is stored.
+fn check_md5(actual: &Digests, expected: [u8; 16]) -> Result<(), UploadError> {
+    if actual.md5 == expected {
+        return Ok(());
+    }
+    let base64 = |md5: &[u8]| base64::engine::general_purpose::STANDARD.encode(md5);
+    Err(UploadError::Digest {
+        given: base64(&expected),
+        actual: base64(&actual.md5),
+    })
+}
+
+/// Starts the job of the bucket's upload rules that match `key` (an object just written by a
+/// completed multipart upload); `None` when none matches.
+pub async fn start_rules(
+    services: &Services,
+    who: &AccessKey,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Uuid>, SubmitError> {
+    submit_with_rules(services, who, Submission::new(bucket, key, Vec::new())).await
 }
 
 /// Submits the upload's job with the matching rules' commands added; `None` when there is

@@ -27,8 +27,63 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class Server:
+S3_BIN = Path(os.environ.get("FERROTYPE_TEST_S3_BIN",
+                            shutil.which("s3s-fs") or Path.home() / ".cargo" / "bin" / "s3s-fs"))
+# The bucket the tests reach through Ferrotype's S3 backend, and its name on the S3 server.
+S3_BUCKET = "s3photos"
+
+
+def wait_for_port(port, process, what):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class S3Server:
+    """A real S3-compatible server (s3s-fs, a folder behind the S3 wire protocol), its own
+    folder and port: what Ferrotype's S3-backed bucket talks to over HTTP."""
+
     def __init__(self):
+        if not S3_BIN.exists():
+            pytest.fail(f"{S3_BIN} is missing: scripts/test installs it (cargo install s3s-fs)")
+        self.root = Path(tempfile.mkdtemp(prefix="ferrotype-s3-"))
+        (self.root / S3_BUCKET).mkdir()
+        self.port = free_port()
+        self.access_key, self.secret_key = "ferrotypetest", uuid.uuid4().hex
+        self.log = open(self.root.parent / f"{self.root.name}.log", "wb")
+        self.process = subprocess.Popen(
+            [str(S3_BIN), "--host", "127.0.0.1", "--port", str(self.port),
+             "--access-key", self.access_key, "--secret-key", self.secret_key, str(self.root)],
+            stdout=self.log, stderr=self.log,
+        )
+        wait_for_port(self.port, self.process, "s3s-fs")
+
+    def config(self):
+        return (
+            f"[buckets.{S3_BUCKET}]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:{self.port}\"\n"
+            f"bucket = \"{S3_BUCKET}\"\naccess_key_id = \"{self.access_key}\"\n"
+            f"secret_access_key = \"{self.secret_key}\"\nallow_http = true\n"
+        )
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Server:
+    def __init__(self, s3=None):
         tag = uuid.uuid4().hex
         self.data_dir = Path(tempfile.mkdtemp(prefix="ferrotype-py-"))
         self.port = free_port()
@@ -45,6 +100,11 @@ class Server:
             FERROTYPE_OSS_DOMAINS="oss.test",
             RUST_LOG=os.environ.get("RUST_LOG", "warn"),
         )
+        self.s3 = s3
+        if s3 is not None:
+            config = self.data_dir / "ferrotype.toml"
+            config.write_text(s3.config())
+            self.env["FERROTYPE_CONFIG"] = str(config)
         self.log = open(self.data_dir / "server.log", "wb")
         self.process = None
 
@@ -107,17 +167,19 @@ class Server:
 def server():
     if not BINARY.exists():
         pytest.fail(f"{BINARY} is missing: run cargo build first")
-    srv = Server()
+    s3 = S3Server()
+    srv = Server(s3)
     srv.start()
     yield srv
     srv.stop()
+    s3.stop()
 
 
 @pytest.fixture(scope="session")
 def keys(server):
     """A key with read/write on photos and results, and one that may only read results."""
     return {
-        "rw": server.key("photos:rw", "results:rw"),
+        "rw": server.key("photos:rw", "results:rw", f"{S3_BUCKET}:rw"),
         "readonly_target": server.key("photos:rw", "results:r"),
     }
 

@@ -30,7 +30,7 @@ pub(super) async fn upload(
     let uploaded = upload::upload(&services, &caller.0, Upload::new(&bucket, &key, body)).await?;
     let mut response = Json(json!({
         "bucket": bucket, "key": key,
-        "size": uploaded.stored.size, "hash": uploaded.stored.hash,
+        "size": uploaded.stored.size, "hash": uploaded.stored.qiniu_hash,
         "job_id": uploaded.job.map(|id| id.to_string()),
     }))
     .into_response();

@@ -3,7 +3,7 @@
 //! `list`), DeleteMultipleObjects (`POST ?delete`, in `delete`). Every other bucket operation is refused `NotImplemented`.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use jobs::catalog::settings::{bucket_settings, save_acl, Acl};
 use jobs::credentials::{Caller, Permission};
@@ -11,7 +11,7 @@ use jobs::error::FailureCode;
 use jobs::Services;
 
 use super::error::OssError;
-use super::{auth, delete, list, Target};
+use super::{auth, delete, list, multipart, Target};
 
 /// The header PutBucketAcl carries the ACL in.
 const ACL_HEADER: &str = "x-oss-acl";
@@ -26,6 +26,10 @@ pub(super) async fn handle(
     if method == Method::POST && target.has("delete") {
         let who = auth::require_key(caller)?;
         return delete::delete_objects(services, &who, target, request).await;
+    }
+    if method == Method::GET && target.has("uploads") {
+        let who = auth::require_key(caller)?;
+        return multipart::list_uploads(services, &who, target).await;
     }
     if method == Method::GET && lists(target) {
         let who = auth::require_key(caller)?;
@@ -98,10 +102,5 @@ fn acl_document(owner: &str, acl: Acl) -> Response {
          </AccessControlList></AccessControlPolicy>",
         acl.as_str()
     );
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    response
+    super::xml(body)
 }

@@ -2,7 +2,7 @@
 //! an XML list of at most 1,000 keys, its `Content-MD5` checked), both through `jobs::delete`.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use jobs::buckets::validate_client_key;
@@ -103,17 +103,9 @@ fn check_digest(digest: &str, body: &[u8]) -> Result<(), OssError> {
 }
 
 fn parse_request(body: &[u8]) -> Result<DeleteRequest, OssError> {
-    let malformed = |detail: String| {
-        OssError::new(
-            FailureCode::MalformedXML,
-            format!("The XML you provided was not well-formed or did not validate: {detail}"),
-        )
-    };
-    let text = std::str::from_utf8(body).map_err(|_| malformed("not UTF-8".into()))?;
-    let asked: DeleteRequest =
-        quick_xml::de::from_str(text).map_err(|error| malformed(error.to_string()))?;
+    let asked: DeleteRequest = super::parse_xml(body)?;
     if asked.objects.is_empty() || asked.objects.len() > MAX_KEYS {
-        return Err(malformed(format!(
+        return Err(super::malformed_xml(format!(
             "{} objects named: 1 to {MAX_KEYS} are taken",
             asked.objects.len()
         )));
@@ -144,10 +136,5 @@ fn delete_result(asked: &DeleteRequest, url_encoded: bool) -> Response {
         }
     }
     body.push_str("</DeleteResult>");
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    response
+    super::xml(body)
 }

@@ -13,10 +13,13 @@ use jobs::processed::{processed, GetProcess};
 use jobs::submit::CommandText;
 use jobs::Services;
 
+use jobs::objects::{self, Described};
+
 use super::error::OssError;
+use super::meta;
 use super::process::PROCESS;
 use super::Target;
-use crate::answer::ObjectAnswer;
+use crate::answer::{Content, Entity, ObjectAnswer};
 
 /// What a GET asks for.
 enum Asked {
@@ -42,11 +45,10 @@ pub(super) async fn get(
     let cache_control = settings.cache_control.as_deref();
     match asked(services, caller, target, &settings).await? {
         Asked::Original => {
-            let object = original(services, caller, target, &settings).await?;
-            let content_type = object.content_type();
+            let described = original(services, caller, target, &settings).await?;
             let answer = ObjectAnswer {
-                object: &object,
-                content_type,
+                entity: meta::entity(&described),
+                content: Content::Stored(described.reader),
                 cache_control,
                 overrides: &overrides,
             };
@@ -63,8 +65,8 @@ pub(super) async fn get(
             };
             let served = processed(services, &request).await?;
             let answer = ObjectAnswer {
-                object: &served.object,
-                content_type: served.content_type,
+                entity: Entity::of_object(&served.object, served.content_type),
+                content: Content::Bytes(served.object.bytes),
                 cache_control,
                 overrides: &overrides,
             };
@@ -118,17 +120,22 @@ fn response_overrides(
     Ok(overrides)
 }
 
-/// The object's bytes, if the caller may read them.
+/// The object with its record, if the caller may read it.
 async fn original(
     services: &Services,
     caller: &Caller,
     target: &Target,
     settings: &BucketSettings,
-) -> Result<jobs::buckets::Object, OssError> {
+) -> Result<Described, OssError> {
     let (bucket, key) = (&target.bucket, &target.key);
     caller.check_read(bucket, key, settings, ReadVia::Original)?;
-    let limit = services.config.max_upload_bytes;
-    Ok(services.buckets.get(bucket, key, limit).await?)
+    match objects::describe(services, bucket, key).await? {
+        Some(described) => Ok(described),
+        None => Err(OssError::new(
+            FailureCode::NoSuchKey,
+            "The specified key does not exist.",
+        )),
+    }
 }
 
 /// `x-oss-process` when given; else the object itself when it exists; else a style named

@@ -3,12 +3,14 @@
 //! with `encoding-type=url`. A V2 continuation token is the next page's marker in URL-safe
 //! base64: opaque to the client, and no state kept here.
 
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+use axum::response::Response;
 use base64::Engine;
 use jobs::error::FailureCode;
 use jobs::ledger::AccessKey;
-use jobs::listing::{self, Entry, ListRequest, Page};
+use jobs::listing::{self, Entry, ListRequest, Page, RecordedPage};
+use jobs::objects::ObjectRecord;
 use jobs::Services;
 
 use super::delete::url_encode;
@@ -24,6 +26,8 @@ const TOKEN: base64::engine::GeneralPurpose = base64::engine::general_purpose::U
 /// How a page is spelt: the version asked for and whether keys are URL-encoded.
 struct Spelling<'a> {
     target: &'a Target,
+    /// What is recorded of the listed objects (their OSS ETag and type).
+    records: &'a HashMap<String, ObjectRecord>,
     owner: &'a str,
     v2: bool,
     url_encoded: bool,
@@ -57,14 +61,15 @@ pub(super) async fn list(
         after: &after,
         max_keys: max_keys(target)?,
     };
-    let page = listing::list(services, who, &request).await?;
+    let RecordedPage { page, records } = listing::list(services, who, &request).await?;
     let spelling = Spelling {
         target,
+        records: &records,
         owner: &who.access_key,
         v2,
         url_encoded: target.value("encoding-type") == Some("url"),
     };
-    Ok(xml(document(&spelling, &request, &page)))
+    Ok(super::xml(document(&spelling, &request, &page)))
 }
 
 /// Where the page starts: V1's `marker`; V2's continuation token, else its `start-after`.
@@ -160,24 +165,19 @@ fn spelt_entry(spelling: &Spelling<'_>, entry: &Entry) -> String {
             } else {
                 String::new()
             };
+            // An object no one has described yet is tagged by its backend version.
+            let record = spelling.records.get(&object.key);
+            let etag = record.map_or_else(|| object.version.clone(), |record| record.oss_etag());
+            let kind = record.map_or("Normal", |record| record.oss_object_type());
             format!(
-                "<Contents>{}<LastModified>{}</LastModified><ETag>\"{}\"</ETag><Type>Normal</Type>\
+                "<Contents>{}<LastModified>{}</LastModified><ETag>\"{}\"</ETag><Type>{kind}</Type>\
                  <Size>{}</Size><StorageClass>Standard</StorageClass>{owner}</Contents>",
                 spelling.element("Key", &object.key),
                 // OSS states whole seconds, and oss2 parses only that spelling.
                 object.last_modified.format("%Y-%m-%dT%H:%M:%S.000Z"),
-                escape(&object.version),
+                escape(&etag),
                 object.size,
             )
         }
     }
-}
-
-fn xml(body: String) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    response
 }

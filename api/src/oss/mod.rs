@@ -20,10 +20,13 @@
 
 pub mod auth;
 mod bucket;
+mod copy;
 mod delete;
 pub mod error;
 mod get;
 mod list;
+mod meta;
+mod multipart;
 mod object;
 mod process;
 
@@ -32,8 +35,8 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, Method};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
 use jobs::error::FailureCode;
 use jobs::Services;
 use percent_encoding::percent_decode_str;
@@ -176,11 +179,19 @@ async fn handle(
     if target.is_bucket() {
         return bucket::handle(services, caller, &target, request).await;
     }
-    refuse_unserved(&target, &method, request.headers())?;
+    refuse_unserved(&target, &method)?;
+    if is_multipart(&target, &method) {
+        let who = auth::require_key(caller)?;
+        return multipart_call(services, &who, &target, request).await;
+    }
     match method {
         // Reads may be anonymous (public-read buckets); the read rule decides.
         Method::GET | Method::HEAD => {
             get::get(services, &caller, &target, &method, request.headers()).await
+        }
+        Method::PUT if request.headers().contains_key(copy::COPY_SOURCE) => {
+            let who = auth::require_key(caller)?;
+            copy::copy(services, &who, &target, request.headers()).await
         }
         Method::PUT => object::put(services, &auth::require_key(caller)?, &target, request).await,
         Method::DELETE => {
@@ -197,32 +208,65 @@ async fn handle(
     }
 }
 
+/// Whether the request is one of a multipart upload's calls on its object.
+fn is_multipart(target: &Target, method: &Method) -> bool {
+    match *method {
+        Method::POST => target.has("uploads") || target.has("uploadId"),
+        Method::PUT | Method::GET | Method::DELETE => target.has("uploadId"),
+        _ => false,
+    }
+}
+
+async fn multipart_call(
+    services: &Services,
+    who: &jobs::ledger::AccessKey,
+    target: &Target,
+    request: Request,
+) -> Result<Response, OssError> {
+    match *request.method() {
+        Method::POST if target.has("uploads") => {
+            multipart::initiate(services, who, target, request.headers()).await
+        }
+        Method::POST => multipart::complete(services, who, target, request).await,
+        Method::PUT => multipart::upload_part(services, who, target, request).await,
+        Method::GET => multipart::list_parts(services, who, target).await,
+        _ => multipart::abort(services, who, target).await,
+    }
+}
+
 /// Whether the routes below serve the object sub-resource `name` on `method`; every other
 /// one OSS defines (`?acl`, `?tagging`, `?symlink`, `?uploads`, `?append`, ...) is refused,
 /// never taken for a plain read or write of the object.
 fn serves(method: &Method, name: &str) -> bool {
     match *method {
-        Method::GET => name == process::PROCESS || get::is_response_override(name),
+        // ListParts (`?uploadId`).
+        Method::GET => {
+            name == process::PROCESS || get::is_response_override(name) || name == "uploadId"
+        }
         // GetObjectMeta (`object_exists`, `get_object_meta`) is a HEAD of the object.
-        Method::HEAD => serves(&Method::GET, name) || name == "objectMeta",
-        Method::POST => name == process::PROCESS || name == process::ASYNC_PROCESS,
+        Method::HEAD => {
+            name == process::PROCESS || get::is_response_override(name) || name == "objectMeta"
+        }
+        // Initiate, complete.
+        Method::POST => [
+            process::PROCESS,
+            process::ASYNC_PROCESS,
+            "uploads",
+            "uploadId",
+        ]
+        .contains(&name),
+        // UploadPart, UploadPartCopy.
+        Method::PUT => name == "partNumber" || name == "uploadId",
+        // AbortMultipartUpload.
+        Method::DELETE => name == "uploadId",
         _ => false,
     }
 }
 
 /// Refuses, with 501 `NotImplemented`, an object request that is something else than the
-/// plain read, write or process the routes serve: a write taken for a plain PUT would replace
-/// the object (a copy's empty body would truncate it).
-fn refuse_unserved(target: &Target, method: &Method, headers: &HeaderMap) -> Result<(), OssError> {
-    if let Some(header) = ["x-oss-copy-source", "x-oss-metadata-directive"]
-        .into_iter()
-        .find(|name| headers.contains_key(*name))
-    {
-        return Err(OssError::new(
-            FailureCode::NOT_IMPLEMENTED,
-            format!("CopyObject ({header}) is not supported yet; the target was not written"),
-        ));
-    }
+/// plain read, write, copy or process the routes serve: a write taken for a plain PUT would
+/// replace the object (an append's or a part's body would replace it whole).
+fn refuse_unserved(target: &Target, method: &Method) -> Result<(), OssError> {
     let unserved = (target.query.iter().map(|(name, _)| name.as_str()))
         .filter(|name| auth::v1::SUB_RESOURCES.contains(name) && !serves(method, name))
         // An STS token is a credential, not a sub-resource.
@@ -251,6 +295,30 @@ async fn authenticate(
     };
     let region = &services.config.oss_region;
     Ok(auth::authenticate(&services.ledger, &request, SystemTime::now(), region).await?)
+}
+
+/// An XML answer.
+fn xml(body: String) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    response
+}
+
+/// OSS's `MalformedXML`, with what was wrong.
+fn malformed_xml(detail: impl std::fmt::Display) -> OssError {
+    OssError::new(
+        FailureCode::MalformedXML,
+        format!("The XML you provided was not well-formed or did not validate: {detail}"),
+    )
+}
+
+/// A request body as the XML document `T`.
+fn parse_xml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, OssError> {
+    let text = std::str::from_utf8(body).map_err(|_| malformed_xml("not UTF-8"))?;
+    quick_xml::de::from_str(text).map_err(malformed_xml)
 }
 
 /// The whole body, refused over `limit` bytes.

@@ -18,8 +18,10 @@ use jobs::Services;
 use percent_encoding::percent_decode_str;
 
 use super::error::QiniuError;
-use crate::answer::ObjectAnswer;
+use crate::answer::{Content, Entity, ObjectAnswer};
 use crate::auth::AuthError;
+use jobs::error::StoreError;
+use jobs::objects;
 
 /// Commands a download URL's query may start with.
 const FOPS: [&str; 7] = [
@@ -91,8 +93,8 @@ pub async fn download(services: &Services, request: Download<'_>) -> Result<Resp
     };
     let served = processed(services, &get).await?;
     let answer = ObjectAnswer {
-        object: &served.object,
-        content_type: served.content_type,
+        entity: Entity::of_object(&served.object, served.content_type),
+        content: Content::Bytes(served.object.bytes),
         cache_control: settings.cache_control.as_deref(),
         overrides: &[],
     };
@@ -108,11 +110,23 @@ async fn original(
     settings: &jobs::catalog::settings::BucketSettings,
 ) -> Result<Response, QiniuError> {
     caller.check_read(request.bucket, key, settings, ReadVia::Original)?;
-    let limit = services.config.max_upload_bytes;
-    let object = services.buckets.get(request.bucket, key, limit).await?;
+    let Some(described) = objects::describe(services, request.bucket, key).await? else {
+        return Err(QiniuError::from(StoreError::NoSuchKey {
+            bucket: request.bucket.to_string(),
+            key: key.to_string(),
+        }));
+    };
+    let record = &described.record;
+    let entity = Entity {
+        size: record.size,
+        last_modified: described.reader.info.last_modified,
+        etag: record.qiniu_hash.clone(),
+        content_type: record.content_type.clone(),
+        headers: Vec::new(),
+    };
     let answer = ObjectAnswer {
-        object: &object,
-        content_type: object.content_type(),
+        entity,
+        content: Content::Stored(described.reader),
         cache_control: settings.cache_control.as_deref(),
         overrides: &[],
     };

@@ -49,7 +49,10 @@ pub fn status_of(code: FailureCode) -> u16 {
         | FailureCode::InvalidObjectName
         | FailureCode::TooManyStyles
         | FailureCode::InvalidDigest
-        | FailureCode::MalformedXML => 400,
+        | FailureCode::MalformedXML
+        | FailureCode::InvalidPart
+        | FailureCode::InvalidPartOrder
+        | FailureCode::EntityTooSmall => 400,
         FailureCode::Unauthorized
         | FailureCode::SignatureDoesNotMatch
         | FailureCode::InvalidAccessKeyId
@@ -62,7 +65,8 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::MethodNotAllowed => 405,
         FailureCode::PreconditionFailed => 412,
         FailureCode::EntityTooLarge => 413,
-        FailureCode::NoSuchJob => 612,
+        // Qiniu's "no such resource" (a job, an upload).
+        FailureCode::NoSuchJob | FailureCode::NoSuchUpload => 612,
         FailureCode::KeyExists => 614,
         FailureCode::StorageError | FailureCode::RetryExhausted => SERVER_ERROR,
         FailureCode::ProcessTimeout => 504,

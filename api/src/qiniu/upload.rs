@@ -52,7 +52,7 @@ pub(super) async fn form_upload(
     let values = ReturnValues {
         bucket: policy.bucket_and_key().0,
         key: &key,
-        hash: &uploaded.stored.hash,
+        hash: &uploaded.stored.qiniu_hash,
         fsize,
         persistent_id: persistent_id.as_deref(),
         vars: &form.vars,
@@ -145,6 +145,8 @@ fn policy_upload(policy: &PutPolicy, key: &str, file: Bytes, reqid: &str) -> Upl
         job,
         body: file,
         insert_only: policy.insert_only.unwrap_or(0) != 0,
+        meta: jobs::objects::ObjectMeta::default(),
+        expected_md5: None,
     }
 }
 

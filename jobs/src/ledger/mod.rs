@@ -19,9 +19,12 @@ use crate::watch::CHANNEL;
 
 mod derived;
 mod lease;
+mod multipart;
+mod objects;
 
 pub use derived::{DerivedJob, ResultLocation};
 pub use lease::{ClaimedJob, Lease};
+pub use multipart::UploadsAfter;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 

@@ -4,8 +4,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use jobs::digest::Digests;
 use jobs::ledger::{FailedItem, ItemOutcome, Lease, SavedItem};
 use jobs::model::ItemRow;
+use jobs::objects::{ObjectMeta, ObjectRecord};
 use jobs::Services;
 
 use super::stop::{held, with_retries, Stop};
@@ -65,18 +67,32 @@ async fn save(
 ) -> Result<ItemOutcome, Stop> {
     let (width, height) = (rendered.width, rendered.height);
     let format = rendered.extension().to_string();
+    let meta = ObjectMeta {
+        content_type: Some(rendered.mime().to_string()),
+        ..ObjectMeta::default()
+    };
     let bytes = Bytes::from(rendered.bytes);
+    let digests = Digests::of(bytes.clone()).await;
     let (bucket, key) = (&item.target_bucket, &item.target_key);
-    match with_retries(|| services.buckets.put(bucket, key, bytes.clone())).await {
-        Ok(stored) => Ok(ItemOutcome::Saved(SavedItem {
-            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-            hash: stored.hash,
-            width,
-            height,
-            format,
-            source_hash: source_hash.to_string(),
-            return_old: false,
-        })),
+    let put = || {
+        services
+            .buckets
+            .put(bucket, key, bytes.clone(), digests.clone())
+    };
+    match with_retries(put).await {
+        Ok(stored) => {
+            let record = ObjectRecord::of_stored(&stored, key, meta, &[]);
+            services.ledger.record_object(bucket, key, &record).await?;
+            Ok(ItemOutcome::Saved(SavedItem {
+                size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+                hash: stored.hash,
+                width,
+                height,
+                format,
+                source_hash: source_hash.to_string(),
+                return_old: false,
+            }))
+        }
         Err(error) if error.is_transient() => Err(Stop::transient(&error)),
         Err(error) => Ok(ItemOutcome::Failed(FailedItem::new(
             error.code(),
