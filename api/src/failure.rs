@@ -33,7 +33,7 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         | FailureCode::NoSuchUpload => StatusCode::NOT_FOUND,
         FailureCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         FailureCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-        FailureCode::KeyExists => StatusCode::CONFLICT,
+        FailureCode::KeyExists | FailureCode::BucketNotEmpty => StatusCode::CONFLICT,
         FailureCode::EntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         FailureCode::StorageError | FailureCode::RetryExhausted => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -156,6 +156,7 @@ mod tests {
             (FailureCode::InvalidPartOrder, 400, 400, 400),
             (FailureCode::EntityTooSmall, 400, 400, 400),
             (FailureCode::NoSuchUpload, 404, 404, 612),
+            (FailureCode::BucketNotEmpty, 409, 409, 409),
             (FailureCode::PreconditionFailed, 412, 412, 412),
         ];
         for (code, native, oss, qiniu) in table {

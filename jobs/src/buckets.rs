@@ -245,6 +245,77 @@ impl Buckets {
         })
     }
 
+    /// Whether `bucket` exists: configured, or a folder of the data dir.
+    pub fn bucket_exists(&self, bucket: &str) -> bool {
+        validate_bucket(bucket).is_ok()
+            && (self.configured.contains_key(bucket) || self.data_dir.join(bucket).is_dir())
+    }
+
+    /// Every bucket, in name order: the configured ones and the data dir's folders (those
+    /// whose names a bucket may have).
+    pub fn bucket_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.configured.keys().cloned().collect();
+        if let Ok(entries) = std::fs::read_dir(&self.data_dir) {
+            let folders = (entries.flatten())
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .filter(|name| validate_bucket(name).is_ok());
+            names.extend(folders);
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// When a folder bucket was made (its folder's time); `None` for a configured one.
+    pub fn bucket_created(&self, bucket: &str) -> Option<DateTime<Utc>> {
+        if self.configured.contains_key(bucket) {
+            return None;
+        }
+        let meta = std::fs::metadata(self.data_dir.join(bucket)).ok()?;
+        meta.created()
+            .or_else(|_| meta.modified())
+            .ok()
+            .map(Into::into)
+    }
+
+    /// Makes a folder bucket; `false` when the bucket existed already.
+    pub fn create_bucket(&self, bucket: &str) -> Result<bool, StoreError> {
+        if self.bucket_exists(bucket) {
+            return Ok(false);
+        }
+        self.store(bucket, true)?;
+        Ok(true)
+    }
+
+    /// Deletes a folder bucket that holds no object (what it holds in the reserved
+    /// namespace, processed results and unfinished parts, goes with it). A configured bucket
+    /// is the configuration's to remove.
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        if self.configured.contains_key(bucket) {
+            return Err(StoreError::Configured(bucket.to_string()));
+        }
+        let store = self.store(bucket, false)?;
+        let mut listing = store.list(None);
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|source| StoreError::Io {
+                bucket: bucket.into(),
+                key: String::new(),
+                source,
+            })?;
+            if key_of(&meta.location).is_none_or(|key| !key.starts_with(RESERVED_PREFIX)) {
+                return Err(StoreError::BucketNotEmpty(bucket.to_string()));
+            }
+        }
+        if let Ok(mut map) = self.local.write() {
+            map.remove(bucket);
+        }
+        std::fs::remove_dir_all(self.data_dir.join(bucket)).map_err(|e| StoreError::Backend {
+            bucket: bucket.to_string(),
+            message: e.to_string(),
+        })
+    }
+
     /// The store behind `bucket`. A folder bucket that does not exist yet is created only
     /// when `create` is set (writes), so reads of unknown buckets leave no trace.
     fn store(&self, bucket: &str, create: bool) -> Result<Arc<dyn ObjectStore>, StoreError> {

@@ -73,6 +73,8 @@ pub enum FailureCode {
     InvalidPartOrder,
     /// A part other than the last is under the smallest part size.
     EntityTooSmall,
+    /// A bucket to delete still holds objects (HTTP 409).
+    BucketNotEmpty,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -94,7 +96,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 27] = [
+const OWN_CODES: [FailureCode; 28] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -122,6 +124,7 @@ const OWN_CODES: [FailureCode; 27] = [
     FailureCode::InvalidPart,
     FailureCode::InvalidPartOrder,
     FailureCode::EntityTooSmall,
+    FailureCode::BucketNotEmpty,
 ];
 
 impl FailureCode {
@@ -163,6 +166,7 @@ impl FailureCode {
             FailureCode::InvalidPart => "InvalidPart",
             FailureCode::InvalidPartOrder => "InvalidPartOrder",
             FailureCode::EntityTooSmall => "EntityTooSmall",
+            FailureCode::BucketNotEmpty => "BucketNotEmpty",
         }
     }
 

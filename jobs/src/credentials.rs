@@ -1,4 +1,6 @@
-//! Access keys and their per-bucket grants: who may read which bucket and write which.
+//! Access keys and their per-bucket grants: who may read which bucket and write which. A
+//! grant names one bucket (`photos`) or every bucket whose name starts with a prefix
+//! (`app-*`; `*` alone: every bucket), which also lets the key create such buckets.
 
 use rand::RngExt;
 
@@ -21,10 +23,20 @@ impl Permission {
     }
 }
 
+impl Grant {
+    /// Whether the grant is for `bucket`: its name, or a pattern (`app-*`) it matches.
+    pub fn covers(&self, bucket: &str) -> bool {
+        match self.bucket.strip_suffix('*') {
+            Some(prefix) => bucket.starts_with(prefix),
+            None => self.bucket == bucket,
+        }
+    }
+}
+
 impl AccessKey {
     pub fn allows(&self, bucket: &str, permission: Permission) -> bool {
         self.grants.iter().any(|grant| {
-            grant.bucket == bucket
+            grant.covers(bucket)
                 && match permission {
                     Permission::Read => grant.can_read,
                     Permission::Write => grant.can_write,
@@ -111,7 +123,15 @@ pub fn parse_grant(text: &str) -> Result<Grant, String> {
     let (bucket, perm) = text
         .rsplit_once(':')
         .ok_or_else(|| format!("grant {text:?} is not BUCKET:PERM"))?;
-    crate::buckets::validate_bucket(bucket).map_err(|e| e.to_string())?;
+    match bucket.strip_suffix('*') {
+        // A pattern's prefix needs only the characters a bucket name may have.
+        Some(prefix) if !prefix.contains('*') => {
+            let sample = format!("{prefix}x");
+            crate::buckets::validate_bucket(&sample)
+                .map_err(|_| format!("grant {text:?}: {prefix:?} cannot start a bucket name"))?;
+        }
+        _ => crate::buckets::validate_bucket(bucket).map_err(|e| e.to_string())?,
+    }
     let (can_read, can_write) = match perm {
         "r" => (true, false),
         "w" => (false, true),
@@ -167,6 +187,22 @@ mod tests {
         assert!(parse_grant("photos:x").is_err());
         assert!(parse_grant("photos").is_err());
         assert!(parse_grant("../etc:r").is_err());
+        assert!(parse_grant("app-*:rw").is_ok());
+        assert!(parse_grant("*:r").is_ok());
+        assert!(parse_grant("a*b:r").is_err());
+        assert!(parse_grant("a**:r").is_err());
+        assert!(parse_grant(".a*:r").is_err());
+    }
+
+    #[test]
+    fn a_pattern_grant_covers_the_buckets_it_starts() {
+        let grant = |bucket: &str| parse_grant(&format!("{bucket}:rw")).expect("grant");
+        assert!(grant("app-*").covers("app-"));
+        assert!(grant("app-*").covers("app-photos"));
+        assert!(!grant("app-*").covers("apps"));
+        assert!(grant("*").covers("anything"));
+        assert!(grant("photos").covers("photos"));
+        assert!(!grant("photos").covers("photos2"));
     }
 
     #[test]

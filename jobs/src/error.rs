@@ -79,6 +79,10 @@ pub enum StoreError {
     },
     #[error("cannot open bucket {bucket}: {message}")]
     Backend { bucket: String, message: String },
+    #[error("The bucket you tried to delete is not empty: {0}")]
+    BucketNotEmpty(String),
+    #[error("the bucket {0} is configured (the TOML file): remove it there")]
+    Configured(String),
     /// The request's body broke off or could not be read; nothing was stored.
     #[error("the body for {bucket}/{key} could not be read: {message}")]
     Body {
@@ -97,6 +101,8 @@ impl StoreError {
             StoreError::NoSuchKey { .. } => FailureCode::NoSuchKey,
             StoreError::TooLarge { .. } => FailureCode::EntityTooLarge,
             StoreError::Body { .. } => FailureCode::INVALID_ARGUMENT,
+            StoreError::BucketNotEmpty(_) => FailureCode::BucketNotEmpty,
+            StoreError::Configured(_) => FailureCode::AccessDenied,
             StoreError::Io { .. } | StoreError::Backend { .. } => FailureCode::StorageError,
         }
     }

@@ -31,6 +31,9 @@ S3_BIN = Path(os.environ.get("FERROTYPE_TEST_S3_BIN",
                             shutil.which("s3s-fs") or Path.home() / ".cargo" / "bin" / "s3s-fs"))
 # The bucket the tests reach through Ferrotype's S3 backend, and its name on the S3 server.
 S3_BUCKET = "s3photos"
+# The folder buckets the tests use, made before the server starts (as PutBucket would: the OSS
+# surface answers NoSuchBucket for a bucket that does not exist).
+FOLDER_BUCKETS = ["photos", "results", "getp", "prot", "pubr", "qdl", "sepr", "slow"]
 
 
 def wait_for_port(port, process, what):
@@ -86,6 +89,8 @@ class Server:
     def __init__(self, s3=None):
         tag = uuid.uuid4().hex
         self.data_dir = Path(tempfile.mkdtemp(prefix="ferrotype-py-"))
+        for bucket in FOLDER_BUCKETS:
+            (self.data_dir / bucket).mkdir()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(

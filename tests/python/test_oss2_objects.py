@@ -306,3 +306,64 @@ def test_a_completed_upload_starts_the_upload_rule(server, keys):
     job = finished_job(server, keys["rw"], done.headers["x-ferrotype-job-id"])
     assert job["code"] == 0, job
     assert server.path("results", "mprule-30.jpg").exists()
+
+
+def test_buckets_are_created_listed_described_and_deleted_when_empty(server):
+    import uuid
+
+    owner = oss2.Auth(*server.key("app-*:rw"))
+    name = f"app-{uuid.uuid4().hex[:12]}"
+    made = oss2.Bucket(owner, server.url, name)
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        made.get_object("a.txt")
+    made.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
+    assert server.path(name, "").is_dir()
+    made.create_bucket()  # again: its owner is answered 200
+    names = [b.name for b in oss2.BucketIterator(oss2.Service(owner, server.url))]
+    assert name in names and "photos" not in names
+    info = made.get_bucket_info()
+    assert (info.name, info.acl.grant) == (name, "public-read")
+    made.put_object("a.txt", b"a")
+    with pytest.raises(oss2.exceptions.BucketNotEmpty):
+        made.delete_bucket()
+    made.delete_object("a.txt")
+    made.delete_bucket()
+    assert not server.path(name, "").exists()
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        made.get_bucket_info()
+    # A name the grant does not cover (oss2 itself refuses the names OSS does not allow).
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        oss2.Bucket(owner, server.url, "other-bucket").create_bucket()
+    assert not server.path("other-bucket", "").exists()
+
+
+def test_no_such_bucket_comes_before_access_denied(server, keys):
+    stranger = bucket(server, server.key("results:r"), "does-not-exist")
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        stranger.get_object("a.jpg")
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        stranger.put_object("a.jpg", b"x")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        bucket(server, server.key("results:r"), "photos").get_object("a.jpg")
+
+
+def test_the_bucket_style_api_manages_the_styles_get_processing_uses(server, keys):
+    photos = bucket(server, keys["rw"])
+    photos.put_object("styled/g.jpg", fixture_bytes("gopher-640x427.jpg"))
+    photos.put_bucket_style("tiny40", "image/resize,w_40")
+    got = photos.get_bucket_style("tiny40")
+    assert (got.name, got.content) == ("tiny40", "image/resize,w_40")
+    assert "tiny40" in [s.name for s in photos.list_bucket_style().styles]
+    from conftest import image_size
+
+    styled = photos.get_object("styled/g.jpg", process="style/tiny40").read()
+    assert image_size(styled)[0] == 40
+    r = requests.get(f"{server.url}/v1/buckets/photos/styles/tiny40", auth=keys["rw"], timeout=10)
+    assert r.json()["body"] == "image/resize,w_40"
+    with pytest.raises(oss2.exceptions.OssError) as error:
+        photos.put_bucket_style("bad", "image/resize,w_0")
+    assert error.value.status == 400
+    photos.delete_bucket_style("tiny40")
+    with pytest.raises(oss2.exceptions.OssError) as error:
+        photos.get_bucket_style("tiny40")
+    assert (error.value.status, error.value.code) == (404, "NoSuchStyle")

@@ -20,6 +20,7 @@
 
 pub mod auth;
 mod bucket;
+mod buckets;
 mod copy;
 mod delete;
 pub mod error;
@@ -29,6 +30,7 @@ mod meta;
 mod multipart;
 mod object;
 mod process;
+mod styles;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -43,6 +45,8 @@ use percent_encoding::percent_decode_str;
 
 use self::auth::Caller;
 use self::error::OssError;
+
+const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-oss-request-id");
 
@@ -110,12 +114,6 @@ impl Target {
             Some(bucket) => (bucket, path),
             None => path.split_once('/').unwrap_or((path, "")),
         };
-        if bucket.is_empty() {
-            return Err(OssError::new(
-                FailureCode::NOT_IMPLEMENTED,
-                "listing buckets is not supported; address a bucket (/<bucket>/...)",
-            ));
-        }
         let mut query = Vec::new();
         for pair in request.uri().query().unwrap_or_default().split('&') {
             if pair.is_empty() {
@@ -176,6 +174,17 @@ async fn handle(
     let target = Target::of(&request, &services.config.oss_domains, cname.as_deref())?;
     let method = request.method().clone();
     let caller = authenticate(services, &method, request.headers(), &target).await?;
+    if target.bucket.is_empty() {
+        return bucket::service(services, caller, &target, request).await;
+    }
+    // A bucket that does not exist is said so before any grant is looked at (OSS's order).
+    let creates = bucket::is_create(&target, &method);
+    if !creates && !services.buckets.bucket_exists(&target.bucket) {
+        return Err(OssError::new(
+            FailureCode::NoSuchBucket,
+            "The specified bucket does not exist.",
+        ));
+    }
     if target.is_bucket() {
         return bucket::handle(services, caller, &target, request).await;
     }

@@ -26,9 +26,8 @@ use serde::Deserialize;
 use super::delete::url_encode;
 use super::error::{escape, OssError};
 use super::meta::{content_md5, object_meta, CRC64};
-use super::{read_body, xml, Target};
+use super::{read_body, xml, Target, XML_HEAD};
 
-const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 /// The largest CompleteMultipartUpload body taken (10,000 parts of ~100 bytes each).
 const MAX_COMPLETE_BODY: usize = 2 * 1024 * 1024;
 /// The most parts or uploads one listing page holds (OSS's limit and default).

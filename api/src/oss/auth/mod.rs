@@ -80,8 +80,11 @@ impl SignedRequest<'_> {
         self.param(name).is_some()
     }
 
-    /// `/<bucket>/<key>`, before any encoding.
+    /// `/<bucket>/<key>` before any encoding; `/` for the service itself (ListBuckets).
     fn path(&self) -> String {
+        if self.bucket.is_empty() {
+            return "/".to_string();
+        }
         format!("/{}/{}", self.bucket, self.key)
     }
 }

@@ -113,7 +113,12 @@ pub(in crate::oss) const SUB_RESOURCES: [&str; 86] = [
 /// `/<bucket>/<key>` followed by the sorted sub-resources (`k=v`, or bare `k` when empty).
 /// `query` holds decoded pairs.
 pub fn canonical_resource(bucket: &str, key: &str, query: &[(String, String)]) -> String {
-    let mut resource = format!("/{bucket}/{key}");
+    // The service itself (ListBuckets) is `/`, as oss2 signs it.
+    let mut resource = if bucket.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{bucket}/{key}")
+    };
     let mut sub: Vec<&(String, String)> = query
         .iter()
         .filter(|(name, _)| SUB_RESOURCES.contains(&name.as_str()))
