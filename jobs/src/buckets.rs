@@ -524,26 +524,31 @@ impl Buckets {
         Ok(listing.objects.len())
     }
 
-    /// Writes an object whole, whose digests are `digests`. The backends write atomically (a
-    /// temporary file renamed into place, or a single PUT), so a reader never sees a
-    /// half-written target.
+    /// Writes an object whole, whose digests are `digests` (computed here, while the bytes are
+    /// written, when `None`). The backends write atomically (a temporary file renamed into
+    /// place, or a single PUT), so a reader never sees a half-written target.
     pub async fn put(
         &self,
         bucket: &str,
         key: &str,
         bytes: Bytes,
-        digests: Digests,
+        digests: Option<Digests>,
     ) -> Result<Stored, StoreError> {
         let path = object_path(key)?;
         let store = self.store(bucket, true)?;
-        let written = store
-            .put(&path, PutPayload::from_bytes(bytes))
-            .await
-            .map_err(|source| StoreError::Io {
-                bucket: bucket.into(),
-                key: key.into(),
-                source,
-            })?;
+        let digested = async {
+            match digests {
+                Some(digests) => digests,
+                None => Digests::of(bytes.clone()).await,
+            }
+        };
+        let write = store.put(&path, PutPayload::from_bytes(bytes.clone()));
+        let (digests, written) = futures::join!(digested, write);
+        let written = written.map_err(|source| StoreError::Io {
+            bucket: bucket.into(),
+            key: key.into(),
+            source,
+        })?;
         let version = self.version_written(bucket, key, written.e_tag).await?;
         Ok(Stored {
             size: digests.size,
@@ -664,6 +669,52 @@ pub struct Reader {
     key: String,
 }
 
+/// The bytes `range` of a local file, read 1 MiB at a time on the blocking pool. object_store's
+/// own stream of a file hops to the blocking pool once per 8 KiB, which held a 50 MiB GET to
+/// a tenth of the disk's speed.
+fn file_stream(
+    file: std::fs::File,
+    range: std::ops::Range<u64>,
+    io: impl Fn(object_store::Error) -> StoreError + Send + Sync + 'static,
+) -> ByteStream {
+    let io = Arc::new(io);
+    futures::stream::try_unfold((file, range), move |(file, range)| {
+        let io = io.clone();
+        async move {
+            if range.start >= range.end {
+                return Ok(None);
+            }
+            match tokio::task::spawn_blocking(move || read_at(file, range)).await {
+                Ok(Ok((bytes, file, rest))) => Ok(Some((bytes, (file, rest)))),
+                Ok(Err(error)) => Err(io(local_error(error.to_string()))),
+                Err(error) => Err(io(local_error(error.to_string()))),
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Up to 1 MiB of `file` from the start of `range`, and the rest of the range.
+fn read_at(
+    mut file: std::fs::File,
+    range: std::ops::Range<u64>,
+) -> std::io::Result<(Bytes, std::fs::File, std::ops::Range<u64>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    const READ: u64 = 1024 * 1024;
+    let want = (range.end - range.start).min(READ);
+    let mut buffer = vec![0; usize::try_from(want).unwrap_or(0)];
+    file.seek(SeekFrom::Start(range.start))?;
+    file.read_exact(&mut buffer)?;
+    Ok((Bytes::from(buffer), file, range.start + want..range.end))
+}
+
+fn local_error(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: message.into(),
+    }
+}
+
 /// A stream of an object's bytes.
 pub type ByteStream = futures::stream::BoxStream<'static, Result<Bytes, StoreError>>;
 
@@ -694,10 +745,13 @@ impl Reader {
                 source,
             };
             match reader.store.get_opts(&reader.path, options).await {
-                Ok(result) => result
-                    .into_stream()
-                    .map(move |chunk| chunk.map_err(&io))
-                    .boxed(),
+                Ok(result) => match result.payload {
+                    GetResultPayload::File(file, _) => file_stream(file, result.range, io),
+                    GetResultPayload::Stream(_) => result
+                        .into_stream()
+                        .map(move |chunk| chunk.map_err(&io))
+                        .boxed(),
+                },
                 Err(source) => futures::stream::once(async move { Err(io(source)) }).boxed(),
             }
         };
@@ -790,9 +844,8 @@ mod tests {
         let body = large_body();
         for bucket in ["folder", "mem"] {
             let bytes = Bytes::from(body.clone());
-            let digests = Digests::of(bytes.clone()).await;
             let stored = buckets
-                .put(bucket, "a/b.bin", bytes, digests)
+                .put(bucket, "a/b.bin", bytes, None)
                 .await
                 .expect("put");
             assert_eq!(stored.hash, qiniu_etag(&body), "{bucket}");

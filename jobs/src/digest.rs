@@ -35,15 +35,25 @@ impl Digests {
         base64::engine::general_purpose::STANDARD.encode(self.md5)
     }
 
-    /// The digests of `bytes` (about 500 MB/s for the three together: a large body is
-    /// digested on the blocking pool).
+    /// The digests of `bytes`. A large body is digested on the blocking pool, the MD5 and CRC
+    /// on one thread and Qiniu's SHA-1s on another (together they ran at about 170 MB/s on one
+    /// thread: the PUT of a 50 MiB object spent most of its time here).
     pub async fn of(bytes: Bytes) -> Digests {
-        off_thread(bytes, |bytes| {
-            let mut digester = Digester::new();
-            digester.update(bytes);
-            digester.finish()
-        })
-        .await
+        let md5_and_crc = off_thread(bytes.clone(), |bytes| {
+            let mut md5 = Md5::new();
+            md5.update(bytes);
+            let mut crc64 = Crc::new(CrcAlgorithm::Crc64Xz);
+            crc64.update(bytes);
+            (<[u8; 16]>::from(md5.finalize()), crc64.finalize())
+        });
+        let qiniu = off_thread(bytes.clone(), crate::etag::qiniu_etag);
+        let ((md5, crc64), qiniu) = futures::join!(md5_and_crc, qiniu);
+        Digests {
+            size: bytes.len() as u64,
+            md5,
+            crc64,
+            qiniu,
+        }
     }
 }
 

@@ -166,10 +166,6 @@ pub async fn put(
     let (bucket, key) = location;
     let Body { bytes, digests } = body;
     let head = bytes.slice(..bytes.len().min(SNIFF_BYTES));
-    let digests = match digests {
-        Some(digests) => digests,
-        None => Digests::of(bytes.clone()).await,
-    };
     let stored = services.buckets.put(bucket, key, bytes, digests).await?;
     let record = ObjectRecord::of_stored(&stored, key, meta, &head);
     services.ledger.record_object(bucket, key, &record).await?;

@@ -68,17 +68,25 @@ pub async fn upload(
     who.require(&job.bucket, Permission::Write)?;
     crate::buckets::validate_client_key(&job.key)?;
     meta.check()?;
-    let digests = Digests::of(body.clone()).await;
-    if let Some(expected) = expected_md5 {
-        check_md5(&digests, expected)?;
-    }
+    // A body to check is digested before anything is stored; any other while it is written.
+    let digests = match expected_md5 {
+        Some(expected) => {
+            let digests = Digests::of(body.clone()).await;
+            check_md5(&digests, expected)?;
+            Some(digests)
+        }
+        None => None,
+    };
     if insert_only && services.buckets.exists(&job.bucket, &job.key).await? {
         return Err(UploadError::KeyExists {
             bucket: job.bucket,
             key: job.key,
         });
     }
-    let body = objects::Body::digested(body, digests);
+    let body = match digests {
+        Some(digests) => objects::Body::digested(body, digests),
+        None => objects::Body::new(body),
+    };
     let stored = objects::put(services, (&job.bucket, &job.key), body, meta).await?;
     let job = submit_with_rules(services, who, job).await?;
     Ok(Uploaded { stored, job })

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use jobs::digest::Digests;
 use jobs::ledger::{FailedItem, ItemOutcome, Lease, SavedItem};
 use jobs::model::ItemRow;
 use jobs::objects::{ObjectMeta, ObjectRecord};
@@ -72,13 +71,8 @@ async fn save(
         ..ObjectMeta::default()
     };
     let bytes = Bytes::from(rendered.bytes);
-    let digests = Digests::of(bytes.clone()).await;
     let (bucket, key) = (&item.target_bucket, &item.target_key);
-    let put = || {
-        services
-            .buckets
-            .put(bucket, key, bytes.clone(), digests.clone())
-    };
+    let put = || services.buckets.put(bucket, key, bytes.clone(), None);
     match with_retries(put).await {
         Ok(stored) => {
             let record = ObjectRecord::of_stored(&stored, key, meta, &[]);
