@@ -80,19 +80,28 @@ pub struct Listed {
     pub version: String,
 }
 
+/// The name a folder marker's bytes are kept under, inside its folder: a key ending in `/`
+/// (OSS's folder objects, `put_object("dir/", "")`) cannot be a file name itself, and
+/// object_store drops empty path segments. No client key may have a segment of this name.
+pub const FOLDER_MARKER: &str = ".ferrotype-folder";
+
 /// The key an object_store path stands for: its parts percent-decoded (object_store encodes
-/// the characters it does not keep in file names), or `None` for a name that is not UTF-8.
+/// the characters it does not keep in file names), a folder marker read back as its folder's
+/// key with the `/`; `None` for a name that is not UTF-8.
 fn key_of(location: &Path) -> Option<String> {
-    let parts: Option<Vec<String>> = location
-        .parts()
+    let mut parts: Vec<String> = (location.parts())
         .map(|part| {
             percent_encoding::percent_decode_str(part.as_ref())
                 .decode_utf8()
                 .ok()
                 .map(|text| text.into_owned())
         })
-        .collect();
-    parts.map(|parts| parts.join("/"))
+        .collect::<Option<_>>()?;
+    if parts.last().is_some_and(|last| last == FOLDER_MARKER) {
+        parts.pop();
+        return Some(format!("{}/", parts.join("/")));
+    }
+    Some(parts.join("/"))
 }
 
 /// The backend's version tag of an object: S3's ETag, a local file's inode, time and size,
@@ -144,12 +153,14 @@ pub fn validate_bucket(name: &str) -> Result<(), StoreError> {
 /// `.`/`..`, no control characters. Keys are paths below the bucket, so traversal is refused
 /// here rather than trusted to the backend.
 pub fn validate_key(key: &str) -> Result<(), StoreError> {
+    // A folder marker (`dir/`) is its folder's key with the `/`.
+    let folder = key.strip_suffix('/').filter(|folder| !folder.is_empty());
     let ok = !key.is_empty()
         && key.len() <= 1023
         && !key.chars().any(char::is_control)
-        && key
-            .split('/')
-            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+        && folder.unwrap_or(key).split('/').all(|segment| {
+            !segment.is_empty() && segment != "." && segment != ".." && segment != FOLDER_MARKER
+        });
     if ok {
         Ok(())
     } else {
@@ -173,7 +184,12 @@ pub fn validate_client_key(key: &str) -> Result<(), StoreError> {
 
 fn object_path(key: &str) -> Result<Path, StoreError> {
     validate_key(key)?;
-    Ok(Path::from_iter(key.split('/').map(PathPart::from)))
+    match key.strip_suffix('/') {
+        Some(folder) => Ok(Path::from_iter(
+            (folder.split('/').map(PathPart::from)).chain([PathPart::from(FOLDER_MARKER)]),
+        )),
+        None => Ok(Path::from_iter(key.split('/').map(PathPart::from))),
+    }
 }
 
 /// The configured buckets, and the folders of the data dir for all others.
@@ -773,6 +789,50 @@ mod tests {
         };
         config.buckets.insert("mem".into(), BucketConfig::Memory);
         (Buckets::from_config(&config).expect("buckets"), data_dir)
+    }
+
+    #[test]
+    fn keys_are_checked_and_folder_markers_end_in_a_slash() {
+        for good in ["a", "a/b.jpg", "dir/", "a/b/", "é/ü.jpg", "a b/c#d"] {
+            assert!(validate_key(good).is_ok(), "{good}");
+        }
+        let marker = format!("a/{FOLDER_MARKER}");
+        for bad in [
+            "", "/", "a//", "//", "/a", "a//b", "a/./b", "a/../b", "..", "a\u{7}", &marker,
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+        for key in ["dir/", "a/b/", "a/b.jpg", "é/#x"] {
+            assert_eq!(
+                key_of(&object_path(key).expect("path")).as_deref(),
+                Some(key)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_folder_marker_is_stored_listed_and_deleted_as_its_key() {
+        let (buckets, data_dir) = folder_and_memory();
+        for bucket in ["folder", "mem"] {
+            buckets
+                .put(bucket, "d/", Bytes::new(), None)
+                .await
+                .expect("put");
+            buckets
+                .put(bucket, "d/x.txt", Bytes::from_static(b"x"), None)
+                .await
+                .expect("put");
+            let keys: Vec<String> = (buckets.list(bucket, "d/").await.expect("list"))
+                .into_iter()
+                .map(|listed| listed.key)
+                .collect();
+            assert_eq!(keys, ["d/", "d/x.txt"], "{bucket}");
+            assert!(buckets.exists(bucket, "d/").await.expect("exists"));
+            buckets.delete(bucket, "d/").await.expect("delete");
+            assert!(!buckets.exists(bucket, "d/").await.expect("exists"));
+            assert!(buckets.exists(bucket, "d/x.txt").await.expect("exists"));
+        }
+        let _ = std::fs::remove_dir_all(data_dir);
     }
 
     async fn collect(stream: ByteStream) -> Vec<u8> {

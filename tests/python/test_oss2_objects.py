@@ -367,3 +367,23 @@ def test_the_bucket_style_api_manages_the_styles_get_processing_uses(server, key
     with pytest.raises(oss2.exceptions.OssError) as error:
         photos.get_bucket_style("tiny40")
     assert (error.value.status, error.value.code) == (404, "NoSuchStyle")
+
+
+def test_folder_markers_round_trip(server, keys, name):
+    """`put_object("dir/", "")`, what consoles and sync tools make for a folder."""
+    photos = bucket(server, keys["rw"], name)
+    photos.put_object("fm/dir/", b"")
+    photos.put_object("fm/dir/a.txt", b"a")
+    assert photos.head_object("fm/dir/").content_length == 0
+    flat = [o.key for o in oss2.ObjectIterator(photos, prefix="fm/")]
+    assert flat == ["fm/dir/", "fm/dir/a.txt"]
+    inside = oss2.ObjectIterator(photos, prefix="fm/dir/", delimiter="/")
+    assert [o.key for o in inside] == ["fm/dir/", "fm/dir/a.txt"]
+    folded = list(oss2.ObjectIterator(photos, prefix="fm/", delimiter="/"))
+    assert [(o.key, o.is_prefix()) for o in folded] == [("fm/dir/", True)]
+    photos.delete_object("fm/dir/")
+    assert not photos.object_exists("fm/dir/")
+    assert photos.get_object("fm/dir/a.txt").read() == b"a"
+    with pytest.raises(oss2.exceptions.OssError) as error:
+        photos.put_object("fm/x/.ferrotype-folder", b"forged")
+    assert error.value.code == "InvalidObjectName"
