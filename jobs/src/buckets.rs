@@ -123,6 +123,17 @@ pub struct Stored {
     pub version: String,
 }
 
+impl Stored {
+    fn new(digests: Digests, version: String) -> Stored {
+        Stored {
+            size: digests.size,
+            hash: digests.qiniu.clone(),
+            digests,
+            version,
+        }
+    }
+}
+
 /// Where a watermark image named by `reference` is stored: `bucket:key`, or a key in the
 /// source's bucket (see `pipeline::ops::watermark`). One rule for the API, which checks the
 /// submitter may read that bucket, and the worker, which reads it.
@@ -566,12 +577,7 @@ impl Buckets {
             source,
         })?;
         let version = self.version_written(bucket, key, written.e_tag).await?;
-        Ok(Stored {
-            size: digests.size,
-            hash: digests.qiniu.clone(),
-            digests,
-            version,
-        })
+        Ok(Stored::new(digests, version))
     }
 
     /// Writes an object from a stream of chunks, never holding it whole (the backend's own
@@ -612,12 +618,7 @@ impl Buckets {
         let written = writer.finish().await.map_err(io)?;
         let digests = digester.finish();
         let version = self.version_written(bucket, key, written.e_tag).await?;
-        Ok(Stored {
-            size: digests.size,
-            hash: digests.qiniu.clone(),
-            digests,
-            version,
-        })
+        Ok(Stored::new(digests, version))
     }
 
     /// Copies `from` to `to` within `bucket` on the backend (a file copy, S3's server-side

@@ -4,7 +4,6 @@
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use jobs::buckets::validate_client_key;
 use jobs::credentials::Permission;
 use jobs::error::FailureCode;
@@ -60,9 +59,9 @@ pub(super) async fn delete_objects(
     target: &Target,
     request: Request,
 ) -> Result<Response, OssError> {
-    let digest = content_md5(request.headers())?;
+    let digest = required_md5(request.headers())?;
     let body = read_body(request, MAX_BODY).await?;
-    check_digest(&digest, &body)?;
+    check_digest(digest, &body)?;
     let asked = parse_request(&body)?;
     // Every key is checked before any is deleted, so a refusal deletes nothing.
     who.require(&target.bucket, Permission::Write)?;
@@ -77,22 +76,18 @@ pub(super) async fn delete_objects(
 }
 
 /// The `Content-MD5` header the request must carry.
-fn content_md5(headers: &HeaderMap) -> Result<String, OssError> {
-    match headers
-        .get("content-md5")
-        .and_then(|value| value.to_str().ok())
-    {
-        Some(value) => Ok(value.trim().to_string()),
-        None => Err(OssError::new(
+/// The request's `Content-MD5`, which DeleteMultipleObjects requires.
+fn required_md5(headers: &HeaderMap) -> Result<[u8; 16], OssError> {
+    super::meta::content_md5(headers)?.ok_or_else(|| {
+        OssError::new(
             FailureCode::MISSING_ARGUMENT,
             "Missing Some Required Arguments: Content-MD5",
-        )),
-    }
+        )
+    })
 }
 
-fn check_digest(digest: &str, body: &[u8]) -> Result<(), OssError> {
-    let actual = base64::engine::general_purpose::STANDARD.encode(Md5::digest(body));
-    if actual == digest {
+fn check_digest(expected: [u8; 16], body: &[u8]) -> Result<(), OssError> {
+    if <[u8; 16]>::from(Md5::digest(body)) == expected {
         Ok(())
     } else {
         Err(OssError::new(
