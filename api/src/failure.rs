@@ -33,7 +33,9 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         | FailureCode::NoSuchUpload => StatusCode::NOT_FOUND,
         FailureCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         FailureCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-        FailureCode::KeyExists | FailureCode::BucketNotEmpty => StatusCode::CONFLICT,
+        FailureCode::KeyExists | FailureCode::BucketNotEmpty | FailureCode::KeyConflict => {
+            StatusCode::CONFLICT
+        }
         FailureCode::EntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         FailureCode::StorageError | FailureCode::RetryExhausted => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -157,6 +159,7 @@ mod tests {
             (FailureCode::EntityTooSmall, 400, 400, 400),
             (FailureCode::NoSuchUpload, 404, 404, 612),
             (FailureCode::BucketNotEmpty, 409, 409, 409),
+            (FailureCode::KeyConflict, 409, 409, 409),
             (FailureCode::PreconditionFailed, 412, 412, 412),
         ];
         for (code, native, oss, qiniu) in table {

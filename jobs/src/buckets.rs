@@ -1,7 +1,7 @@
 //! Named buckets, each backed by an `object_store` store: a folder under the data dir (the
 //! embedded default), an S3-compatible service, or memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -11,32 +11,68 @@ use futures::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::path::{Path, PathPart};
+use object_store::path::Path;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::{BucketConfig, Config};
 use crate::digest::{Digester, Digests};
 use crate::error::StoreError;
 use crate::etag::qiniu_etag;
+use crate::keys::{key_at, Layout};
+pub use crate::keys::{validate_client_key, validate_key, RESERVED_PREFIX};
 
 /// The Qiniu etag of `bytes` (about 2 GB/s: a large body is hashed on the blocking pool).
 async fn content_hash(bytes: Bytes) -> String {
     crate::digest::off_thread(bytes, qiniu_etag).await
 }
 
-/// A read's failure: `NoSuchKey` for a missing object, else an I/O error.
+/// A read's failure: `NoSuchKey` for a missing object (on a folder, also a path through a
+/// file: `a/b` where `a` is an object), else an I/O error.
 fn read_error(bucket: &str, key: &str, source: object_store::Error) -> StoreError {
-    match source {
-        object_store::Error::NotFound { .. } => StoreError::NoSuchKey {
+    let missing = matches!(source, object_store::Error::NotFound { .. })
+        || io_kind(&source) == Some(std::io::ErrorKind::NotADirectory);
+    if missing {
+        return StoreError::NoSuchKey {
             bucket: bucket.into(),
             key: key.into(),
-        },
-        source => StoreError::Io {
+        };
+    }
+    StoreError::Io {
+        bucket: bucket.into(),
+        key: key.into(),
+        source,
+    }
+}
+
+/// A write's failure: `KeyConflict` where a folder cannot keep the key (a file where its
+/// folder would be, or a folder where the file would be), else an I/O error.
+fn write_error(bucket: &str, key: &str, source: object_store::Error) -> StoreError {
+    use std::io::ErrorKind;
+    match io_kind(&source) {
+        Some(ErrorKind::NotADirectory | ErrorKind::IsADirectory | ErrorKind::AlreadyExists) => {
+            StoreError::KeyConflict {
+                bucket: bucket.into(),
+                key: key.into(),
+            }
+        }
+        _ => StoreError::Io {
             bucket: bucket.into(),
             key: key.into(),
             source,
         },
     }
+}
+
+/// The kind of the file system error under a backend's error, if there is one.
+fn io_kind(error: &object_store::Error) -> Option<std::io::ErrorKind> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// An object read from a bucket.
@@ -80,35 +116,48 @@ pub struct Listed {
     pub version: String,
 }
 
-/// The name a folder marker's bytes are kept under, inside its folder: a key ending in `/`
-/// (OSS's folder objects, `put_object("dir/", "")`) cannot be a file name itself, and
-/// object_store drops empty path segments. No client key may have a segment of this name.
-pub const FOLDER_MARKER: &str = ".ferrotype-folder";
-
-/// The key an object_store path stands for: its parts percent-decoded (object_store encodes
-/// the characters it does not keep in file names), a folder marker read back as its folder's
-/// key with the `/`; `None` for a name that is not UTF-8.
-fn key_of(location: &Path) -> Option<String> {
-    let mut parts: Vec<String> = (location.parts())
-        .map(|part| {
-            percent_encoding::percent_decode_str(part.as_ref())
-                .decode_utf8()
-                .ok()
-                .map(|text| text.into_owned())
-        })
-        .collect::<Option<_>>()?;
-    if parts.last().is_some_and(|last| last == FOLDER_MARKER) {
-        parts.pop();
-        return Some(format!("{}/", parts.join("/")));
-    }
-    Some(parts.join("/"))
-}
-
 /// The backend's version tag of an object: S3's ETag, a local file's inode, time and size,
 /// or (for a backend with neither) its size and time.
 fn version_of(meta: &object_store::ObjectMeta) -> String {
     (meta.e_tag.clone())
         .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_micros()))
+}
+
+/// What lies along a path in a folder, as far as it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Along {
+    /// Plain folders, then the file or nothing.
+    Clear,
+    /// A symbolic link somewhere on the way.
+    Link,
+    /// A file where a folder should be, or a folder where the file should be: the key
+    /// cannot be written beside the objects there.
+    Conflict,
+}
+
+/// What lies along `path` below the folder `root`. `checked` holds the folders already found
+/// to be plain, so a listing checks each folder once.
+fn walk(root: &std::path::Path, path: &Path, checked: &mut HashSet<PathBuf>) -> Along {
+    let mut at = root.to_path_buf();
+    let count = path.parts().count();
+    for (index, part) in path.parts().enumerate() {
+        at.push(part.as_ref());
+        if checked.contains(&at) && index + 1 < count {
+            continue;
+        }
+        let last = index + 1 == count;
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Along::Link,
+            Ok(meta) if meta.is_dir() && last => return Along::Conflict,
+            Ok(meta) if meta.is_dir() => {
+                checked.insert(at.clone());
+            }
+            Ok(_) if last => return Along::Clear,
+            Ok(_) => return Along::Conflict,
+            Err(_) => return Along::Clear,
+        }
+    }
+    Along::Clear
 }
 
 /// What a write produced.
@@ -160,59 +209,20 @@ pub fn validate_bucket(name: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Checks an object key: 1 to 1023 bytes, `/`-separated segments that are neither empty nor
-/// `.`/`..`, no control characters. Keys are paths below the bucket, so traversal is refused
-/// here rather than trusted to the backend.
-pub fn validate_key(key: &str) -> Result<(), StoreError> {
-    // A folder marker (`dir/`) is its folder's key with the `/`.
-    let folder = key.strip_suffix('/').filter(|folder| !folder.is_empty());
-    let ok = !key.is_empty()
-        && key.len() <= 1023
-        && !key.chars().any(char::is_control)
-        && folder.unwrap_or(key).split('/').all(|segment| {
-            !segment.is_empty() && segment != "." && segment != ".." && segment != FOLDER_MARKER
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidKey(key.to_string()))
-    }
-}
-
-/// The key prefix Ferrotype keeps its own objects under in a bucket (GET-processed results,
-/// see `processed`). Clients may read it through processing, never write it.
-pub const RESERVED_PREFIX: &str = ".ferrotype/";
-
-/// [`validate_key`] for a key a client writes: not under [`RESERVED_PREFIX`] either, so no
-/// upload or saveas can pose as a processed result.
-pub fn validate_client_key(key: &str) -> Result<(), StoreError> {
-    validate_key(key)?;
-    if key.starts_with(RESERVED_PREFIX) {
-        return Err(StoreError::InvalidKey(key.to_string()));
-    }
-    Ok(())
-}
-
-fn object_path(key: &str) -> Result<Path, StoreError> {
-    validate_key(key)?;
-    match key.strip_suffix('/') {
-        Some(folder) => Ok(Path::from_iter(
-            (folder.split('/').map(PathPart::from)).chain([PathPart::from(FOLDER_MARKER)]),
-        )),
-        None => Ok(Path::from_iter(key.split('/').map(PathPart::from))),
-    }
-}
-
 /// The configured buckets, and the folders of the data dir for all others.
 pub struct Buckets {
     data_dir: PathBuf,
     configured: HashMap<String, Arc<dyn ObjectStore>>,
+    /// The roots of the configured buckets that are folders (every bucket not configured is
+    /// a folder of the data dir).
+    configured_folders: HashMap<String, PathBuf>,
     local: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
 }
 
 impl Buckets {
     pub fn from_config(config: &Config) -> Result<Buckets, StoreError> {
         let mut configured: HashMap<String, Arc<dyn ObjectStore>> = HashMap::new();
+        let mut configured_folders = HashMap::new();
         for (name, bucket) in &config.buckets {
             validate_bucket(name)?;
             let backend = |message: String| StoreError::Backend {
@@ -224,6 +234,7 @@ impl Buckets {
                 BucketConfig::Local { path } => {
                     let path = path.clone().unwrap_or_else(|| config.data_dir.join(name));
                     std::fs::create_dir_all(&path).map_err(|e| backend(e.to_string()))?;
+                    configured_folders.insert(name.clone(), path.clone());
                     Arc::new(
                         LocalFileSystem::new_with_prefix(&path)
                             .map_err(|e| backend(e.to_string()))?,
@@ -260,6 +271,7 @@ impl Buckets {
         Ok(Buckets {
             data_dir: config.data_dir.clone(),
             configured,
+            configured_folders,
             local: RwLock::new(HashMap::new()),
         })
     }
@@ -330,7 +342,9 @@ impl Buckets {
                 key: String::new(),
                 source,
             })?;
-            if key_of(&meta.location).is_none_or(|key| !key.starts_with(RESERVED_PREFIX)) {
+            if key_at(&meta.location, self.layout(bucket))
+                .is_none_or(|key| !key.starts_with(RESERVED_PREFIX))
+            {
                 return Err(StoreError::BucketNotEmpty(bucket.to_string()));
             }
         }
@@ -341,6 +355,48 @@ impl Buckets {
             bucket: bucket.to_string(),
             message: e.to_string(),
         })
+    }
+
+    /// The folder `bucket` keeps its objects in; `None` for a flat store (S3, memory).
+    fn folder_root(&self, bucket: &str) -> Option<PathBuf> {
+        match self.configured.contains_key(bucket) {
+            true => self.configured_folders.get(bucket).cloned(),
+            false => Some(self.data_dir.join(bucket)),
+        }
+    }
+
+    /// How `bucket`'s backend makes paths.
+    fn layout(&self, bucket: &str) -> Layout {
+        match self.folder_root(bucket) {
+            Some(_) => Layout::Folder,
+            None => Layout::Flat,
+        }
+    }
+
+    /// Where `key` is kept in `bucket` (see [`crate::keys`]). On a folder, a path through a
+    /// symbolic link is refused: the link may lead anywhere on the machine, and object_store's
+    /// local store follows links.
+    fn location(&self, bucket: &str, key: &str) -> Result<Path, StoreError> {
+        self.checked_location(bucket, key, false)
+    }
+
+    /// [`Buckets::location`] for a write: on a folder, a key that cannot be a file there (a
+    /// file on its way, a folder at its place) is refused before anything is written.
+    fn write_location(&self, bucket: &str, key: &str) -> Result<Path, StoreError> {
+        self.checked_location(bucket, key, true)
+    }
+
+    fn checked_location(&self, bucket: &str, key: &str, write: bool) -> Result<Path, StoreError> {
+        let path = crate::keys::location(key, self.layout(bucket))?;
+        let Some(root) = self.folder_root(bucket) else {
+            return Ok(path);
+        };
+        let (bucket, key) = (bucket.to_string(), key.to_string());
+        match walk(&root, &path, &mut HashSet::new()) {
+            Along::Link => Err(StoreError::Link { bucket, key }),
+            Along::Conflict if write => Err(StoreError::KeyConflict { bucket, key }),
+            Along::Conflict | Along::Clear => Ok(path),
+        }
     }
 
     /// The store behind `bucket`. A folder bucket that does not exist yet is created only
@@ -379,7 +435,7 @@ impl Buckets {
     /// Reads a whole object, refusing (before reading the body when the size is known, and
     /// while streaming otherwise) anything over `limit` bytes.
     pub async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Object, StoreError> {
-        let path = object_path(key)?;
+        let path = self.location(bucket, key)?;
         let store = match self.store(bucket, false) {
             Err(StoreError::NoSuchBucket(_)) => {
                 return Err(StoreError::NoSuchKey {
@@ -441,7 +497,7 @@ impl Buckets {
 
     /// What the backend says about the object, or `None` when it does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
-        let path = object_path(key)?;
+        let path = self.location(bucket, key)?;
         let store = match self.store(bucket, false) {
             Err(StoreError::NoSuchBucket(_)) => return Ok(None),
             other => other?,
@@ -452,12 +508,10 @@ impl Buckets {
                 size: meta.size,
                 last_modified: meta.last_modified,
             })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(StoreError::Io {
-                bucket: bucket.into(),
-                key: key.into(),
-                source,
-            }),
+            Err(source) => match read_error(bucket, key, source) {
+                StoreError::NoSuchKey { .. } => Ok(None),
+                error => Err(error),
+            },
         }
     }
 
@@ -470,13 +524,14 @@ impl Buckets {
         let path = match folder {
             "" => None,
             // No key lies under a folder no key can name.
-            folder => match object_path(folder) {
+            folder => match self.location(bucket, folder) {
                 Ok(path) => Some(path),
                 Err(_) => return Ok(Vec::new()),
             },
         };
         let mut stream = store.list(path.as_ref());
         let mut listed = Vec::new();
+        let (root, mut plain) = (self.folder_root(bucket), HashSet::new());
         while let Some(meta) = stream.next().await {
             let meta = match meta {
                 Ok(meta) => meta,
@@ -489,9 +544,14 @@ impl Buckets {
                     })
                 }
             };
-            let Some(key) = key_of(&meta.location) else {
+            let Some(key) = key_at(&meta.location, self.layout(bucket)) else {
                 continue;
             };
+            if (root.as_ref())
+                .is_some_and(|root| walk(root, &meta.location, &mut plain) == Along::Link)
+            {
+                continue;
+            }
             if key.starts_with(prefix) && !key.starts_with(RESERVED_PREFIX) {
                 listed.push(Listed {
                     key,
@@ -508,7 +568,7 @@ impl Buckets {
     /// Deletes an object. Deleting a key that does not exist succeeds, as on OSS and S3; a
     /// bucket that does not exist is `NoSuchBucket`.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
-        let path = object_path(key)?;
+        let path = self.location(bucket, key)?;
         let store = self.store(bucket, false)?;
         match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -527,7 +587,7 @@ impl Buckets {
         bucket: &str,
         folder: &str,
     ) -> Result<usize, StoreError> {
-        let path = object_path(folder)?;
+        let path = self.location(bucket, folder)?;
         let store = match self.store(bucket, false) {
             Err(StoreError::NoSuchBucket(_)) => return Ok(0),
             other => other?,
@@ -561,7 +621,7 @@ impl Buckets {
         bytes: Bytes,
         digests: Option<Digests>,
     ) -> Result<Stored, StoreError> {
-        let path = object_path(key)?;
+        let path = self.write_location(bucket, key)?;
         let store = self.store(bucket, true)?;
         let digested = async {
             match digests {
@@ -571,11 +631,7 @@ impl Buckets {
         };
         let write = store.put(&path, PutPayload::from_bytes(bytes.clone()));
         let (digests, written) = futures::join!(digested, write);
-        let written = written.map_err(|source| StoreError::Io {
-            bucket: bucket.into(),
-            key: key.into(),
-            source,
-        })?;
+        let written = written.map_err(|source| write_error(bucket, key, source))?;
         let version = self.version_written(bucket, key, written.e_tag).await?;
         Ok(Stored::new(digests, version))
     }
@@ -590,13 +646,9 @@ impl Buckets {
         mut chunks: ByteStream,
     ) -> Result<Stored, StoreError> {
         const IN_FLIGHT_PARTS: usize = 4;
-        let path = object_path(key)?;
+        let path = self.write_location(bucket, key)?;
         let store = self.store(bucket, true)?;
-        let io = |source| StoreError::Io {
-            bucket: bucket.into(),
-            key: key.into(),
-            source,
-        };
+        let io = |source| write_error(bucket, key, source);
         let upload = store.put_multipart(&path).await.map_err(io)?;
         let mut writer = object_store::WriteMultipart::new(upload);
         let mut digester = Digester::new();
@@ -630,11 +682,16 @@ impl Buckets {
         to: &str,
     ) -> Result<String, StoreError> {
         let store = self.store(bucket, false)?;
-        let (source, target) = (object_path(from)?, object_path(to)?);
-        store
-            .copy(&source, &target)
-            .await
-            .map_err(|source| read_error(bucket, from, source))?;
+        let (source, target) = (
+            self.location(bucket, from)?,
+            self.write_location(bucket, to)?,
+        );
+        store.copy(&source, &target).await.map_err(|source| {
+            match read_error(bucket, from, source) {
+                StoreError::Io { source, .. } => write_error(bucket, to, source),
+                missing => missing,
+            }
+        })?;
         self.version_written(bucket, to, None).await
     }
 
@@ -658,7 +715,7 @@ impl Buckets {
     /// A reader of the object as it is now: its description, and its bytes (all, or a range)
     /// streamed from the backend on demand, never held whole.
     pub async fn open(&self, bucket: &str, key: &str) -> Result<Option<Reader>, StoreError> {
-        let path = object_path(key)?;
+        let path = self.location(bucket, key)?;
         let store = match self.store(bucket, false) {
             Err(StoreError::NoSuchBucket(_)) => return Ok(None),
             other => other?,
@@ -792,27 +849,8 @@ mod tests {
         (Buckets::from_config(&config).expect("buckets"), data_dir)
     }
 
-    #[test]
-    fn keys_are_checked_and_folder_markers_end_in_a_slash() {
-        for good in ["a", "a/b.jpg", "dir/", "a/b/", "é/ü.jpg", "a b/c#d"] {
-            assert!(validate_key(good).is_ok(), "{good}");
-        }
-        let marker = format!("a/{FOLDER_MARKER}");
-        for bad in [
-            "", "/", "a//", "//", "/a", "a//b", "a/./b", "a/../b", "..", "a\u{7}", &marker,
-        ] {
-            assert!(validate_key(bad).is_err(), "{bad:?}");
-        }
-        for key in ["dir/", "a/b/", "a/b.jpg", "é/#x"] {
-            assert_eq!(
-                key_of(&object_path(key).expect("path")).as_deref(),
-                Some(key)
-            );
-        }
-    }
-
     #[tokio::test]
-    async fn a_folder_marker_is_stored_listed_and_deleted_as_its_key() {
+    async fn folder_markers_and_dot_and_empty_segments_are_stored_listed_and_deleted_as_keys() {
         let (buckets, data_dir) = folder_and_memory();
         for bucket in ["folder", "mem"] {
             buckets
@@ -828,11 +866,116 @@ mod tests {
                 .map(|listed| listed.key)
                 .collect();
             assert_eq!(keys, ["d/", "d/x.txt"], "{bucket}");
+            for key in ["d/a//y", "d/../z", "d/./w", "d/\u{1}#1"] {
+                let body = Bytes::from(key.as_bytes().to_vec());
+                buckets
+                    .put(bucket, key, body.clone(), None)
+                    .await
+                    .expect("put");
+                let object = buckets.get(bucket, key, 1024).await.expect("get");
+                assert_eq!(object.bytes, body, "{bucket} {key:?}");
+            }
+            let keys: Vec<String> = (buckets.list(bucket, "d/").await.expect("list"))
+                .into_iter()
+                .map(|listed| listed.key)
+                .collect();
+            assert_eq!(
+                keys,
+                ["d/", "d/\u{1}#1", "d/../z", "d/./w", "d/a//y", "d/x.txt"],
+                "{bucket}"
+            );
+            let under: Vec<String> = (buckets.list(bucket, "d/a//").await.expect("list"))
+                .into_iter()
+                .map(|listed| listed.key)
+                .collect();
+            assert_eq!(under, ["d/a//y"], "{bucket}");
             assert!(buckets.exists(bucket, "d/").await.expect("exists"));
             buckets.delete(bucket, "d/").await.expect("delete");
             assert!(!buckets.exists(bucket, "d/").await.expect("exists"));
             assert!(buckets.exists(bucket, "d/x.txt").await.expect("exists"));
         }
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
+
+    #[tokio::test]
+    async fn a_folder_refuses_a_key_that_would_be_a_file_and_a_folder_and_keeps_both() {
+        let (buckets, data_dir) = folder_and_memory();
+        let body = || Bytes::from_static(b"kept");
+        for (first, second) in [("c", "c/d"), ("e/f", "e"), ("g/", "g//h")] {
+            for bucket in ["folder", "mem"] {
+                buckets.put(bucket, first, body(), None).await.expect("put");
+                let second_put = buckets.put(bucket, second, body(), None).await;
+                if bucket == "mem" {
+                    assert!(second_put.is_ok(), "{second}: {second_put:?}");
+                    continue;
+                }
+                assert!(
+                    matches!(second_put, Err(StoreError::KeyConflict { .. })),
+                    "{second}: {second_put:?}"
+                );
+                let chunks = futures::stream::iter([Ok(body())]).boxed();
+                let streamed = buckets.put_stream(bucket, second, chunks).await;
+                assert!(
+                    matches!(streamed, Err(StoreError::KeyConflict { .. })),
+                    "{second}: {streamed:?}"
+                );
+                let read = buckets.get(bucket, first, 16).await.expect("get");
+                assert_eq!(read.bytes, body());
+                assert_eq!(buckets.head(bucket, second).await.expect("head"), None);
+            }
+        }
+        let missing = buckets.get("folder", "c/d/e", 16).await;
+        assert!(
+            matches!(missing, Err(StoreError::NoSuchKey { .. })),
+            "{missing:?}"
+        );
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
+
+    #[tokio::test]
+    async fn a_folder_never_follows_a_symbolic_link_out_of_it() {
+        let (buckets, data_dir) = folder_and_memory();
+        let outside = data_dir.join("outside");
+        std::fs::create_dir_all(&outside).expect("outside");
+        std::fs::write(outside.join("secret"), b"secret").expect("secret");
+        buckets
+            .put("folder", "plain.txt", Bytes::from_static(b"plain"), None)
+            .await
+            .expect("put");
+        let bucket = data_dir.join("folder");
+        std::os::unix::fs::symlink(outside.join("secret"), bucket.join("file-link")).expect("ln");
+        std::os::unix::fs::symlink(&outside, bucket.join("dir-link")).expect("ln");
+        let linked =
+            |result: &Result<_, StoreError>| matches!(result, Err(StoreError::Link { .. }));
+        for key in ["file-link", "dir-link/secret"] {
+            assert!(
+                linked(&buckets.get("folder", key, 64).await.map(|_| ())),
+                "{key}"
+            );
+            assert!(
+                linked(&buckets.head("folder", key).await.map(|_| ())),
+                "{key}"
+            );
+            assert!(linked(&buckets.delete("folder", key).await), "{key}");
+        }
+        let write = buckets
+            .put("folder", "dir-link/new", Bytes::from_static(b"x"), None)
+            .await;
+        assert!(linked(&write.map(|_| ())));
+        let copy = buckets
+            .copy_within("folder", "plain.txt", "dir-link/copy")
+            .await;
+        assert!(linked(&copy.map(|_| ())));
+        assert_eq!(std::fs::read_dir(&outside).expect("outside").count(), 1);
+        assert_eq!(
+            std::fs::read(outside.join("secret")).expect("secret"),
+            b"secret"
+        );
+        let keys: Vec<String> = (buckets.list("folder", "").await.expect("list"))
+            .into_iter()
+            .map(|listed| listed.key)
+            .collect();
+        assert_eq!(keys, ["plain.txt"]);
         let _ = std::fs::remove_dir_all(data_dir);
     }
 

@@ -75,6 +75,9 @@ pub enum FailureCode {
     EntityTooSmall,
     /// A bucket to delete still holds objects (HTTP 409).
     BucketNotEmpty,
+    /// A folder bucket cannot keep the key: it would be a file and a folder at once (`a`
+    /// beside `a/b`), which a file system cannot hold (HTTP 409).
+    KeyConflict,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -96,7 +99,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 28] = [
+const OWN_CODES: [FailureCode; 29] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -125,6 +128,7 @@ const OWN_CODES: [FailureCode; 28] = [
     FailureCode::InvalidPartOrder,
     FailureCode::EntityTooSmall,
     FailureCode::BucketNotEmpty,
+    FailureCode::KeyConflict,
 ];
 
 impl FailureCode {
@@ -167,6 +171,7 @@ impl FailureCode {
             FailureCode::InvalidPartOrder => "InvalidPartOrder",
             FailureCode::EntityTooSmall => "EntityTooSmall",
             FailureCode::BucketNotEmpty => "BucketNotEmpty",
+            FailureCode::KeyConflict => "KeyConflict",
         }
     }
 

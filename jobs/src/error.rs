@@ -81,6 +81,19 @@ pub enum StoreError {
     Backend { bucket: String, message: String },
     #[error("The bucket you tried to delete is not empty: {0}")]
     BucketNotEmpty(String),
+    /// The key's path in a folder bucket passes through a symbolic link, which could lead
+    /// outside the bucket: never followed.
+    #[error(
+        "{bucket}/{key} passes through a symbolic link in the bucket's folder, and a folder \
+         bucket never follows links"
+    )]
+    Link { bucket: String, key: String },
+    /// The key would be a file and a folder at once on a folder bucket.
+    #[error(
+        "{bucket}/{key}: a folder bucket cannot keep this key beside the keys it holds \
+         (one of them would be a file and a folder at once, as `a` beside `a/b`)"
+    )]
+    KeyConflict { bucket: String, key: String },
     #[error("the bucket {0} is configured (the TOML file): remove it there")]
     Configured(String),
     /// The request's body broke off or could not be read; nothing was stored.
@@ -102,6 +115,8 @@ impl StoreError {
             StoreError::TooLarge { .. } => FailureCode::EntityTooLarge,
             StoreError::Body { .. } => FailureCode::INVALID_ARGUMENT,
             StoreError::BucketNotEmpty(_) => FailureCode::BucketNotEmpty,
+            StoreError::KeyConflict { .. } => FailureCode::KeyConflict,
+            StoreError::Link { .. } => FailureCode::AccessDenied,
             StoreError::Configured(_) => FailureCode::AccessDenied,
             StoreError::Io { .. } | StoreError::Backend { .. } => FailureCode::StorageError,
         }

@@ -9,6 +9,7 @@
 //!   access keys).
 //! - [`queue`]: RabbitMQ, which only distributes job ids.
 //! - [`buckets`]: named object stores (folders, S3-compatible, memory) with read limits.
+//! - [`keys`]: OSS's key rules, and how every valid key is kept on a backend's paths.
 //! - [`catalog`]: per-bucket styles and upload rules: checked, then kept in the ledger.
 //! - [`credentials`]: access keys, grants, permission checks.
 //! - [`submit`]: validation and submission of jobs, shared by every HTTP surface.
@@ -42,6 +43,7 @@ pub mod delete;
 pub mod digest;
 pub mod error;
 pub mod etag;
+pub mod keys;
 pub mod ledger;
 pub mod listing;
 pub mod lookup;

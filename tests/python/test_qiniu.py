@@ -9,6 +9,7 @@ import time
 
 import pytest
 import qiniu
+import requests
 from qiniu import config as qiniu_config
 
 from conftest import fixture_bytes, image_size
@@ -185,6 +186,30 @@ def test_a_bad_signature_is_bad_token(server, keys):
     assert ret is None
     assert info.status_code == 401
     assert json.loads(info.text_body) == {"error": "bad token"}
+
+
+def test_a_pfop_body_its_signature_does_not_cover_is_refused(server, keys):
+    """QBox signs a form body only, Qiniu v2 any body but octet-stream: a signature captured
+    over `/pfop` alone must not run fops sent beside it."""
+    fops = f"imageMogr2/thumbnail/10x|saveas/{entry('results', 'forged.jpg')}"
+    body = f"bucket=photos&key=gopher.jpg&fops={fops}"
+    url = f"{server.url}/pfop"
+    qbox = qiniu.Auth(*keys["rw"]).token_of_request(url)
+    v2 = qiniu.QiniuMacAuth(*keys["rw"]).token_of_request(
+        "POST", None, url, None, content_type="application/octet-stream"
+    )
+    for authorization, content_type in [
+        (f"QBox {qbox}", "text/plain"),
+        (f"QBox {qbox}", None),
+        (f"Qiniu {v2}", "application/octet-stream"),
+    ]:
+        headers = {"Authorization": authorization}
+        if content_type:
+            headers["Content-Type"] = content_type
+        r = requests.post(url, data=body.encode(), headers=headers, timeout=10)
+        assert r.status_code == 401, (authorization, content_type, r.text)
+        assert r.json() == {"error": "bad token"}
+    assert not server.path("results", "forged.jpg").exists()
 
 
 def test_return_body_and_insert_only(server, sdk):

@@ -71,6 +71,7 @@ pub(super) async fn delete(
 ) -> Result<Response, OssError> {
     who.require(&target.bucket, Permission::Write)?;
     services.buckets.delete_bucket(&target.bucket).await?;
+    services.ledger.forget_bucket(&target.bucket).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -108,7 +108,8 @@ impl Target {
     /// configured domain, the key the whole path) or path style (`/<bucket>/<key>`). An empty
     /// key addresses the bucket itself.
     fn of(request: &Request, domains: &[String], cname: Option<&str>) -> Result<Target, OssError> {
-        let path = request.uri().path().trim_start_matches('/');
+        // One `/` only: the rest is the key's, and a key may not start with `/` (refused later).
+        let path = request.uri().path().strip_prefix('/').unwrap_or_default();
         let hosted = cname.or_else(|| virtual_host_bucket(request.headers(), domains));
         let (bucket, key) = match hosted {
             Some(bucket) => (bucket, path),

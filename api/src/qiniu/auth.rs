@@ -37,10 +37,20 @@ pub fn sign_qbox(
     let mut data = Vec::with_capacity(path_and_query.len() + 1 + body.len());
     data.extend_from_slice(path_and_query.as_bytes());
     data.push(b'\n');
-    if content_type == Some(FORM) {
+    if covers_body(Scheme::QBox, content_type) {
         data.extend_from_slice(body);
     }
     urlsafe(&hmac_sha1(secret.as_bytes(), &data))
+}
+
+/// Whether a signature of `scheme` covers the body of a request of `content_type`: QBox
+/// signs a form body only, Qiniu v2 any body but one sent as `application/octet-stream` (or
+/// with no type). A body a signature does not cover is anyone's to replace.
+fn covers_body(scheme: Scheme, content_type: Option<&str>) -> bool {
+    match scheme {
+        Scheme::QBox => content_type == Some(FORM),
+        Scheme::Qiniu => content_type.is_some_and(|ct| ct != "application/octet-stream"),
+    }
 }
 
 /// What the `Qiniu` (v2) signature covers besides the secret.
@@ -95,7 +105,7 @@ pub fn sign_qiniu_v2(secret: &str, request: &V2Request<'_>) -> String {
     }
     text.push_str("\n\n");
     let mut data = text.into_bytes();
-    if matches!(request.content_type, Some(ct) if ct != "application/octet-stream") {
+    if covers_body(Scheme::Qiniu, request.content_type) {
         data.extend_from_slice(request.body);
     }
     urlsafe(&hmac_sha1(secret.as_bytes(), &data))
@@ -171,6 +181,13 @@ pub async fn authenticate_request(
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    // Otherwise a captured signature would run any body sent with it (a pfop's fops).
+    if !body.is_empty() && !covers_body(scheme, content_type) {
+        return Err(AuthError::Malformed(format!(
+            "the signature does not cover a body sent as {}: send it as {FORM}",
+            content_type.unwrap_or("(no Content-Type)")
+        )));
+    }
     let expected = |secret: &str| match scheme {
         Scheme::QBox => sign_qbox(secret, path_and_query, content_type, body),
         Scheme::Qiniu => {

@@ -64,7 +64,7 @@ pub fn status_of(code: FailureCode) -> u16 {
         | FailureCode::NoSuchRule => 404,
         FailureCode::MethodNotAllowed => 405,
         FailureCode::PreconditionFailed => 412,
-        FailureCode::BucketNotEmpty => 409,
+        FailureCode::BucketNotEmpty | FailureCode::KeyConflict => 409,
         FailureCode::EntityTooLarge => 413,
         // Qiniu's "no such resource" (a job, an upload).
         FailureCode::NoSuchJob | FailureCode::NoSuchUpload => 612,

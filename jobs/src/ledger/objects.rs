@@ -106,6 +106,32 @@ impl Ledger {
             .collect())
     }
 
+    /// Forgets everything kept of `bucket` (it was deleted): its styles, upload rules,
+    /// settings, download hosts, processed results, object records and unfinished uploads, so a
+    /// bucket made again under the name starts empty, as on OSS. Jobs stay: they are history.
+    pub async fn forget_bucket(&self, bucket: &str) -> Result<(), LedgerError> {
+        // Constant table names; the bucket is a parameter. Parts go with their uploads.
+        const TABLES: [&str; 7] = [
+            "styles",
+            "upload_rules",
+            "bucket_settings",
+            "download_hosts",
+            "derived_results",
+            "object_records",
+            "multipart_uploads",
+        ];
+        let mut transaction = self.pool.begin().await?;
+        for table in TABLES {
+            let statement = format!("DELETE FROM {table} WHERE bucket = $1");
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .bind(bucket)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Forgets the record of `bucket/key` (the object was deleted).
     pub async fn forget_object(&self, bucket: &str, key: &str) -> Result<(), LedgerError> {
         sqlx::query("DELETE FROM object_records WHERE bucket = $1 AND key = $2")
