@@ -321,6 +321,55 @@ async fn the_notify_url_receives_the_final_status() {
     app.stop().await;
 }
 
+/// A loopback receiver that accepts callbacks and never answers them.
+async fn hanging_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}/hook")
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_delays_no_other_callback() {
+    let (mut config, data_dir) = common::test_config();
+    // Far longer than the wait below: a callback queued behind the hanging ones would miss it.
+    config.notify_timeout_ms = 120_000;
+    let app = common::spawn_app_with(config, data_dir).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let hanging = hanging_server().await;
+    let job = |notify_url: &str| {
+        json!({
+            "bucket": "photos",
+            "key": "gopher.jpg",
+            "fops": ["imageMogr2/thumbnail/20x"],
+            "notify_url": notify_url,
+        })
+    };
+    // More than one destination's share of slots, all to the receiver that hangs.
+    let mut stuck = Vec::new();
+    for _ in 0..6 {
+        stuck.push(app.submit(job(&hanging)).await);
+    }
+    for id in &stuck {
+        app.wait_for_end(id).await;
+    }
+    let (url, mut received) = notify_server(StatusCode::OK).await;
+    let id = app.submit(job(&url)).await;
+    let body = tokio::time::timeout(Duration::from_secs(60), received.recv())
+        .await
+        .expect("the callback is not held behind the hanging receiver")
+        .expect("callback body");
+    assert_eq!(body["id"], id.as_str());
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_callback_that_never_gets_200_ends_as_code_4() {
     let app = spawn_app().await;

@@ -129,6 +129,24 @@ pub struct Ledger {
     pool: PgPool,
 }
 
+/// Where a callback goes, as the notifier limits it: the notify URL's scheme and authority as
+/// written (`http://hooks.example.com:8080`), the same prefix
+/// [`Ledger::take_due_notification`]'s SQL takes (`^[^:/?#]+://[^/?#]*`); empty for none.
+pub fn callback_destination(url: Option<&str>) -> String {
+    let Some(url) = url else {
+        return String::new();
+    };
+    let Some(at) = url.find("://") else {
+        return String::new();
+    };
+    if at == 0 || url[..at].contains([':', '/', '?', '#']) {
+        return String::new();
+    }
+    let rest = &url[at + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    url[..at + 3 + end].to_string()
+}
+
 impl Ledger {
     /// Connects, creating the database when it is missing and applying pending migrations:
     /// every command that uses the database starts here.
@@ -267,16 +285,24 @@ impl Ledger {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Takes one job whose callback is due, holding it from other notifiers for `hold`.
-    pub async fn take_due_notification(&self, hold: Duration) -> Result<Option<Job>, LedgerError> {
+    /// Takes one job whose callback is due and goes to none of the `busy` destinations (see
+    /// [`callback_destination`]), holding it from other notifiers for `hold`.
+    pub async fn take_due_notification(
+        &self,
+        hold: Duration,
+        busy: &[String],
+    ) -> Result<Option<Job>, LedgerError> {
         let taken: Option<(Uuid,)> = sqlx::query_as(
             "UPDATE jobs SET notify_next_at = now() + make_interval(secs => $1) \
              WHERE id = (SELECT id FROM jobs WHERE notify_state = 'pending' \
-                         AND notify_next_at <= now() ORDER BY notify_next_at \
-                         LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                         AND notify_next_at <= now() \
+                         AND coalesce(substring(notify_url FROM '^[^:/?#]+://[^/?#]*'), '') \
+                             <> ALL($2::text[]) \
+                         ORDER BY notify_next_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING id",
         )
         .bind(hold.as_secs_f64())
+        .bind(busy)
         .fetch_optional(&self.pool)
         .await?;
         match taken {
@@ -455,4 +481,29 @@ async fn insert_job_in(
         .await?;
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::callback_destination;
+
+    #[test]
+    fn a_callback_destination_is_the_urls_scheme_and_authority_as_written() {
+        let cases = [
+            (
+                Some("http://hooks.test:8080/cb?x=1"),
+                "http://hooks.test:8080",
+            ),
+            (Some("https://Hooks.Test"), "https://Hooks.Test"),
+            (Some("http://a.test?q"), "http://a.test"),
+            (Some("http://a.test#f"), "http://a.test"),
+            (Some("a:b://x"), ""),
+            (Some("://x"), ""),
+            (Some("no-scheme"), ""),
+            (None, ""),
+        ];
+        for (url, destination) in cases {
+            assert_eq!(callback_destination(url), destination, "{url:?}");
+        }
+    }
 }
