@@ -90,7 +90,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let ran = runtime.block_on(run(cli.command));
+    // A render cut short at shutdown goes on on the blocking pool until its deadline; the
+    // runtime would wait for it. Its job was handed back: exit without it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match ran {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("ferrotype: {error:#}");

@@ -165,7 +165,7 @@ async fn a_malformed_pipeline_is_refused_and_nothing_is_queued() {
         json!({"bucket": "photos", "key": "gopher.jpg", "fops": ["imageMogr2/thumbnail/100x", "imageMogr2/nonsense/1"]}),
         json!({"bucket": "photos", "key": "gopher.jpg", "fops": []}),
         json!({"bucket": "photos", "key": "gopher.jpg"}),
-        json!({"bucket": "photos", "key": "../etc/passwd", "fops": ["imageMogr2/thumbnail/100x"]}),
+        json!({"bucket": "photos", "key": "/etc/passwd", "fops": ["imageMogr2/thumbnail/100x"]}),
     ];
     for case in cases {
         let response = app.post_job(case.clone()).await;
@@ -204,6 +204,21 @@ async fn a_malformed_pipeline_is_refused_and_nothing_is_queued() {
     assert_eq!(jobs, 0);
     let queue = app.services().queue.queue_name("default");
     assert_eq!(queue_depth(&app.config.amqp_url, &queue).await, 0);
+    app.stop().await;
+}
+
+/// `../etc/passwd` is a key like any other on OSS: the object of that name inside the bucket,
+/// which does not exist. The job fails on it and never reads the file outside.
+#[tokio::test]
+async fn a_key_of_dot_dot_segments_names_an_object_inside_the_bucket() {
+    let app = spawn_app().await;
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "../etc/passwd",
+                       "fops": ["imageMogr2/thumbnail/100x"]}))
+        .await;
+    let job = app.wait_for_end(&id).await;
+    assert_eq!(job["code"], 3, "{job}");
+    assert_eq!(job["items"][0]["error_code"], "NoSuchKey", "{job}");
     app.stop().await;
 }
 

@@ -33,8 +33,11 @@ pub struct Config {
     pub max_source_bytes: u64,
     /// Largest upload the API accepts, in bytes.
     pub max_upload_bytes: u64,
-    /// How long a worker holds a job before another may take it over.
+    /// How long a worker's claim on a job lasts unless renewed: its heartbeat renews it every
+    /// third of this while the job runs, so this is how soon a dead worker's jobs run again.
     pub lease_seconds: u64,
+    /// How long a stopping worker lets its jobs finish before handing them back.
+    pub shutdown_grace_ms: u64,
     /// Attempts (claims) after which a job that keeps failing on I/O is failed for good.
     pub max_attempts: i32,
     /// How often the sweeper looks for unpublished jobs and expired leases.
@@ -106,7 +109,8 @@ impl Default for Config {
             pipelines: vec!["default".into()],
             max_source_bytes: 20 * 1024 * 1024,
             max_upload_bytes: 100 * 1024 * 1024,
-            lease_seconds: 300,
+            lease_seconds: 30,
+            shutdown_grace_ms: 30_000,
             max_attempts: 5,
             sweep_interval_ms: 5_000,
             publish_grace_ms: 10_000,
@@ -205,11 +209,12 @@ impl Config {
         if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
             self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
         }
-        let numbers: [(&str, &mut u64); 10] = [
+        let numbers: [(&str, &mut u64); 11] = [
             ("FERROTYPE_GET_TIMEOUT_MS", &mut self.get_timeout_ms),
             ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
             ("FERROTYPE_MAX_UPLOAD_BYTES", &mut self.max_upload_bytes),
             ("FERROTYPE_LEASE_SECONDS", &mut self.lease_seconds),
+            ("FERROTYPE_SHUTDOWN_GRACE_MS", &mut self.shutdown_grace_ms),
             ("FERROTYPE_SWEEP_INTERVAL_MS", &mut self.sweep_interval_ms),
             ("FERROTYPE_PUBLISH_GRACE_MS", &mut self.publish_grace_ms),
             ("FERROTYPE_NOTIFY_BACKOFF_MS", &mut self.notify_backoff_ms),
@@ -301,6 +306,10 @@ impl Config {
 
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
     }
 
     pub fn publish_grace(&self) -> Duration {

@@ -59,7 +59,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config, data_dir: tempfile::TempDir) -> TestApp {
-    let running = ferrotype::serve::start(config.clone(), Role::Both)
+    spawn_app_as(config, data_dir, Role::Both).await
+}
+
+/// [`spawn_app_with`] running only `role` (with the API: a test adds workers of its own).
+pub async fn spawn_app_as(config: Config, data_dir: tempfile::TempDir, role: Role) -> TestApp {
+    let running = ferrotype::serve::start(config.clone(), role)
         .await
         .expect("service starts");
     let address = running.address.expect("API address");

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::handler::{self, Disposition};
 use crate::WorkerError;
 
-/// How long shutdown waits for in-flight jobs before leaving them to their leases.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long jobs cut short at the end of the grace get to hand themselves back.
+const HAND_BACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn run(
     services: Arc<Services>,
@@ -39,6 +39,7 @@ pub async fn run(
         .await?;
     let mut deliveries = futures::stream::select_all(consumers);
     let mut in_flight = JoinSet::new();
+    let stop_now = CancellationToken::new();
     tracing::info!(%owner, slots = services.config.workers, prefetch, pipelines = ?services.config.pipelines, "worker consuming");
 
     let outcome = loop {
@@ -55,7 +56,11 @@ pub async fn run(
                     let owner = owner.clone();
                     let wake = notifier_wake.clone();
                     let slots = render_slots.clone();
-                    in_flight.spawn(async move { handle(services, owner, wake, &slots, delivery).await });
+                    let stop_now = stop_now.clone();
+                    in_flight.spawn(async move {
+                        let shared = Shared { services: &services, owner: &owner, wake: &wake, render_slots: &slots, stop_now: &stop_now };
+                        handle(shared, delivery).await
+                    });
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "delivery error");
@@ -67,28 +72,59 @@ pub async fn run(
 
     // Stop taking work (the consumers go with the stream), then let in-flight jobs finish.
     drop(deliveries);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while let Some(finished) = in_flight.join_next().await {
-            if let Err(error) = finished {
-                tracing::error!(%error, "job task panicked");
-            }
-        }
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("shutdown: jobs still running are left to their leases");
-        in_flight.abort_all();
-    }
+    drain(in_flight, stop_now, services.config.shutdown_grace()).await;
     outcome
 }
 
-async fn handle(
-    services: Arc<Services>,
-    owner: String,
-    wake: Arc<Notify>,
-    render_slots: &Semaphore,
-    delivery: Delivery,
-) {
+/// Waits up to `grace` for the jobs in flight; then hands back those still running (their
+/// leases released at once, attempts refunded) and aborts whatever has not ended soon after.
+async fn drain(mut in_flight: JoinSet<()>, stop_now: CancellationToken, grace: Duration) {
+    if tokio::time::timeout(grace, join_all(&mut in_flight))
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    tracing::warn!(
+        jobs = in_flight.len(),
+        ?grace,
+        "shutdown grace over: handing jobs back"
+    );
+    stop_now.cancel();
+    if tokio::time::timeout(HAND_BACK_TIMEOUT, join_all(&mut in_flight))
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: jobs that did not hand themselves back are left to their leases");
+        in_flight.abort_all();
+    }
+}
+
+async fn join_all(in_flight: &mut JoinSet<()>) {
+    while let Some(finished) = in_flight.join_next().await {
+        if let Err(error) = finished {
+            tracing::error!(%error, "job task panicked");
+        }
+    }
+}
+
+/// What every delivery's task borrows from the consumer.
+struct Shared<'a> {
+    services: &'a Arc<Services>,
+    owner: &'a str,
+    wake: &'a Notify,
+    render_slots: &'a Semaphore,
+    stop_now: &'a CancellationToken,
+}
+
+async fn handle(shared: Shared<'_>, delivery: Delivery) {
+    let Shared {
+        services,
+        owner,
+        wake,
+        render_slots,
+        stop_now,
+    } = shared;
     let message: JobMessage = match serde_json::from_slice(&delivery.data) {
         Ok(message) => message,
         Err(error) => {
@@ -99,9 +135,10 @@ async fn handle(
         }
     };
     let worker = handler::Worker {
-        services: &services,
-        owner: &owner,
+        services,
+        owner,
         render_slots,
+        stop_now,
     };
     let disposition = handler::process(worker, message.job_id).await;
     let acked = match disposition {
@@ -110,6 +147,15 @@ async fn handle(
                 wake.notify_one();
             }
             delivery.ack(BasicAckOptions::default()).await
+        }
+        Disposition::HandedBack => {
+            // Another worker takes it from the queue at once (the sweeper republishes it too).
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await
         }
         Disposition::LedgerUnavailable => {
             // The ledger could not be reached: put the message back after a pause rather than

@@ -179,6 +179,24 @@ impl Lease {
         self.ledger.job(self.job_id).await
     }
 
+    /// Gives the job back at once, its attempt refunded: the worker is shutting down and cut
+    /// the job short, which says nothing about the job. The sweeper republishes it right away.
+    #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
+    pub async fn hand_back(self) -> Result<(), LedgerError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET status = {WAITING}, lease_owner = NULL, lease_expires_at = NULL, \
+             published_at = NULL, attempts = greatest(attempts - 1, 0), \
+             last_error = 'handed back by a worker shutting down', updated_at = now(), \
+             sweep_after = now() \
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
+        )))
+        .bind(self.job_id)
+        .bind(&self.owner)
+        .execute(&self.ledger.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Gives the job back after a transient failure: the sweeper republishes it once
     /// `backoff` has passed. A lost lease makes this a no-op (the new holder has the job).
     #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]

@@ -24,6 +24,7 @@ use jobs::ledger::{ClaimedJob, FailedItem, ItemOutcome, Lease};
 use jobs::model::{ItemRow, Job, Status};
 use jobs::Services;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use stop::{with_retries, Stop};
@@ -36,6 +37,8 @@ pub enum Disposition {
     Done { finished: bool },
     /// Requeue: the ledger was unreachable, nothing was decided.
     LedgerUnavailable,
+    /// Requeue at once: the worker is shutting down and handed the job back.
+    HandedBack,
 }
 
 /// What every job of one worker process shares.
@@ -47,12 +50,15 @@ pub struct Worker<'a> {
     /// Bounds the renders running at once across the worker's jobs; a job holds a slot only
     /// while its pixels are worked, not during its storage and ledger round trips.
     pub render_slots: &'a Semaphore,
+    /// Cancelled when shutdown's grace is over: jobs still running are handed back.
+    pub stop_now: &'a CancellationToken,
 }
 
 /// Runs the job `id` as far as this worker can take it.
 pub async fn process(worker: Worker<'_>, id: Uuid) -> Disposition {
     match run(worker, id).await {
-        Ok(finished) => Disposition::Done { finished },
+        Ok(Some(finished)) => Disposition::Done { finished },
+        Ok(None) => Disposition::HandedBack,
         Err(error) => {
             tracing::error!(job = %id, %error, "ledger error while processing");
             Disposition::LedgerUnavailable
@@ -60,10 +66,11 @@ pub async fn process(worker: Worker<'_>, id: Uuid) -> Disposition {
     }
 }
 
-/// Claims the job, works it, and settles the outcome: finished, given back, or left to the
-/// worker that took the lease over. Returns whether this call finished the job.
+/// Claims the job, works it while a heartbeat renews its lease, and settles the outcome:
+/// finished, given back, or left to the worker that took the lease over. Returns whether this
+/// call finished the job; `None` when it handed the job back for shutdown.
 #[tracing::instrument(skip_all, fields(job = %id))]
-async fn run(worker: Worker<'_>, id: Uuid) -> Result<bool, jobs::error::LedgerError> {
+async fn run(worker: Worker<'_>, id: Uuid) -> Result<Option<bool>, jobs::error::LedgerError> {
     let config = &worker.services.config;
     let claimed = worker
         .services
@@ -72,20 +79,48 @@ async fn run(worker: Worker<'_>, id: Uuid) -> Result<bool, jobs::error::LedgerEr
         .await?;
     let Some(ClaimedJob { job, lease }) = claimed else {
         tracing::debug!("duplicate or unknown delivery dropped");
-        return Ok(false);
+        return Ok(Some(false));
     };
     tracing::info!(attempt = job.row.attempts, "job claimed");
-    match work(worker, &job, &lease).await {
-        Ok(()) => finish(lease).await,
+    // Whichever ends first: the work, a lost lease, or the end of shutdown's grace. A render
+    // cut short goes on on the blocking pool until its deadline, and its result is dropped.
+    let outcome = tokio::select! {
+        outcome = work(worker, &job, &lease) => outcome,
+        lost = heartbeat(&lease, config.lease()) => Err(lost),
+        _ = worker.stop_now.cancelled() => Err(Stop::Shutdown),
+    };
+    match outcome {
+        Ok(()) => finish(lease).await.map(Some),
         Err(Stop::LeaseLost) => {
             tracing::warn!("lease lost; another worker owns the job now");
-            Ok(false)
+            Ok(Some(false))
         }
         Err(Stop::GiveBack(reason)) => {
             stop::give_back(lease, job.row.attempts, &reason).await?;
-            Ok(false)
+            Ok(Some(false))
+        }
+        Err(Stop::Shutdown) => {
+            tracing::warn!("shutdown: job handed back");
+            lease.hand_back().await?;
+            Ok(None)
         }
         Err(Stop::Ledger(error)) => Err(error),
+    }
+}
+
+/// Renews the lease every third of its term while the job is worked, so a live worker's job
+/// is never taken over however long its render runs; returns only when the lease is lost. A
+/// ledger that cannot be reached is tried again at the next beat (the lease may then lapse,
+/// and the next write finds it lost).
+async fn heartbeat(lease: &Lease, term: std::time::Duration) -> Stop {
+    let beat = (term / 3).max(std::time::Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(beat).await;
+        match lease.renew().await {
+            Ok(true) => {}
+            Ok(false) => return Stop::LeaseLost,
+            Err(error) => tracing::warn!(%error, "cannot renew the lease"),
+        }
     }
 }
 
@@ -113,7 +148,7 @@ async fn work(worker: Worker<'_>, job: &Job, lease: &Lease) -> Result<(), Stop> 
         }
     };
     let split = reuse::split(services, job, pending, &source.etag).await?;
-    let rendered = render::render(worker, lease, job, split.to_render, source.bytes).await?;
+    let rendered = render::render(worker, job, split.to_render, source.bytes).await?;
     let made = split.reused.into_iter().chain(rendered);
     store::store_all(services, lease, made, &source.etag).await
 }

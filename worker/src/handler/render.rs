@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use bytes::Bytes;
-use jobs::ledger::{FailedItem, ItemOutcome, Lease};
+use jobs::ledger::{FailedItem, ItemOutcome};
 use jobs::model::{Dialect, ItemRow, Job};
 use jobs::submit::{parse_command, CommandText};
 use jobs::Services;
@@ -29,7 +29,6 @@ struct Prepared {
 #[tracing::instrument(skip_all, fields(items = items.len()))]
 pub(super) async fn render(
     worker: Worker<'_>,
-    lease: &Lease,
     job: &Job,
     items: Vec<ItemRow>,
     source: Bytes,
@@ -42,7 +41,7 @@ pub(super) async fn render(
     if prepared.ready.is_empty() {
         return Ok(made);
     }
-    let slot = take_slot(worker, lease).await?;
+    let slot = take_slot(worker).await?;
     let started = Instant::now();
     let count = prepared.ready.len();
     let results = run_engine(worker.services, prepared.ready, prepared.assets, source).await;
@@ -156,20 +155,15 @@ async fn fetch_assets(
     Ok(Ok(assets))
 }
 
-/// Waits for a render slot. A long wait may have eaten into the lease: it is renewed before
-/// the render, and the job stops if another worker took it over meanwhile.
-async fn take_slot<'w>(worker: Worker<'w>, lease: &Lease) -> Result<SemaphorePermit<'w>, Stop> {
+/// Waits for a render slot (the job's heartbeat keeps its lease meanwhile).
+async fn take_slot<'w>(worker: Worker<'w>) -> Result<SemaphorePermit<'w>, Stop> {
     let waited = Instant::now();
     // The semaphore is never closed; if it were, the worker is going away.
     let slot = (worker.render_slots.acquire().await)
         .map_err(|_| Stop::GiveBack("the worker is shutting down".into()))?;
-    let waited = waited.elapsed();
     // Long waits say the CPU, not I/O, holds jobs back: more slots (cores) would help.
-    metrics::histogram!("ferrotype_render_slot_wait_seconds").record(waited.as_secs_f64());
-    if waited > worker.services.config.lease() / 4 && !lease.renew().await? {
-        tracing::warn!("lease lost while waiting for a render slot");
-        return Err(Stop::LeaseLost);
-    }
+    metrics::histogram!("ferrotype_render_slot_wait_seconds")
+        .record(waited.elapsed().as_secs_f64());
     Ok(slot)
 }
 

@@ -18,6 +18,8 @@ pub(super) enum Stop {
     GiveBack(String),
     /// The ledger could not be reached: nothing is decided, the delivery is requeued.
     Ledger(LedgerError),
+    /// The worker is shutting down past its grace: hand the job back at once.
+    Shutdown,
 }
 
 impl Stop {

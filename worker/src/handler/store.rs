@@ -49,8 +49,8 @@ pub(super) async fn store_all(
             let (code, message) = (&failure.code, &failure.message);
             tracing::info!(item = item.idx, %code, %message, "item failed");
         }
+        // The heartbeat keeps the lease; recording checks it is still held.
         held(lease.record(item.idx, &outcome).await?)?;
-        held(lease.renew().await?)?;
     }
     Ok(())
 }

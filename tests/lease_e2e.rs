@@ -1,0 +1,72 @@
+//! End-to-end: a job's lease while it runs and when its worker stops. A render longer than
+//! the lease is claimed once (the heartbeat renews it); a worker stopped past its grace hands
+//! its job back at once, attempt refunded, and another worker finishes it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fixture, spawn_app_as, spawn_app_with, test_config};
+use ferrotype::serve::Role;
+use serde_json::json;
+
+/// A render of a few seconds in a test build (a 50-px blur over 1000 x 667 pixels).
+const SLOW: &str = "imageMogr2/thumbnail/1000x/blur/50x50";
+
+async fn attempts(services: &jobs::Services, id: &str) -> i32 {
+    let id = id.parse().expect("uuid");
+    let job = services.ledger.job(id).await.expect("ledger").expect("job");
+    job.row.attempts
+}
+
+#[tokio::test]
+async fn a_render_longer_than_the_lease_is_claimed_once() {
+    let (mut config, data_dir) = test_config();
+    config.lease_seconds = 1;
+    config.item_timeout_ms = 120_000;
+    let app = spawn_app_with(config, data_dir).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "gopher.jpg", "fops": [SLOW]}))
+        .await;
+    let job = app
+        .wait_for(&id, Duration::from_secs(120), |job| job["code"] == 0)
+        .await;
+    assert_eq!(job["items"][0]["width"], 1000, "{job}");
+    // Without the heartbeat the sweeper finds the lease expired within a second and the
+    // other render slot claims the job again.
+    assert_eq!(attempts(app.services(), &id).await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_stopped_past_its_grace_hands_its_job_back_to_another() {
+    let (mut config, data_dir) = test_config();
+    config.item_timeout_ms = 120_000;
+    config.shutdown_grace_ms = 300;
+    // A long lease: a job left to it would finish long after the wait below.
+    config.lease_seconds = 600;
+    let app = spawn_app_as(config.clone(), data_dir, Role::Api).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let first = ferrotype::serve::start(config.clone(), Role::Worker)
+        .await
+        .expect("first worker");
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "gopher.jpg", "fops": [SLOW]}))
+        .await;
+    app.wait_for(&id, Duration::from_secs(30), |job| job["code"] == 2)
+        .await;
+    let second = ferrotype::serve::start(config.clone(), Role::Worker)
+        .await
+        .expect("second worker");
+    first.stop().await.expect("the first worker stops");
+    let job = app
+        .wait_for(&id, Duration::from_secs(120), |job| job["code"] == 0)
+        .await;
+    assert_eq!(job["items"][0]["width"], 1000, "{job}");
+    // The first worker's attempt was refunded when it handed the job back.
+    assert_eq!(attempts(app.services(), &id).await, 1);
+    second.stop().await.expect("the second worker stops");
+    app.stop().await;
+}
