@@ -41,14 +41,17 @@ pub fn http_status(code: FailureCode) -> StatusCode {
             StatusCode::INTERNAL_SERVER_ERROR
         }
         FailureCode::ProcessTimeout => StatusCode::GATEWAY_TIMEOUT,
-        FailureCode::SlowDown => StatusCode::SERVICE_UNAVAILABLE,
+        FailureCode::SlowDown | FailureCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
 /// Headers a failure adds on every surface: `Retry-After` (seconds) where the client is told
 /// to come back later, so that SDKs and CDNs back off instead of hammering.
 pub fn add_failure_headers(code: FailureCode, response: &mut Response) {
-    if code == FailureCode::SlowDown {
+    if matches!(
+        code,
+        FailureCode::SlowDown | FailureCode::ServiceUnavailable
+    ) {
         (response.headers_mut()).insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
 }
@@ -152,6 +155,7 @@ mod tests {
             (FailureCode::RetryExhausted, 500, 500, 599),
             (FailureCode::ProcessTimeout, 504, 504, 504),
             (FailureCode::SlowDown, 503, 503, 503),
+            (FailureCode::ServiceUnavailable, 503, 503, 503),
             (FailureCode::InvalidDigest, 400, 400, 400),
             (FailureCode::MalformedXML, 400, 400, 400),
             (FailureCode::InvalidPart, 400, 400, 400),

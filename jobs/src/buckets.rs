@@ -16,7 +16,7 @@ use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::{BucketConfig, Config};
 use crate::digest::{Digester, Digests};
-use crate::error::StoreError;
+use crate::error::{io_kind, StoreError};
 use crate::etag::qiniu_etag;
 use crate::keys::{key_at, Layout};
 pub use crate::keys::{validate_client_key, validate_key, RESERVED_PREFIX};
@@ -61,18 +61,6 @@ fn write_error(bucket: &str, key: &str, source: object_store::Error) -> StoreErr
             source,
         },
     }
-}
-
-/// The kind of the file system error under a backend's error, if there is one.
-fn io_kind(error: &object_store::Error) -> Option<std::io::ErrorKind> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = cause {
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        cause = error.source();
-    }
-    None
 }
 
 /// An object read from a bucket.

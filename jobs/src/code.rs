@@ -75,6 +75,9 @@ pub enum FailureCode {
     EntityTooSmall,
     /// A bucket to delete still holds objects (HTTP 409).
     BucketNotEmpty,
+    /// The ledger (PostgreSQL) cannot be reached: nothing was decided, try again shortly
+    /// (HTTP 503 with `Retry-After`).
+    ServiceUnavailable,
     /// A folder bucket cannot keep the key: it would be a file and a folder at once (`a`
     /// beside `a/b`), which a file system cannot hold (HTTP 409).
     KeyConflict,
@@ -99,7 +102,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 29] = [
+const OWN_CODES: [FailureCode; 30] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -129,6 +132,7 @@ const OWN_CODES: [FailureCode; 29] = [
     FailureCode::EntityTooSmall,
     FailureCode::BucketNotEmpty,
     FailureCode::KeyConflict,
+    FailureCode::ServiceUnavailable,
 ];
 
 impl FailureCode {
@@ -172,6 +176,7 @@ impl FailureCode {
             FailureCode::EntityTooSmall => "EntityTooSmall",
             FailureCode::BucketNotEmpty => "BucketNotEmpty",
             FailureCode::KeyConflict => "KeyConflict",
+            FailureCode::ServiceUnavailable => "ServiceUnavailable",
         }
     }
 

@@ -36,6 +36,7 @@ impl LedgerError {
         match self {
             LedgerError::NoSuchJob(_) => FailureCode::NoSuchJob,
             LedgerError::KeyExists(_) => FailureCode::KeyExists,
+            LedgerError::Database(error) if unreachable(error) => FailureCode::ServiceUnavailable,
             LedgerError::Database(_) | LedgerError::Migrate(_) => FailureCode::INTERNAL_ERROR,
         }
     }
@@ -44,6 +45,24 @@ impl LedgerError {
     fn is_internal(&self) -> bool {
         matches!(self, LedgerError::Database(_) | LedgerError::Migrate(_))
     }
+}
+
+/// Whether the database could not be reached at all (down, restarting, out of connections),
+/// rather than refusing a statement: the request may succeed in a moment.
+fn unreachable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    ) || matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| {
+        // 57P01-03: admin shutdown, crash shutdown, cannot connect now; 53300: too many
+        // connections.
+        matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+    }))
 }
 
 #[derive(Debug, Error)]
@@ -118,14 +137,62 @@ impl StoreError {
             StoreError::KeyConflict { .. } => FailureCode::KeyConflict,
             StoreError::Link { .. } => FailureCode::AccessDenied,
             StoreError::Configured(_) => FailureCode::AccessDenied,
+            StoreError::Io { source, .. } if refuses_the_key(source) => {
+                FailureCode::InvalidObjectName
+            }
             StoreError::Io { .. } | StoreError::Backend { .. } => FailureCode::StorageError,
         }
     }
 
-    /// Whether trying again later can succeed: only I/O with the backend can.
+    /// Whether trying again later can succeed: only I/O with the backend can, and not when
+    /// the backend refused the name itself (too long, not a directory on the way, ...).
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Io { .. } | StoreError::Backend { .. })
+        match self {
+            StoreError::Io { source, .. } => backend_may_recover(source),
+            StoreError::Backend { .. } => true,
+            _ => false,
+        }
     }
+}
+
+/// Whether a backend failure may pass if tried again: not a refusal of the request itself.
+fn backend_may_recover(error: &object_store::Error) -> bool {
+    use object_store::Error as E;
+    let refused = matches!(
+        error,
+        E::NotSupported { .. } | E::NotImplemented { .. } | E::UnknownConfigurationKey { .. }
+    );
+    !refused && !refuses_the_key(error)
+}
+
+/// Whether the backend refused the object's name (its path), as it would every time.
+fn refuses_the_key(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::InvalidPath { .. })
+        || io_kind(error).is_some_and(refuses_the_name)
+}
+
+/// File system errors that say the path itself cannot be used, whenever it is tried.
+fn refuses_the_name(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        kind,
+        ErrorKind::InvalidFilename
+            | ErrorKind::NotADirectory
+            | ErrorKind::IsADirectory
+            | ErrorKind::InvalidInput
+    )
+}
+
+/// The kind of the file system error under a backend's error, if there is one.
+pub(crate) fn io_kind(error: &object_store::Error) -> Option<std::io::ErrorKind> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// A grant the access key lacks.
@@ -352,6 +419,14 @@ impl Failure {
 
 impl From<LedgerError> for Failure {
     fn from(error: LedgerError) -> Self {
+        if error.code() == FailureCode::ServiceUnavailable {
+            // Logged in full by the surfaces (a 5xx); the client is told what to do.
+            tracing::warn!(%error, "the ledger cannot be reached");
+            return Failure::new(
+                FailureCode::ServiceUnavailable,
+                "the service cannot reach its database just now; nothing was done, try again",
+            );
+        }
         Failure {
             internal: error.is_internal(),
             ..Failure::new(error.code(), error.to_string())
@@ -430,6 +505,36 @@ mod tests {
     use super::*;
     use pipeline::{ErrorCode, PipelineError};
 
+    fn io_failure(kind: std::io::ErrorKind) -> StoreError {
+        StoreError::Io {
+            bucket: "b".into(),
+            key: "k".into(),
+            source: object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: Box::new(std::io::Error::from(kind)),
+            },
+        }
+    }
+
+    #[test]
+    fn a_name_the_backend_refuses_is_bad_input_and_other_io_is_retried() {
+        use std::io::ErrorKind;
+        for kind in [ErrorKind::InvalidFilename, ErrorKind::NotADirectory] {
+            let error = io_failure(kind);
+            assert!(!error.is_transient(), "{kind:?}");
+            assert_eq!(error.code(), FailureCode::InvalidObjectName, "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::ConnectionReset,
+            ErrorKind::TimedOut,
+            ErrorKind::Other,
+        ] {
+            let error = io_failure(kind);
+            assert!(error.is_transient(), "{kind:?}");
+            assert_eq!(error.code(), FailureCode::StorageError, "{kind:?}");
+        }
+    }
+
     fn denied() -> Denied {
         Denied {
             access_key: "ak".into(),
@@ -463,13 +568,17 @@ mod tests {
 
     #[test]
     fn database_failures_are_internal_and_others_are_not() {
-        let database = LedgerError::Database(sqlx::Error::PoolTimedOut);
+        let database = LedgerError::Database(sqlx::Error::RowNotFound);
         let failure = Failure::from(CatalogError::from(SubmitError::from(database)));
         assert_eq!(
             failure.code,
             FailureCode::Pipeline(ErrorCode::InternalError)
         );
         assert!(failure.internal);
+        let down = LedgerError::Database(sqlx::Error::PoolTimedOut);
+        let failure = Failure::from(CatalogError::from(SubmitError::from(down)));
+        assert_eq!(failure.code, FailureCode::ServiceUnavailable);
+        assert!(failure.message.contains("try again"), "{}", failure.message);
         let missing = Failure::from(LedgerError::NoSuchJob("x".into()));
         assert_eq!(missing.code, FailureCode::NoSuchJob);
         assert_eq!(missing.message, "no such job: x");

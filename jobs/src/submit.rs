@@ -237,7 +237,14 @@ pub(crate) async fn publish(
 ) -> Result<(), SubmitError> {
     metrics::counter!("ferrotype_jobs_submitted_total").increment(1);
     match services.queue.publish(id, &job.queue, job.job_type).await {
-        Ok(()) => services.ledger.mark_published(id).await?,
+        // The job is recorded and queued: a ledger that fails now must not tell the client
+        // it failed (it would run anyway). Left unmarked, it is published again after the
+        // grace, and the duplicate delivery is dropped at claim.
+        Ok(()) => {
+            if let Err(error) = services.ledger.mark_published(id).await {
+                tracing::warn!(%id, %error, "cannot mark the job published; the sweeper will");
+            }
+        }
         Err(error) => {
             metrics::counter!("ferrotype_queue_publish_failures_total").increment(1);
             tracing::warn!(%id, %error, "publish failed; the sweeper will republish the job");

@@ -71,7 +71,7 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::KeyExists => 614,
         FailureCode::StorageError | FailureCode::RetryExhausted => SERVER_ERROR,
         FailureCode::ProcessTimeout => 504,
-        FailureCode::SlowDown => 503,
+        FailureCode::SlowDown | FailureCode::ServiceUnavailable => 503,
     }
 }
 

@@ -179,14 +179,15 @@ impl Lease {
         self.ledger.job(self.job_id).await
     }
 
-    /// Gives the job back at once, its attempt refunded: the worker is shutting down and cut
-    /// the job short, which says nothing about the job. The sweeper republishes it right away.
+    /// Gives the job back at once, its attempt refunded: the worker cut the job short for a
+    /// reason that says nothing about the job (shutdown, a ledger outage). The sweeper
+    /// republishes it right away. A lost lease makes this a no-op.
     #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
-    pub async fn hand_back(self) -> Result<(), LedgerError> {
+    pub async fn hand_back(&self) -> Result<(), LedgerError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET status = {WAITING}, lease_owner = NULL, lease_expires_at = NULL, \
              published_at = NULL, attempts = greatest(attempts - 1, 0), \
-             last_error = 'handed back by a worker shutting down', updated_at = now(), \
+             last_error = 'handed back by its worker (shutdown or ledger outage)', updated_at = now(), \
              sweep_after = now() \
              WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING}"
         )))

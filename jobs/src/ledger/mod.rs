@@ -161,7 +161,8 @@ impl Ledger {
         }
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            // How long a statement waits for a connection before the request is answered 503.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(database_url)
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -104,7 +104,23 @@ async fn run(worker: Worker<'_>, id: Uuid) -> Result<Option<bool>, jobs::error::
             lease.hand_back().await?;
             Ok(None)
         }
-        Err(Stop::Ledger(error)) => Err(error),
+        Err(Stop::Ledger(error)) => {
+            hand_back_when_reachable(lease, config.lease()).await;
+            Err(error)
+        }
+    }
+}
+
+/// Hands the job back as soon as the ledger answers again (within the lease's term; past it
+/// the lease has lapsed anyway), so a job cut short by an outage runs again seconds after the
+/// ledger is back, not a lease later. The attempt is refunded: the outage was not the job's.
+async fn hand_back_when_reachable(lease: Lease, term: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + term;
+    while tokio::time::Instant::now() < deadline {
+        match lease.hand_back().await {
+            Ok(()) => return,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
     }
 }
 
