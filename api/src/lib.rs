@@ -20,12 +20,14 @@
 //! Shared: [`answer`] (an object as a GET answer: validators, 304, ranges, Cache-Control),
 //! [`auth`] (`AuthError`, HMAC-SHA1/SHA-256, checking a key's secret), [`failure`] (the
 //! engine codes' statuses, which native and OSS share; `Retry-After`), [`health`]
-//! (`/healthz`, `/metrics`), [`telemetry`] (the Prometheus recorder).
+//! (`/healthz`, `/metrics`), [`telemetry`] (the Prometheus recorder), [`listen`] (the accept
+//! loop: connection limit, header and idle timeouts, graceful shutdown).
 
 pub mod answer;
 pub mod auth;
 pub mod failure;
 pub mod health;
+pub mod listen;
 pub mod native;
 pub mod oss;
 pub mod qiniu;
@@ -155,16 +157,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     telemetry::install_recorder();
     tracing::info!(address = %listener.local_addr()?, "API listening");
-    // Without TCP_NODELAY the last small segment of a streamed body can wait for the
-    // client's delayed ACK (some 40 ms), which dominated the GET of a 1 MiB object.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::warn!(%error, "TCP_NODELAY could not be set");
-        }
-    });
-    axum::serve(listener, router(services))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let config = &services.config;
+    let limits = listen::Limits {
+        max_connections: config.max_connections(),
+        header_timeout: config.header_timeout(),
+        idle_timeout: config.idle_timeout(),
+    };
+    tracing::info!(?limits, "connection limits");
+    listen::serve(listener, router(services.clone()), limits, shutdown).await
 }
 
 /// A fresh request id (32 hex digits), for the vendors' `X-Reqid` / `x-oss-request-id`.

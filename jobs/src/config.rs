@@ -27,6 +27,14 @@ pub struct Config {
     /// than render slots, so that one job's fetch, save and ledger round trips overlap another
     /// job's render instead of leaving its core idle.
     pub jobs_in_flight: Option<usize>,
+    /// Connections the API keeps open at once; `None`: three quarters of the process's open
+    /// file limit (the rest is for the database, the broker and files).
+    pub max_connections: Option<usize>,
+    /// How long a client may take to send a request's head.
+    pub header_timeout_ms: u64,
+    /// How long a connection may move no byte either way before it is closed (never shorter
+    /// than the longest wait for a job a request may make, plus 10 s).
+    pub idle_timeout_ms: u64,
     /// Named pipelines (queues) this deployment serves; jobs naming another one are refused.
     pub pipelines: Vec<String>,
     /// Largest source object a worker reads, in bytes.
@@ -106,6 +114,9 @@ impl Default for Config {
                 .map(|n| n.get())
                 .unwrap_or(1),
             jobs_in_flight: None,
+            max_connections: None,
+            header_timeout_ms: 30_000,
+            idle_timeout_ms: 120_000,
             pipelines: vec!["default".into()],
             max_source_bytes: 20 * 1024 * 1024,
             max_upload_bytes: 100 * 1024 * 1024,
@@ -206,10 +217,15 @@ impl Config {
         if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
             self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
         }
+        if let Some(v) = env("FERROTYPE_MAX_CONNECTIONS") {
+            self.max_connections = Some(parsed("FERROTYPE_MAX_CONNECTIONS", v)?);
+        }
         if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
             self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
         }
-        let numbers: [(&str, &mut u64); 11] = [
+        let numbers: [(&str, &mut u64); 13] = [
+            ("FERROTYPE_HEADER_TIMEOUT_MS", &mut self.header_timeout_ms),
+            ("FERROTYPE_IDLE_TIMEOUT_MS", &mut self.idle_timeout_ms),
             ("FERROTYPE_GET_TIMEOUT_MS", &mut self.get_timeout_ms),
             ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
             ("FERROTYPE_MAX_UPLOAD_BYTES", &mut self.max_upload_bytes),
@@ -308,6 +324,22 @@ impl Config {
         Duration::from_secs(self.lease_seconds)
     }
 
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(|| open_file_limit().map_or(768, |limit| limit / 4 * 3))
+            .max(1)
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// The idle timeout, lengthened past every wait a request may make for a job.
+    pub fn idle_timeout(&self) -> Duration {
+        let longest_wait = self.oss_process_timeout_ms.max(self.get_timeout_ms) + 10_000;
+        Duration::from_millis(self.idle_timeout_ms.max(longest_wait))
+    }
+
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
     }
@@ -357,6 +389,20 @@ fn list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// The process's soft limit of open files, from `/proc/self/limits` (Linux); `None` elsewhere
+/// or when unlimited.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok()
 }
 
 #[cfg(test)]
