@@ -646,3 +646,48 @@ async fn a_job_is_visible_only_to_readers_of_its_source_bucket() {
     app.wait_for_end(&id).await;
     app.stop().await;
 }
+
+/// The gopher photo with its frame header rewritten to claim `width` x `height`: a small
+/// file that a decoder would expand to the whole claimed picture.
+fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut jpeg = fixture("gopher-640x427.jpg");
+    let sof = jpeg
+        .windows(2)
+        .position(|pair| pair == [0xFF, 0xC0] || pair == [0xFF, 0xC2])
+        .unwrap();
+    jpeg[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    jpeg
+}
+
+/// The memory budget admits renders by their estimate: a small thumbnail runs, while a
+/// sharpen of a 150-megapixel claim (and of a photo, under a tiny budget) fails at once with
+/// `ImageTooLarge` naming the budget, before a pixel is decoded.
+#[tokio::test]
+async fn a_render_over_the_memory_budget_fails_at_once_naming_the_budget() {
+    let (mut config, data_dir) = test_config();
+    config.memory_budget_mib = Some(8);
+    let app = spawn_app_with(config, data_dir).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    app.place("photos", "bomb.jpg", &jpeg_claiming(29_999, 4_999));
+    let id = app
+        .submit(json!({
+            "bucket": "photos", "key": "gopher.jpg",
+            "fops": [
+                format!("imageMogr2/thumbnail/100x|saveas/{}", b64("results:small.jpg")),
+                format!("imageMogr2/sharpen/1|saveas/{}", b64("results:sharp.jpg")),
+            ],
+        }))
+        .await;
+    let job = app.wait_for_end(&id).await;
+    assert_eq!(job["items"][0]["code"], 0, "{job}");
+    assert_eq!(job["items"][1]["error_code"], "ImageTooLarge", "{job}");
+    let message = job["items"][1]["error"].as_str().expect("message");
+    assert!(message.contains("memory budget of 8 MiB"), "{message}");
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "bomb.jpg", "fops": ["imageMogr2/sharpen/1"]}))
+        .await;
+    let job = app.wait_for_end(&id).await;
+    assert_eq!(job["items"][0]["error_code"], "ImageTooLarge", "{job}");
+    app.stop().await;
+}

@@ -25,6 +25,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod body;
 pub mod failure;
 pub mod health;
 pub mod listen;

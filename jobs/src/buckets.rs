@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -168,6 +169,58 @@ impl Stored {
             digests,
             version,
         }
+    }
+}
+
+/// The most of a streamed object held in memory: a stream that ends within it is written with
+/// one put, a longer one through a multipart upload.
+pub const SINGLE_PUT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Parts a multipart write keeps in flight at once.
+const IN_FLIGHT_PARTS: usize = 4;
+
+/// Hands `buffered`, then the rest of `chunks`, to a multipart `writer`, digesting the rest;
+/// `io` names the object in a backend error.
+async fn feed(
+    writer: &mut object_store::WriteMultipart,
+    buffered: object_store::PutPayloadMut,
+    mut chunks: ByteStream,
+    digester: &mut Digester,
+    io: &(dyn Fn(object_store::Error) -> StoreError + Sync),
+) -> Result<(), StoreError> {
+    for chunk in buffered.freeze() {
+        writer.put(chunk);
+    }
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        digester.update(&chunk);
+        writer
+            .wait_for_capacity(IN_FLIGHT_PARTS)
+            .await
+            .map_err(io)?;
+        writer.put(chunk);
+    }
+    Ok(())
+}
+
+/// `StoreError::Digest` when the client gave an MD5 and the bytes have another.
+fn refuse_other_md5(
+    bucket: &str,
+    key: &str,
+    expected_md5: Option<[u8; 16]>,
+    digests: &Digests,
+) -> Result<(), StoreError> {
+    match expected_md5 {
+        Some(expected) if expected != digests.md5 => {
+            let base64 = |md5: &[u8]| base64::engine::general_purpose::STANDARD.encode(md5);
+            Err(StoreError::Digest {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                given: base64(&expected),
+                actual: base64(&digests.md5),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -624,40 +677,61 @@ impl Buckets {
         Ok(Stored::new(digests, version))
     }
 
-    /// Writes an object from a stream of chunks, never holding it whole (the backend's own
-    /// multipart upload: staged and renamed into place on a folder, S3's multipart on S3),
-    /// digesting it on the way. A failing stream aborts the write: nothing is left at `key`.
+    /// Writes an object from a stream of chunks, never holding more than
+    /// [`SINGLE_PUT_BYTES`] of it: a stream that ends within them is written with one put (as
+    /// [`Buckets::put`]), a longer one through the backend's multipart upload (staged and
+    /// renamed into place on a folder, S3's multipart on S3), digested on the way. A failing
+    /// stream, or one whose MD5 is not `expected_md5`, abandons the write before the object
+    /// becomes visible: nothing is left at `key`, an earlier object there stays.
+    ///
+    /// (object_store's `BufWriter` makes the same choice, but its `AsyncWrite` shutdown drops
+    /// the backend's ETag, which the version of the object is read from.)
     pub async fn put_stream(
         &self,
         bucket: &str,
         key: &str,
         mut chunks: ByteStream,
+        expected_md5: Option<[u8; 16]>,
     ) -> Result<Stored, StoreError> {
-        const IN_FLIGHT_PARTS: usize = 4;
         let path = self.write_location(bucket, key)?;
         let store = self.store(bucket, true)?;
         let io = |source| write_error(bucket, key, source);
-        let upload = store.put_multipart(&path).await.map_err(io)?;
-        let mut writer = object_store::WriteMultipart::new(upload);
         let mut digester = Digester::new();
+        let mut buffered = object_store::PutPayloadMut::new();
+        let mut overflow = None;
         while let Some(chunk) = chunks.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(error) => {
+            let chunk = chunk?;
+            digester.update(&chunk);
+            if buffered.content_length() + chunk.len() > SINGLE_PUT_BYTES {
+                overflow = Some(chunk);
+                break;
+            }
+            buffered.push(chunk);
+        }
+        let written = match overflow {
+            None => {
+                let digests = digester.finish();
+                refuse_other_md5(bucket, key, expected_md5, &digests)?;
+                let written = store.put(&path, buffered.freeze()).await.map_err(io)?;
+                (written.e_tag, digests)
+            }
+            Some(first) => {
+                buffered.push(first);
+                let upload = store.put_multipart(&path).await.map_err(io)?;
+                let mut writer = object_store::WriteMultipart::new(upload);
+                let fed = feed(&mut writer, buffered, chunks, &mut digester, &io).await;
+                let digests = digester.finish();
+                let checked =
+                    fed.and_then(|()| refuse_other_md5(bucket, key, expected_md5, &digests));
+                if let Err(error) = checked {
                     let _ = writer.abort().await;
                     return Err(error);
                 }
-            };
-            digester.update(&chunk);
-            writer
-                .wait_for_capacity(IN_FLIGHT_PARTS)
-                .await
-                .map_err(io)?;
-            writer.put(chunk);
-        }
-        let written = writer.finish().await.map_err(io)?;
-        let digests = digester.finish();
-        let version = self.version_written(bucket, key, written.e_tag).await?;
+                (writer.finish().await.map_err(io)?.e_tag, digests)
+            }
+        };
+        let (e_tag, digests) = written;
+        let version = self.version_written(bucket, key, e_tag).await?;
         Ok(Stored::new(digests, version))
     }
 
@@ -902,7 +976,7 @@ mod tests {
                     "{second}: {second_put:?}"
                 );
                 let chunks = futures::stream::iter([Ok(body())]).boxed();
-                let streamed = buckets.put_stream(bucket, second, chunks).await;
+                let streamed = buckets.put_stream(bucket, second, chunks, None).await;
                 assert!(
                     matches!(streamed, Err(StoreError::KeyConflict { .. })),
                     "{second}: {streamed:?}"
@@ -981,7 +1055,12 @@ mod tests {
                 .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
                 .collect();
             let stored = buckets
-                .put_stream(bucket, "s/t.bin", futures::stream::iter(chunks).boxed())
+                .put_stream(
+                    bucket,
+                    "s/t.bin",
+                    futures::stream::iter(chunks).boxed(),
+                    None,
+                )
                 .await
                 .expect("put_stream");
             assert_eq!(stored.digests, Digests::of(Bytes::from(body.clone())).await);
@@ -1012,7 +1091,9 @@ mod tests {
                 Ok(Bytes::from_static(b"half")),
                 Err(StoreError::InvalidKey("broken".into())),
             ]);
-            let failed = buckets.put_stream(bucket, "s/v.bin", failing.boxed()).await;
+            let failed = buckets
+                .put_stream(bucket, "s/v.bin", failing.boxed(), None)
+                .await;
             assert!(failed.is_err());
             assert!(
                 !buckets.exists(bucket, "s/v.bin").await.expect("exists"),

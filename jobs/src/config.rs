@@ -39,6 +39,11 @@ pub struct Config {
     pub pipelines: Vec<String>,
     /// Largest source object a worker reads, in bytes.
     pub max_source_bytes: u64,
+    /// The memory a worker's renders may take at once, in MiB, by the engine's estimate
+    /// (`pipeline::cost`): renders wait for room, and one over the whole budget fails with
+    /// `ImageTooLarge`. `None`: half the memory this process may use (the machine's, or its
+    /// cgroup's limit when lower), and at least 256 MiB per render slot.
+    pub memory_budget_mib: Option<u64>,
     /// Largest upload the API accepts, in bytes.
     pub max_upload_bytes: u64,
     /// How long a worker's claim on a job lasts unless renewed: its heartbeat renews it every
@@ -119,6 +124,7 @@ impl Default for Config {
             idle_timeout_ms: 120_000,
             pipelines: vec!["default".into()],
             max_source_bytes: 20 * 1024 * 1024,
+            memory_budget_mib: None,
             max_upload_bytes: 100 * 1024 * 1024,
             lease_seconds: 30,
             shutdown_grace_ms: 30_000,
@@ -219,6 +225,9 @@ impl Config {
         }
         if let Some(v) = env("FERROTYPE_MAX_CONNECTIONS") {
             self.max_connections = Some(parsed("FERROTYPE_MAX_CONNECTIONS", v)?);
+        }
+        if let Some(v) = env("FERROTYPE_MEMORY_BUDGET_MIB") {
+            self.memory_budget_mib = Some(parsed("FERROTYPE_MEMORY_BUDGET_MIB", v)?);
         }
         if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
             self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
@@ -330,6 +339,17 @@ impl Config {
             .max(1)
     }
 
+    /// The worker's render memory budget in MiB (see [`Config::memory_budget_mib`]).
+    pub fn memory_budget_mib(&self) -> u64 {
+        let slots = u64::try_from(self.workers.max(1)).unwrap_or(u64::MAX);
+        self.memory_budget_mib
+            .unwrap_or_else(|| {
+                let usable = usable_memory_mib().unwrap_or(4096);
+                (usable / 2).max(slots.saturating_mul(256))
+            })
+            .max(1)
+    }
+
     pub fn header_timeout(&self) -> Duration {
         Duration::from_millis(self.header_timeout_ms)
     }
@@ -371,6 +391,26 @@ impl Config {
     pub fn oss_process_timeout(&self) -> Duration {
         Duration::from_millis(self.oss_process_timeout_ms)
     }
+}
+
+/// The memory this process may use, in MiB: the machine's (`MemTotal`), or the cgroup's limit
+/// (`memory.max`, cgroup v2) when that is lower. `None` where neither can be read.
+fn usable_memory_mib() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let total_kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let machine = total_kib / 1024;
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|limit| limit.trim().parse::<u64>().ok())
+        .map(|bytes| bytes / (1024 * 1024));
+    Some(cgroup.map_or(machine, |limit| limit.min(machine)))
 }
 
 /// Pipeline names become queue names: keep them to a safe alphabet.

@@ -122,6 +122,18 @@ pub enum StoreError {
         key: String,
         message: String,
     },
+    /// A streamed body's MD5 is not the one the client gave (`Content-MD5`); the write was
+    /// abandoned before the object became visible.
+    #[error(
+        "the Content-MD5 you specified ({given}) did not match what was received ({actual}) \
+         for {bucket}/{key}"
+    )]
+    Digest {
+        bucket: String,
+        key: String,
+        given: String,
+        actual: String,
+    },
 }
 
 impl StoreError {
@@ -133,6 +145,7 @@ impl StoreError {
             StoreError::NoSuchKey { .. } => FailureCode::NoSuchKey,
             StoreError::TooLarge { .. } => FailureCode::EntityTooLarge,
             StoreError::Body { .. } => FailureCode::INVALID_ARGUMENT,
+            StoreError::Digest { .. } => FailureCode::InvalidDigest,
             StoreError::BucketNotEmpty(_) => FailureCode::BucketNotEmpty,
             StoreError::KeyConflict { .. } => FailureCode::KeyConflict,
             StoreError::Link { .. } => FailureCode::AccessDenied,

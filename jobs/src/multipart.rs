@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::buckets::{validate_client_key, ByteStream, RESERVED_PREFIX};
 use crate::credentials::Permission;
-use crate::error::MultipartError;
+use crate::error::{MultipartError, StoreError};
 use crate::ledger::AccessKey;
 use crate::objects::{ObjectMeta, ObjectRecord};
 use crate::Services;
@@ -111,7 +111,8 @@ pub fn part_number(text: &str) -> Result<u32, MultipartError> {
 }
 
 /// Streams `body` into part `number` of `upload` (replacing an earlier one of that number)
-/// and records it. A body whose MD5 is not `expected_md5` is refused and not kept.
+/// and records it. A body whose MD5 is not `expected_md5` is refused before it replaces
+/// anything (an earlier part of that number stays).
 pub async fn put_part(
     services: &Services,
     upload: &MultipartUpload,
@@ -120,14 +121,14 @@ pub async fn put_part(
     expected_md5: Option<[u8; 16]>,
 ) -> Result<Part, MultipartError> {
     let key = part_key(upload.upload_id, number);
-    let stored = services
+    let stored = match services
         .buckets
-        .put_stream(&upload.bucket, &key, body)
-        .await?;
-    if expected_md5.is_some_and(|md5| md5 != stored.digests.md5) {
-        services.buckets.delete(&upload.bucket, &key).await?;
-        return Err(MultipartError::Digest);
-    }
+        .put_stream(&upload.bucket, &key, body, expected_md5)
+        .await
+    {
+        Err(StoreError::Digest { .. }) => return Err(MultipartError::Digest),
+        other => other?,
+    };
     let part = Part {
         number,
         size: stored.size,
@@ -220,7 +221,7 @@ pub async fn complete(
     let body = parts_stream(services, upload, &parts).await?;
     let stored = services
         .buckets
-        .put_stream(&upload.bucket, &upload.key, body)
+        .put_stream(&upload.bucket, &upload.key, body, None)
         .await?;
     let mut record = ObjectRecord::of_stored(&stored, &upload.key, upload.meta.clone(), &[]);
     record.etag_md5 = multipart_md5(&parts);

@@ -11,11 +11,12 @@
 //! the uploader's metadata, never the object.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::buckets::{Reader, Stored};
+use crate::buckets::{ByteStream, Reader, Stored};
 use crate::digest::{Digester, Digests};
 use crate::error::ObjectError;
 use crate::Services;
@@ -132,16 +133,23 @@ pub fn content_type_of(key: &str, given: Option<&str>, head: &[u8]) -> String {
         .to_string()
 }
 
-/// Bytes to store, with their digests when the caller has them already.
-#[derive(Debug, Clone)]
-pub struct Body {
-    bytes: Bytes,
-    digests: Option<Digests>,
+/// What to store: bytes in memory (with their digests when the caller has them already), or
+/// a stream written as it arrives, never held whole.
+pub enum Body {
+    Whole {
+        bytes: Bytes,
+        digests: Option<Digests>,
+    },
+    /// Refused, and nothing left behind, when its MD5 is not `expected_md5`.
+    Streamed {
+        chunks: ByteStream,
+        expected_md5: Option<[u8; 16]>,
+    },
 }
 
 impl Body {
     pub fn new(bytes: Bytes) -> Body {
-        Body {
+        Body::Whole {
             bytes,
             digests: None,
         }
@@ -149,9 +157,18 @@ impl Body {
 
     /// `bytes`, whose digests are `digests`.
     pub fn digested(bytes: Bytes, digests: Digests) -> Body {
-        Body {
+        Body::Whole {
             bytes,
             digests: Some(digests),
+        }
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Whole { bytes, .. } => write!(formatter, "Body::Whole({} bytes)", bytes.len()),
+            Body::Streamed { .. } => formatter.write_str("Body::Streamed"),
         }
     }
 }
@@ -164,12 +181,44 @@ pub async fn put(
     meta: ObjectMeta,
 ) -> Result<ObjectRecord, ObjectError> {
     let (bucket, key) = location;
-    let Body { bytes, digests } = body;
-    let head = bytes.slice(..bytes.len().min(SNIFF_BYTES));
-    let stored = services.buckets.put(bucket, key, bytes, digests).await?;
+    let (stored, head) = match body {
+        Body::Whole { bytes, digests } => {
+            let head = bytes.slice(..bytes.len().min(SNIFF_BYTES)).to_vec();
+            (
+                services.buckets.put(bucket, key, bytes, digests).await?,
+                head,
+            )
+        }
+        Body::Streamed {
+            chunks,
+            expected_md5,
+        } => {
+            let head = Arc::new(Mutex::new(Vec::new()));
+            let chunks = keeping_head(chunks, head.clone());
+            let stored = (services.buckets)
+                .put_stream(bucket, key, chunks, expected_md5)
+                .await?;
+            let head = head.lock().map(|head| head.clone()).unwrap_or_default();
+            (stored, head)
+        }
+    };
     let record = ObjectRecord::of_stored(&stored, key, meta, &head);
     services.ledger.record_object(bucket, key, &record).await?;
     Ok(record)
+}
+
+/// `chunks`, with a copy of their first [`SNIFF_BYTES`] kept in `head` on the way (what the
+/// content type is sniffed from).
+fn keeping_head(chunks: ByteStream, head: Arc<Mutex<Vec<u8>>>) -> ByteStream {
+    chunks
+        .inspect(move |chunk| {
+            let (Ok(chunk), Ok(mut head)) = (chunk, head.lock()) else {
+                return;
+            };
+            let take = chunk.len().min(SNIFF_BYTES.saturating_sub(head.len()));
+            head.extend_from_slice(&chunk[..take]);
+        })
+        .boxed()
 }
 
 /// An object as it is now: its backend reader and its record.
@@ -221,7 +270,7 @@ pub async fn copy(
     } else {
         let stored = services
             .buckets
-            .put_stream(bucket, key, reader.stream(None))
+            .put_stream(bucket, key, reader.stream(None), None)
             .await?;
         stored.version
     };

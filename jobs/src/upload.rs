@@ -6,6 +6,7 @@ use base64::Engine;
 use bytes::Bytes;
 use uuid::Uuid;
 
+use crate::buckets::ByteStream;
 use crate::credentials::Permission;
 use crate::digest::Digests;
 use crate::error::{SubmitError, UploadError};
@@ -15,13 +16,13 @@ use crate::submit::{self, CommandText, Submission};
 use crate::Services;
 
 /// An object to store, and the job it asks for.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Upload {
     /// Where the object goes (`bucket`, `key`) and the job it starts: `commands` are the
     /// upload's own (Qiniu `persistentOps`), run before the matching rules' commands; a
     /// missing `notify_url` is the first matching rule's.
     pub job: Submission,
-    pub body: Bytes,
+    pub body: UploadBody,
     /// Refuse to replace an object that exists (Qiniu `insertOnly`).
     pub insert_only: bool,
     /// The metadata stored with the object.
@@ -30,12 +31,34 @@ pub struct Upload {
     pub expected_md5: Option<[u8; 16]>,
 }
 
+/// An upload's bytes: in memory, or a stream (a request body, a spooled file) written to the
+/// store as it arrives, so that an upload is never held whole in memory.
+pub enum UploadBody {
+    Whole(Bytes),
+    Streamed(ByteStream),
+}
+
+impl From<Bytes> for UploadBody {
+    fn from(bytes: Bytes) -> UploadBody {
+        UploadBody::Whole(bytes)
+    }
+}
+
+impl std::fmt::Debug for UploadBody {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadBody::Whole(bytes) => write!(formatter, "Whole({} bytes)", bytes.len()),
+            UploadBody::Streamed(_) => formatter.write_str("Streamed"),
+        }
+    }
+}
+
 impl Upload {
     /// An upload that asks for nothing beyond the bucket's rules.
-    pub fn new(bucket: &str, key: &str, body: Bytes) -> Upload {
+    pub fn new(bucket: &str, key: &str, body: impl Into<UploadBody>) -> Upload {
         Upload {
             job: Submission::new(bucket, key, Vec::new()),
-            body,
+            body: body.into(),
             insert_only: false,
             meta: ObjectMeta::default(),
             expected_md5: None,
@@ -68,28 +91,36 @@ pub async fn upload(
     who.require(&job.bucket, Permission::Write)?;
     crate::buckets::validate_client_key(&job.key)?;
     meta.check()?;
-    // A body to check is digested before anything is stored; any other while it is written.
-    let digests = match expected_md5 {
-        Some(expected) => {
-            let digests = Digests::of(body.clone()).await;
-            check_md5(&digests, expected)?;
-            Some(digests)
-        }
-        None => None,
-    };
     if insert_only && services.buckets.exists(&job.bucket, &job.key).await? {
         return Err(UploadError::KeyExists {
             bucket: job.bucket,
             key: job.key,
         });
     }
-    let body = match digests {
-        Some(digests) => objects::Body::digested(body, digests),
-        None => objects::Body::new(body),
+    let body = match body {
+        UploadBody::Whole(bytes) => whole_body(bytes, expected_md5).await?,
+        UploadBody::Streamed(chunks) => objects::Body::Streamed {
+            chunks,
+            expected_md5,
+        },
     };
     let stored = objects::put(services, (&job.bucket, &job.key), body, meta).await?;
     let job = submit_with_rules(services, who, job).await?;
     Ok(Uploaded { stored, job })
+}
+
+/// Bytes in memory to store: a body with an MD5 to check is digested (and refused when it
+/// differs) before anything is stored; any other while it is written.
+async fn whole_body(
+    bytes: Bytes,
+    expected_md5: Option<[u8; 16]>,
+) -> Result<objects::Body, UploadError> {
+    let Some(expected) = expected_md5 else {
+        return Ok(objects::Body::new(bytes));
+    };
+    let digests = Digests::of(bytes.clone()).await;
+    check_md5(&digests, expected)?;
+    Ok(objects::Body::digested(bytes, digests))
 }
 
 /// Refuses a body whose MD5 is not `expected`, before anything is stored.

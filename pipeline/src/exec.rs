@@ -19,7 +19,7 @@ use crate::ops::format::{self, OutputFormat};
 use crate::ops::quality::{self, QualityContext};
 use crate::ops::size_limit::Limited;
 use crate::ops::{self, StepPlan};
-use crate::resources::Resources;
+use crate::resources::{Deadline, Resources};
 use crate::video::FrameGrab;
 
 /// The encoded result of a pipeline.
@@ -130,6 +130,7 @@ pub fn plan(
         orientation: info.orientation,
         assets: &ops::watermark::NoAssets,
         fonts: &ops::text::NoFonts,
+        deadline: Deadline::default(),
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         let planned = ops::plan_step(step, size, &context).map_err(|error| error.at_step(index))?;
@@ -449,6 +450,7 @@ fn step_context<'r>(resources: &Resources<'r>, orientation: u8) -> ops::StepCont
         orientation,
         assets: resources.assets,
         fonts: resources.fonts,
+        deadline: Deadline(resources.deadline),
     }
 }
 

@@ -14,7 +14,8 @@
 //! | [`ops`] | one module per operation: arguments, their canonical text both ways, geometry planning, pixels, tests ([`ops::resize`], [`ops::scale`], [`ops::image_view`], [`ops::crop`], [`ops::index_crop`], [`ops::circle`], [`ops::rounded_corners`], [`ops::gravity`], [`ops::rotate`], [`ops::auto_orient`], [`ops::blur`], [`ops::bright`], [`ops::contrast`], [`ops::sharpen`], [`ops::info`], [`ops::watermark`], [`ops::text`], [`ops::format`], [`ops::quality`], [`ops::size_limit`]); no vendor syntax |
 //! | [`codec`] | the codecs' vocabulary ([`ImageFormat`], [`Rgb`], [`codec::Raster`]), [`codec::decode`] (format sniffing, header limits, decoding), [`codec::encode`], [`codec::jpeg`] (libjpeg-turbo and the JPEG header walking), [`codec::gif`] (animations frame by frame) |
 //! | [`exec`] | [`run`] (several pipelines over one decode, each result beside its input) and [`run_one`]: decode, plan and apply each step, encode (or answer a JSON document: [`Content`]); [`exec::plan`]: the same from the header alone |
-//! | [`resources`] | [`Resources`]: what a run takes besides its inputs (limits, deadline, watermark images, fonts, video frames through [`FrameLookup`]) |
+//! | [`cost`] | [`cost::estimate`]: a batch's peak memory from the header and the plans alone, before a pixel is decoded (what a worker's memory budget admits) |
+//! | [`resources`] | [`Resources`]: what a run takes besides its inputs (limits, deadline (checked in bands of rows inside long steps: [`resources::Deadline`]), watermark images, fonts, video frames through [`FrameLookup`]) |
 //! | [`fonts`] | the system font loader callers hand to [`Resources::with_fonts`] for text watermarks: the only module that reads files, never called by the engine itself |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
@@ -45,6 +46,7 @@
 
 pub mod ast;
 pub mod codec;
+pub mod cost;
 pub mod error;
 pub mod exec;
 pub mod fonts;

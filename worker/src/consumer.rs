@@ -15,10 +15,11 @@ use jobs::model::JobMessage;
 use jobs::Services;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::capacity::Capacity;
 use crate::handler::{self, Disposition};
 use crate::WorkerError;
 
@@ -32,7 +33,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
     let prefetch = u16::try_from(services.config.jobs_in_flight()).unwrap_or(u16::MAX);
-    let render_slots = Arc::new(Semaphore::new(services.config.workers));
+    let capacity = Arc::new(Capacity::new(
+        services.config.workers,
+        services.config.memory_budget_mib(),
+    ));
     let consumers = services
         .queue
         .consume(&services.config.pipelines, prefetch, &owner)
@@ -40,7 +44,7 @@ pub async fn run(
     let mut deliveries = futures::stream::select_all(consumers);
     let mut in_flight = JoinSet::new();
     let stop_now = CancellationToken::new();
-    tracing::info!(%owner, slots = services.config.workers, prefetch, pipelines = ?services.config.pipelines, "worker consuming");
+    tracing::info!(%owner, slots = services.config.workers, memory_budget_mib = capacity.budget_mib(), prefetch, pipelines = ?services.config.pipelines, "worker consuming");
 
     let outcome = loop {
         tokio::select! {
@@ -55,10 +59,10 @@ pub async fn run(
                     let services = services.clone();
                     let owner = owner.clone();
                     let wake = notifier_wake.clone();
-                    let slots = render_slots.clone();
+                    let capacity = capacity.clone();
                     let stop_now = stop_now.clone();
                     in_flight.spawn(async move {
-                        let shared = Shared { services: &services, owner: &owner, wake: &wake, render_slots: &slots, stop_now: &stop_now };
+                        let shared = Shared { services: &services, owner: &owner, wake: &wake, capacity: &capacity, stop_now: &stop_now };
                         handle(shared, delivery).await
                     });
                 }
@@ -113,7 +117,7 @@ struct Shared<'a> {
     services: &'a Arc<Services>,
     owner: &'a str,
     wake: &'a Notify,
-    render_slots: &'a Semaphore,
+    capacity: &'a Capacity,
     stop_now: &'a CancellationToken,
 }
 
@@ -122,7 +126,7 @@ async fn handle(shared: Shared<'_>, delivery: Delivery) {
         services,
         owner,
         wake,
-        render_slots,
+        capacity,
         stop_now,
     } = shared;
     let message: JobMessage = match serde_json::from_slice(&delivery.data) {
@@ -137,7 +141,7 @@ async fn handle(shared: Shared<'_>, delivery: Delivery) {
     let worker = handler::Worker {
         services,
         owner,
-        render_slots,
+        capacity,
         stop_now,
     };
     let disposition = handler::process(worker, message.job_id).await;

@@ -1,5 +1,7 @@
 //! The worker: everything that happens after a job id leaves the queue.
 //!
+//! - [`capacity`]: the render slots and the memory budget renders are admitted against, by
+//!   the engine's estimate of their peak (`pipeline::cost`).
 //! - [`consumer`]: the thin RabbitMQ loop (prefetch = jobs in flight, twice the render slots
 //!   by default; manual ack after the ledger commit, graceful shutdown).
 //! - [`handler`]: one job, as a recipe: claim (a lease), fetch the source once, reuse earlier
@@ -12,6 +14,7 @@
 //! - [`sweeper`]: republishes jobs whose message was never confirmed or whose lease expired,
 //!   and fails jobs that used up their attempts.
 
+pub mod capacity;
 pub mod consumer;
 pub mod handler;
 pub mod notify;

@@ -1,18 +1,16 @@
 //! `PUT`/`GET /v1/buckets/{bucket}/objects/{key}`: upload (through `jobs::upload`, so a
-//! matching upload rule starts a job) and download.
+//! matching upload rule starts a job; the body streamed to the store, never held whole) and
+//! download.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jobs::credentials::Permission;
-use jobs::error::StoreError;
-use jobs::upload::{self, Upload};
-use jobs::{Config, Services};
+use jobs::upload::{self, Upload, UploadBody};
+use jobs::Services;
 use serde_json::json;
 
 use super::{Caller, NativeError};
@@ -21,13 +19,15 @@ pub(super) async fn upload(
     State(services): State<Arc<Services>>,
     caller: Caller,
     Path((bucket, key)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, NativeError> {
     // The grant is answered for before anything about the body.
     caller.require(&bucket, Permission::Write)?;
-    let body =
-        body.map_err(|rejection| body_refused(&services.config, &bucket, &key, rejection))?;
-    let uploaded = upload::upload(&services, &caller.0, Upload::new(&bucket, &key, body)).await?;
+    let limit = services.config.max_upload_bytes;
+    crate::body::declared_too_large(request.headers(), limit, &bucket, &key)?;
+    let body = crate::body::limited(request.into_body(), limit, &bucket, &key);
+    let upload = Upload::new(&bucket, &key, UploadBody::Streamed(body));
+    let uploaded = upload::upload(&services, &caller.0, upload).await?;
     let mut response = Json(json!({
         "bucket": bucket, "key": key,
         "size": uploaded.stored.size, "hash": uploaded.stored.qiniu_hash,
@@ -36,25 +36,6 @@ pub(super) async fn upload(
     .into_response();
     crate::set_job_id(response.headers_mut(), uploaded.job);
     Ok(response)
-}
-
-/// A body over the upload limit is the object being too large; any other is unreadable.
-fn body_refused(
-    config: &Config,
-    bucket: &str,
-    key: &str,
-    rejection: BytesRejection,
-) -> NativeError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        NativeError::from(StoreError::TooLarge {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            size: config.max_upload_bytes + 1,
-            limit: config.max_upload_bytes,
-        })
-    } else {
-        NativeError::bad_request(rejection.body_text())
-    }
 }
 
 pub(super) async fn download(

@@ -9,14 +9,11 @@
 //! - `DELETE ?uploadId=`: AbortMultipartUpload. `GET ?uploadId=`: ListParts.
 //! - `GET /<bucket>/?uploads`: ListMultipartUploads.
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
-use jobs::buckets::ByteStream;
 use jobs::credentials::Permission;
-use jobs::error::{FailureCode, StoreError};
+use jobs::error::FailureCode;
 use jobs::ledger::{AccessKey, UploadsAfter};
 use jobs::multipart::{self, MultipartUpload, Part};
 use jobs::objects;
@@ -81,7 +78,7 @@ pub(super) async fn upload_part(
     }
     let expected_md5 = content_md5(request.headers())?;
     let limit = services.config.max_upload_bytes;
-    let body = limited(request.into_body(), limit, &upload);
+    let body = crate::body::limited(request.into_body(), limit, &upload.bucket, &upload.key);
     let part = multipart::put_part(services, &upload, number, body, expected_md5).await?;
     Ok(part_answer(&part, None))
 }
@@ -96,31 +93,6 @@ fn part_answer(part: &Part, copy_body: Option<String>) -> Response {
     crate::set_header(response.headers_mut(), header::ETAG, &etag);
     (response.headers_mut()).insert(CRC64, HeaderValue::from(part.crc64));
     response
-}
-
-/// A request body as a stream, failing once it passes `limit` bytes.
-fn limited(body: Body, limit: u64, upload: &MultipartUpload) -> ByteStream {
-    let (bucket, key) = (upload.bucket.clone(), upload.key.clone());
-    let mut seen = 0u64;
-    body.into_data_stream()
-        .map(move |chunk| {
-            let chunk = chunk.map_err(|error| StoreError::Body {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                message: error.to_string(),
-            })?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                return Err(StoreError::TooLarge {
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    size: seen,
-                    limit,
-                });
-            }
-            Ok(chunk)
-        })
-        .boxed()
 }
 
 /// UploadPartCopy: the source's bytes (all, or `x-oss-copy-source-range: bytes=a-b`) as the

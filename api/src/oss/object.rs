@@ -1,16 +1,17 @@
 //! PutObject (`PUT /<bucket>/<key>`, through `jobs::upload`): the body with its Content-Type,
-//! standard headers and `x-oss-meta-*`, `Content-MD5` checked before anything is stored.
+//! standard headers and `x-oss-meta-*`, streamed to the store as it arrives (never held
+//! whole), `Content-MD5` checked before the object becomes visible.
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jobs::ledger::AccessKey;
-use jobs::upload::{self, Upload};
+use jobs::upload::{self, Upload, UploadBody};
 use jobs::Services;
 
 use super::error::OssError;
 use super::meta::{content_md5, digest_headers, object_meta};
-use super::{read_body, Target};
+use super::Target;
 
 pub(super) async fn put(
     services: &Services,
@@ -20,12 +21,14 @@ pub(super) async fn put(
 ) -> Result<Response, OssError> {
     let meta = object_meta(request.headers())?;
     let expected_md5 = content_md5(request.headers())?;
-    let limit = usize::try_from(services.config.max_upload_bytes).unwrap_or(usize::MAX);
-    let body = read_body(request, limit).await?;
+    let limit = services.config.max_upload_bytes;
+    let (bucket, key) = (&target.bucket, &target.key);
+    crate::body::declared_too_large(request.headers(), limit, bucket, key)?;
+    let body = crate::body::limited(request.into_body(), limit, bucket, key);
     let upload = Upload {
         meta,
         expected_md5,
-        ..Upload::new(&target.bucket, &target.key, body)
+        ..Upload::new(bucket, key, UploadBody::Streamed(body))
     };
     let uploaded = upload::upload(services, who, upload).await?;
     let mut response = StatusCode::OK.into_response();

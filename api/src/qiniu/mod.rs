@@ -6,7 +6,8 @@
 //! - [`upload`]: `POST /` (form upload with an upload token; the put policy's
 //!   `persistentOps` and the bucket's upload rules start a job whose id is the answer's
 //!   `persistentId`). The crate's router owns the root route and calls [`form_upload`]
-//!   unless the request addresses an OSS bucket virtual-hosted.
+//!   unless the request addresses an OSS bucket virtual-hosted. [`form`] reads its body:
+//!   the token verified as soon as it arrives, the file spooled to a temporary file.
 //! - Resumable uploads (`/mkblk`, `/buckets/.../uploads`) are refused with a clear 400 (the
 //!   SDKs switch to them above 8 MiB): [`resumable_refused`].
 //!
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod download;
 pub mod error;
+mod form;
 mod pfop;
 mod upload;
 

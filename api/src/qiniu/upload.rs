@@ -1,33 +1,24 @@
 //! `POST /`: the form upload. The put policy of the upload token says where the file goes
-//! and what to run on it; `jobs::upload` stores it and starts the job of the policy's
-//! `persistentOps` and the bucket's matching upload rules.
+//! and what to run on it; the form is read by [`super::form`] (token first, the file spooled
+//! to disk, never held in memory), then `jobs::upload` streams it to the store and starts the
+//! job of the policy's `persistentOps` and the bucket's matching upload rules.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use jobs::error::FailureCode;
 use jobs::model::NotifyFormat;
 use jobs::submit::{self, Submission};
-use jobs::upload::{self, Upload};
+use jobs::upload::{self, Upload, UploadBody};
 use jobs::Services;
 use serde_json::json;
 
 use super::answer;
-use super::auth::{verify_upload_token, PutPolicy};
+use super::auth::PutPolicy;
 use super::error::QiniuError;
-
-/// The fields of a form upload, as read from the multipart body.
-#[derive(Default)]
-struct UploadForm {
-    token: Option<String>,
-    key: Option<String>,
-    vars: Vec<(String, String)>,
-    file: Option<Bytes>,
-}
+use super::form::read_form;
 
 pub(super) async fn form_upload(
     State(services): State<Arc<Services>>,
@@ -37,20 +28,18 @@ pub(super) async fn form_upload(
     let multipart = multipart.map_err(|e| {
         QiniuError::bad_request(format!("expected a multipart form: {}", e.body_text()))
     })?;
-    let mut form = read_form(multipart).await?;
-    let token = (form.token.take()).ok_or_else(|| QiniuError::bad_request("token is required"))?;
-    let now = chrono::Utc::now().timestamp();
-    let verified = verify_upload_token(&services.ledger, &token, now).await?;
-    let policy = &verified.policy;
-    let file = (form.file.take()).ok_or_else(|| QiniuError::bad_request("file is required"))?;
-    check_size(policy, &file)?;
-    let key = object_key(policy, form.key.take(), &file)?;
-    let upload = policy_upload(policy, &key, file, &reqid);
-    let fsize = upload.body.len();
-    let uploaded = upload::upload(&services, &verified.key, upload).await?;
+    let form = read_form(&services, multipart).await?;
+    let policy = &form.token.policy;
+    let fsize = form.file.digests.size;
+    check_size(policy, fsize)?;
+    let key = object_key(policy, form.key, &form.file.digests.qiniu)?;
+    let bucket = policy.bucket_and_key().0;
+    let body = form.file.into_stream(bucket, &key).await?;
+    let upload = policy_upload(policy, &key, UploadBody::Streamed(body), &reqid);
+    let uploaded = upload::upload(&services, &form.token.key, upload).await?;
     let persistent_id = uploaded.job.map(|id| id.to_string());
     let values = ReturnValues {
-        bucket: policy.bucket_and_key().0,
+        bucket,
         key: &key,
         hash: &uploaded.stored.qiniu_hash,
         fsize,
@@ -60,45 +49,15 @@ pub(super) async fn form_upload(
     Ok(answer(&reqid, return_body(policy, &values)))
 }
 
-async fn read_form(mut multipart: Multipart) -> Result<UploadForm, QiniuError> {
-    let mut form = UploadForm::default();
-    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
-        let name = field.name().unwrap_or_default().to_string();
-        match name.as_str() {
-            "file" => form.file = Some(field.bytes().await.map_err(unreadable)?),
-            "token" => form.token = Some(field.text().await.map_err(unreadable)?),
-            "key" => form.key = Some(field.text().await.map_err(unreadable)?),
-            var if var.starts_with("x:") => {
-                let value = field.text().await.map_err(unreadable)?;
-                form.vars.push((name, value));
-            }
-            // crc32, x-qn-meta-*, fname...: accepted, not used.
-            _ => {}
-        }
-    }
-    Ok(form)
-}
-
-fn unreadable(error: MultipartError) -> QiniuError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        QiniuError::new(
-            FailureCode::EntityTooLarge,
-            "the file is over the upload limit",
-        )
-    } else {
-        QiniuError::bad_request(format!("invalid multipart body: {}", error.body_text()))
-    }
-}
-
 /// The policy's `fsizeLimit`, when it sets one.
-fn check_size(policy: &PutPolicy, file: &[u8]) -> Result<(), QiniuError> {
-    match policy.fsize_limit.filter(|limit| *limit >= 0) {
-        Some(limit) if file.len() as i64 > limit => Err(QiniuError::new(
+fn check_size(policy: &PutPolicy, size: u64) -> Result<(), QiniuError> {
+    match policy
+        .fsize_limit
+        .and_then(|limit| u64::try_from(limit).ok())
+    {
+        Some(limit) if size > limit => Err(QiniuError::new(
             FailureCode::EntityTooLarge,
-            format!(
-                "the file is {} bytes, over the policy's fsizeLimit of {limit}",
-                file.len()
-            ),
+            format!("the file is {size} bytes, over the policy's fsizeLimit of {limit}"),
         )),
         _ => Ok(()),
     }
@@ -109,7 +68,7 @@ fn check_size(policy: &PutPolicy, file: &[u8]) -> Result<(), QiniuError> {
 fn object_key(
     policy: &PutPolicy,
     form_key: Option<String>,
-    file: &[u8],
+    content_hash: &str,
 ) -> Result<String, QiniuError> {
     match (
         form_key.filter(|k| !k.is_empty()),
@@ -121,13 +80,13 @@ fn object_key(
         )),
         (Some(key), _) => Ok(key),
         (None, Some(scoped)) => Ok(scoped.to_string()),
-        (None, None) => Ok(jobs::etag::qiniu_etag(file)),
+        (None, None) => Ok(content_hash.to_string()),
     }
 }
 
 /// The upload the policy describes: the bucket of its scope, `insertOnly`, and the job of its
 /// `persistentOps`.
-fn policy_upload(policy: &PutPolicy, key: &str, file: Bytes, reqid: &str) -> Upload {
+fn policy_upload(policy: &PutPolicy, key: &str, file: UploadBody, reqid: &str) -> Upload {
     let bucket = policy.bucket_and_key().0;
     let commands = (policy.persistent_ops.as_deref())
         .filter(|ops| !ops.is_empty())
@@ -172,7 +131,7 @@ struct ReturnValues<'a> {
     bucket: &'a str,
     key: &'a str,
     hash: &'a str,
-    fsize: usize,
+    fsize: u64,
     persistent_id: Option<&'a str>,
     vars: &'a [(String, String)],
 }

@@ -105,8 +105,15 @@ fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Reads format and dimensions from the header only.
+/// Reads format and dimensions from the header only. A header that claims no pixels (a width
+/// or height of 0) is `DecodeFailed`: there is nothing to process.
 pub fn probe(source: &[u8]) -> Result<SourceInfo, PipelineError> {
+    let info = probe_header(source)?;
+    has_pixels(info.format, info.width, info.height)?;
+    Ok(info)
+}
+
+fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
     let format = sniff(source)?;
     if format == ImageFormat::Jpeg {
         if let Some((width, height)) = super::jpeg::header_dimensions(source) {
@@ -126,6 +133,17 @@ pub fn probe(source: &[u8]) -> Result<SourceInfo, PipelineError> {
         height,
         orientation: read_orientation(&mut decoder),
     })
+}
+
+/// `DecodeFailed` for an image of no pixels (`0xN`, `Nx0`).
+fn has_pixels(format: ImageFormat, width: u32, height: u32) -> Result<(), PipelineError> {
+    if width == 0 || height == 0 {
+        return Err(PipelineError::decode_failed(format!(
+            "the {} source is {width}x{height}: it has no pixels",
+            format.extension().to_uppercase()
+        )));
+    }
+    Ok(())
 }
 
 /// Decodes `source` after checking its byte length and header dimensions against `limits`.
@@ -151,6 +169,7 @@ pub fn decode_to_fit(
     }
     let mut decoder = open_decoder(source, format)?;
     let (width, height) = decoder.dimensions();
+    has_pixels(format, width, height)?;
     limits.check_source_dimensions(width, height)?;
     let orientation = read_orientation(&mut decoder);
     limit_decoder(&mut decoder, format, limits)?;
@@ -223,6 +242,7 @@ fn decode_jpeg_with_turbo(
         return Ok(None);
     };
     // Within these, the RGB output (3 bytes a pixel) is inside the decoder budget.
+    has_pixels(ImageFormat::Jpeg, width, height)?;
     limits.check_source_dimensions(width, height)?;
     if !super::jpeg::has_end_of_image(source) {
         return Err(truncated_jpeg());
@@ -495,6 +515,24 @@ mod tests {
         png.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00]));
         png.extend(png_chunk(b"IEND", &[]));
         png
+    }
+
+    #[test]
+    fn an_image_of_no_pixels_is_decode_failed_before_any_step() {
+        let resize = crate::parse::parse_canonical("image/resize,w_100").unwrap();
+        // A GIF whose logical screen is 0x0 (with a 1x1 frame), and a text file that
+        // starts like a GIF: both once reached resize as "InternalError: the image is 0x0".
+        let mut screenless = b"GIF89a".to_vec();
+        screenless.extend([0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+        screenless.extend([0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3B]);
+        let text = b"GIF89a\0\0\0\0\0\0\0 hello, a text file named .gif".to_vec();
+        let cases = [screenless, text];
+        for bytes in cases {
+            let limits = Limits::default();
+            let resources = crate::Resources::new(&limits);
+            let error = crate::exec::run_one(&resize, &bytes, &resources).unwrap_err();
+            assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+        }
     }
 
     #[test]

@@ -122,6 +122,89 @@ pub fn is_animated_webp(source: &[u8]) -> bool {
             .is_some_and(|flags| flags & ANIMATION_FLAG != 0)
 }
 
+/// The number of frames of the GIF or animated WebP `source`, counted by walking its blocks
+/// (GIF image descriptors, WebP `ANMF` chunks) without decoding a pixel, and no further than
+/// `at_most + 1`: what a frame limit needs before the first frame costs anything. A structure
+/// that breaks off is counted as far as it goes; the decoder later says what is wrong.
+pub fn frame_count(source: &[u8], at_most: usize) -> usize {
+    if source.starts_with(b"RIFF") {
+        webp_frame_count(source, at_most)
+    } else {
+        gif_frame_count(source, at_most)
+    }
+}
+
+/// GIF: the header, the global colour table, then extension blocks (`0x21`) and images
+/// (`0x2C`, each with its own colour table and data sub-blocks) up to the trailer (`0x3B`).
+fn gif_frame_count(source: &[u8], at_most: usize) -> usize {
+    const HEADER: usize = 6 + 7;
+    let colour_table = |packed: u8| {
+        if packed & 0x80 == 0 {
+            0
+        } else {
+            3 << ((packed & 0x07) + 1)
+        }
+    };
+    let Some(&packed) = source.get(10) else {
+        return 0;
+    };
+    let mut position = HEADER + colour_table(packed);
+    let mut frames = 0;
+    while frames <= at_most {
+        match source.get(position) {
+            Some(0x21) => position = skip_sub_blocks(source, position + 2),
+            Some(0x2C) => {
+                let Some(&packed) = source.get(position + 9) else {
+                    break;
+                };
+                frames += 1;
+                // The descriptor, the local colour table, the LZW code size, the data.
+                position = skip_sub_blocks(source, position + 10 + colour_table(packed) + 1);
+            }
+            _ => break,
+        }
+    }
+    frames
+}
+
+/// The position after a chain of GIF data sub-blocks (a length byte, that many bytes, ...,
+/// a zero length) starting at `position`; past the end when the chain is cut.
+fn skip_sub_blocks(source: &[u8], mut position: usize) -> usize {
+    while let Some(&length) = source.get(position) {
+        position += 1;
+        if length == 0 {
+            return position;
+        }
+        position += usize::from(length);
+    }
+    source.len() + 1
+}
+
+/// WebP: the RIFF chunks after the 12-byte header, each a four-character code, a
+/// little-endian length and the data padded to an even length; one `ANMF` per frame.
+fn webp_frame_count(source: &[u8], at_most: usize) -> usize {
+    let mut position = 12;
+    let mut frames = 0;
+    while frames <= at_most {
+        let (Some(code), Some(length)) = (
+            source.get(position..position + 4),
+            source.get(position + 4..position + 8),
+        ) else {
+            break;
+        };
+        let length = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
+        if code == b"ANMF" {
+            frames += 1;
+        }
+        let padded = usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            & !1;
+        position = position.saturating_add(8).saturating_add(padded);
+    }
+    frames
+}
+
 /// The decode-process loop of [`transcode`] and [`transcode_to_webp`]: each frame of the GIF
 /// or animated WebP `source` (composited onto the full canvas) through `process`, then to
 /// `write` with its delay. Both decoders hand out one frame at a time. Returns the frames'
@@ -142,6 +225,13 @@ fn each_frame(
             "the {kind} animation is corrupt or truncated: {error}"
         ))
     };
+    let most = limits.max_gif_frames as usize;
+    if frame_count(source, most) > most {
+        return Err(PipelineError::image_too_large(format!(
+            "the {kind} animation has more than {most} frames (the limit), counted before \
+             decoding any"
+        )));
+    }
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_side);
     decoder_limits.max_image_height = Some(limits.max_side);
@@ -159,10 +249,9 @@ fn each_frame(
     let mut size = None;
     let mut count = 0;
     for (index, frame) in frames.enumerate() {
-        if index >= limits.max_gif_frames as usize {
+        if index >= most {
             return Err(PipelineError::image_too_large(format!(
-                "the {kind} animation has more than {} frames",
-                limits.max_gif_frames
+                "the {kind} animation has more than {most} frames"
             )));
         }
         let frame = frame.map_err(corrupt)?;
@@ -213,7 +302,7 @@ mod tests {
         std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
     }
 
-    fn frame_count(bytes: &[u8]) -> usize {
+    fn frame_count_of(bytes: &[u8]) -> usize {
         GifDecoder::new(Cursor::new(bytes))
             .unwrap()
             .into_frames()
@@ -223,7 +312,7 @@ mod tests {
     #[test]
     fn every_frame_is_processed_and_written() {
         let source = fixture("anim-100x80.gif");
-        let frames = frame_count(&source);
+        let frames = frame_count_of(&source);
         assert!(frames > 1, "the fixture is animated");
         let plan = resize::ResizePlan::Scale {
             width: 50,
@@ -240,13 +329,13 @@ mod tests {
             (animation.width, animation.height, animation.frames),
             (50, 40, frames)
         );
-        assert_eq!(frame_count(&animation.bytes), frames);
+        assert_eq!(frame_count_of(&animation.bytes), frames);
     }
 
     #[test]
     fn an_animation_becomes_an_animated_webp_with_every_frame() {
         let source = fixture("anim-100x80.gif");
-        let frames = frame_count(&source);
+        let frames = frame_count_of(&source);
         let animation = transcode_to_webp(&source, &Limits::default(), 80, |_, raster| {
             resize::apply(
                 raster,
@@ -269,6 +358,56 @@ mod tests {
             .filter(|window| *window == b"ANMF")
             .count();
         assert_eq!(chunks, frames);
+    }
+
+    #[test]
+    fn frames_are_counted_from_the_blocks_alone() {
+        let gif = fixture("anim-100x80.gif");
+        assert_eq!(frame_count(&gif, 1000), frame_count_of(&gif));
+        assert_eq!(frame_count(&gif, 1), 2, "counting stops past the limit");
+        let webp = transcode_to_webp(&gif, &Limits::default(), 80, |_, raster| Ok(raster))
+            .unwrap()
+            .bytes;
+        assert_eq!(frame_count(&webp, 1000), frame_count_of(&gif));
+        assert_eq!(frame_count(b"GIF89a", 10), 0);
+        assert!(frame_count(&gif[..gif.len() / 2], 1000) > 0);
+    }
+
+    /// A GIF of `frames` 1x1 frames on a `side` x `side` screen, written by hand.
+    fn tiny_frames(frames: usize, side: u16) -> Vec<u8> {
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend(side.to_le_bytes());
+        gif.extend(side.to_le_bytes());
+        gif.extend([0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+        for _ in 0..frames {
+            gif.extend([
+                0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0x02, 0x02, 0x44, 0x01, 0x00,
+            ]);
+        }
+        gif.push(0x3B);
+        gif
+    }
+
+    #[test]
+    fn a_frame_bomb_is_refused_before_its_first_frame() {
+        let bomb = tiny_frames(10_000, 4000);
+        assert_eq!(frame_count(&bomb, 200), 201);
+        let mut processed = 0;
+        let error = transcode(&bomb, &Limits::default(), |_, raster| {
+            processed += 1;
+            Ok(raster)
+        })
+        .unwrap_err();
+        assert_eq!(error.code, crate::error::ErrorCode::ImageTooLarge);
+        assert_eq!(processed, 0, "{error}");
+        let few = tiny_frames(3, 2);
+        assert_eq!(frame_count(&few, 200), 3);
+        assert_eq!(
+            transcode(&few, &Limits::default(), |_, r| Ok(r))
+                .unwrap()
+                .frames,
+            3
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{integer_in, thousandths, Params};
+use crate::resources::Deadline;
 use std::fmt;
 
 /// The action's name in the canonical form (both vendors').
@@ -62,8 +63,8 @@ impl Blur {
     }
 }
 
-/// Blurs `raster`; the size does not change.
-pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
+/// Blurs `raster`; the size does not change. Both passes look at `deadline` every few rows.
+pub fn apply(raster: &Raster, blur: &Blur, deadline: Deadline) -> Result<Raster, PipelineError> {
     let kernel = blur.kernel();
     let geometry = Geometry {
         width: raster.width() as usize,
@@ -74,8 +75,8 @@ pub fn apply(raster: &Raster, blur: &Blur) -> Result<Raster, PipelineError> {
     let has_alpha = raster.layout().has_alpha();
     let mut buffer = premultiplied(raster.data(), geometry.channels, has_alpha);
     let mut scratch = vec![0f32; buffer.len()];
-    geometry.rows(&kernel, &buffer, &mut scratch);
-    geometry.columns(&kernel, &scratch, &mut buffer);
+    geometry.rows(&kernel, &buffer, &mut scratch, deadline)?;
+    geometry.columns(&kernel, &scratch, &mut buffer, deadline)?;
     let data = unpremultiplied(&buffer, geometry.channels, has_alpha);
     Raster::new(raster.width(), raster.height(), raster.layout(), data)
 }
@@ -91,9 +92,16 @@ struct Geometry {
 
 impl Geometry {
     /// Convolves each row of `input` into `output`; pixels beyond the edge repeat it.
-    fn rows(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+    fn rows(
+        &self,
+        kernel: &[f32],
+        input: &[f32],
+        output: &mut [f32],
+        deadline: Deadline,
+    ) -> Result<(), PipelineError> {
         let (width, channels) = (self.width, self.channels);
         for y in 0..self.height {
+            deadline.check_row(y, ACTION)?;
             let row = y * width;
             for x in 0..width {
                 for channel in 0..channels {
@@ -107,12 +115,20 @@ impl Geometry {
                 }
             }
         }
+        Ok(())
     }
 
     /// Convolves each column of `input` into `output`; pixels beyond the edge repeat it.
-    fn columns(&self, kernel: &[f32], input: &[f32], output: &mut [f32]) {
+    fn columns(
+        &self,
+        kernel: &[f32],
+        input: &[f32],
+        output: &mut [f32],
+        deadline: Deadline,
+    ) -> Result<(), PipelineError> {
         let (width, height, channels) = (self.width, self.height, self.channels);
         for y in 0..height {
+            deadline.check_row(y, ACTION)?;
             for x in 0..width {
                 for channel in 0..channels {
                     let mut sum = 0f32;
@@ -125,6 +141,7 @@ impl Geometry {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -179,8 +196,13 @@ impl Operation for Blur {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        apply(&raster, self)
+    fn apply(&self, raster: Raster, _plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        apply(&raster, self, context.deadline)
+    }
+
+    /// Two f32 copies of the raster (the premultiplied input and the pass between).
+    fn scratch_bytes(&self, input: (u32, u32)) -> u64 {
+        super::pixels(input) * 4 * 4 * 2
     }
 }
 
@@ -209,6 +231,19 @@ mod tests {
     use crate::codec::Rgb;
 
     #[test]
+    fn a_passed_deadline_stops_a_blur_in_its_first_band() {
+        let big = Raster::filled(3_000, 3_000, PixelLayout::Rgb8, Rgb::WHITE);
+        let heavy = Blur {
+            radius: 50,
+            sigma_milli: 20_000,
+        };
+        let passed = Deadline(Some(std::time::Instant::now()));
+        let error = apply(&big, &heavy, passed).unwrap_err();
+        assert_eq!(error.code, crate::error::ErrorCode::DeadlineExceeded);
+        assert!(error.message.contains("during blur (at row 0)"), "{error}");
+    }
+
+    #[test]
     fn a_decimal_sigma_renders_and_reads_back() {
         let blur = Blur {
             radius: 3,
@@ -235,12 +270,12 @@ mod tests {
             radius: 3,
             sigma_milli: 5000,
         };
-        assert_eq!(apply(&flat, &blur).unwrap(), flat);
+        assert_eq!(apply(&flat, &blur, Deadline::default()).unwrap(), flat);
         let mut edge = Raster::filled(20, 1, PixelLayout::Rgb8, Rgb::WHITE);
         for x in 10..20 {
             edge.data_mut()[x * 3..x * 3 + 3].copy_from_slice(&[0, 0, 0]);
         }
-        let blurred = apply(&edge, &blur).unwrap();
+        let blurred = apply(&edge, &blur, Deadline::default()).unwrap();
         let at = |x| blurred.pixel(x, 0).unwrap()[0];
         assert!(at(9) < 255 && at(9) > 128, "{}", at(9));
         assert!(at(10) > 0 && at(10) < 128, "{}", at(10));

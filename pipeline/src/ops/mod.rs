@@ -56,6 +56,7 @@ use crate::ast::Step;
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::limits::Limits;
+use crate::resources::Deadline;
 use std::fmt;
 
 /// What every step of a pipeline is: an operation with a canonical action name, a plan for an
@@ -70,6 +71,17 @@ pub trait Operation: fmt::Display {
 
     /// Carries out `plan`, made by [`Operation::plan`] for this raster's size.
     fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied;
+
+    /// The memory the step needs for an input of `input` size beyond its input and output
+    /// rasters (its working buffers), for [`crate::cost`]'s estimate. Most steps need none.
+    fn scratch_bytes(&self, _input: (u32, u32)) -> u64 {
+        0
+    }
+}
+
+/// The number of pixels of a `(width, height)`.
+pub(crate) fn pixels(size: (u32, u32)) -> u64 {
+    u64::from(size.0) * u64::from(size.1)
 }
 
 /// What planning a step gives: its plan, or why it cannot be done on this input.
@@ -89,6 +101,8 @@ pub struct StepContext<'a> {
     pub assets: &'a dyn watermark::AssetLookup,
     /// Where the fonts of text watermarks come from.
     pub fonts: &'a dyn text::FontLookup,
+    /// When the run must end; long steps look at it between bands of rows.
+    pub deadline: Deadline,
 }
 
 impl<'a> StepContext<'a> {
@@ -99,6 +113,7 @@ impl<'a> StepContext<'a> {
             orientation: 1,
             assets: &watermark::NoAssets,
             fonts: &text::NoFonts,
+            deadline: Deadline::default(),
         }
     }
 }

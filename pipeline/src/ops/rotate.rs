@@ -11,6 +11,7 @@ use crate::codec::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;
 use crate::parse::lex::integer_in;
+use crate::resources::Deadline;
 use std::fmt;
 
 /// The action's name in the canonical form (both vendors').
@@ -81,7 +82,12 @@ pub fn plan(
 }
 
 /// Rotates `raster` as planned.
-pub fn apply(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineError> {
+/// Rotates `raster` as `plan` says; a rotation by any angle looks at `deadline` every few rows.
+pub fn apply(
+    raster: &Raster,
+    plan: &RotatePlan,
+    deadline: Deadline,
+) -> Result<Raster, PipelineError> {
     match plan.degrees {
         0 => Ok(raster.clone()),
         90 => Ok(super::auto_orient::transform(
@@ -96,11 +102,15 @@ pub fn apply(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineError
             raster,
             super::auto_orient::Transform::Rotate270,
         )),
-        _ => rotate_any(raster, plan),
+        _ => rotate_any(raster, plan, deadline),
     }
 }
 
-fn rotate_any(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineError> {
+fn rotate_any(
+    raster: &Raster,
+    plan: &RotatePlan,
+    deadline: Deadline,
+) -> Result<Raster, PipelineError> {
     let rgba = match raster.layout() {
         PixelLayout::Rgba8 => raster.clone(),
         PixelLayout::Rgb8 => to_rgba(raster)?,
@@ -118,6 +128,7 @@ fn rotate_any(raster: &Raster, plan: &RotatePlan) -> Result<Raster, PipelineErro
     let (out_cx, out_cy) = (out_w as f64 / 2.0, out_h as f64 / 2.0);
     let mut out = vec![0u8; out_w * out_h * 4];
     for (y, row) in out.chunks_exact_mut(out_w * 4).enumerate() {
+        deadline.check_row(y, ACTION)?;
         let ry = y as f64 + 0.5 - out_cy;
         for (x, pixel) in row.chunks_exact_mut(4).enumerate() {
             let rx = x as f64 + 0.5 - out_cx;
@@ -225,11 +236,16 @@ impl Operation for Rotate {
         plan(self, input, context.limits).map(StepPlan::Rotate)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
         match plan {
-            StepPlan::Rotate(plan) => apply(&raster, plan),
+            StepPlan::Rotate(plan) => apply(&raster, plan, context.deadline),
             other => Err(unexpected_plan(ACTION, other)),
         }
+    }
+
+    /// The RGBA copy of the input a rotation by any angle samples from.
+    fn scratch_bytes(&self, input: (u32, u32)) -> u64 {
+        super::pixels(input) * 4
     }
 }
 
@@ -285,7 +301,7 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        let rotated = apply(&red, &planned).unwrap();
+        let rotated = apply(&red, &planned, Deadline::default()).unwrap();
         assert_eq!(rotated.layout(), PixelLayout::Rgba8);
         assert_eq!(rotated.pixel(0, 0), Some(&[0, 0, 0, 0][..]));
         let (cx, cy) = (rotated.width() / 2, rotated.height() / 2);
@@ -309,7 +325,7 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        let turned = apply(&raster, &planned).unwrap();
+        let turned = apply(&raster, &planned, Deadline::default()).unwrap();
         assert_eq!(turned.dimensions(), (2, 3));
         assert_eq!(turned.pixel(0, 0), Some(&[255, 0, 0][..]));
         assert_eq!(turned.pixel(1, 0), Some(&[255, 0, 0][..]));

@@ -16,6 +16,7 @@ use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::Raster;
 use crate::error::PipelineError;
 use crate::parse::lex::{integer_in, single_value};
+use crate::resources::Deadline;
 use std::fmt;
 
 /// The action's name in the canonical form (OSS's).
@@ -49,8 +50,12 @@ impl Sharpen {
 }
 
 /// Sharpens `raster`; the size does not change.
-pub fn apply(raster: Raster, sharpen: &Sharpen) -> Result<Raster, PipelineError> {
-    let blurred = blur::apply(&raster, &MASK_BLUR)?;
+pub fn apply(
+    raster: Raster,
+    sharpen: &Sharpen,
+    deadline: Deadline,
+) -> Result<Raster, PipelineError> {
+    let blurred = blur::apply(&raster, &MASK_BLUR, deadline)?;
     let amount = f64::from(sharpen.value) / 100.0;
     let channels = raster.layout().bytes_per_pixel();
     let has_alpha = raster.layout().has_alpha();
@@ -75,8 +80,13 @@ impl Operation for Sharpen {
         Ok(StepPlan::InPlace)
     }
 
-    fn apply(&self, raster: Raster, _plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        apply(raster, self)
+    fn apply(&self, raster: Raster, _plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        apply(raster, self, context.deadline)
+    }
+
+    /// The mask's blur, and the blurred raster it subtracts.
+    fn scratch_bytes(&self, input: (u32, u32)) -> u64 {
+        MASK_BLUR.scratch_bytes(input) + super::pixels(input) * 4
     }
 }
 
@@ -127,11 +137,19 @@ mod tests {
                 b: 200,
             },
         );
-        assert_eq!(apply(flat.clone(), &Sharpen { value: 399 }).unwrap(), flat);
+        assert_eq!(
+            apply(flat.clone(), &Sharpen { value: 399 }, Deadline::default()).unwrap(),
+            flat
+        );
 
         let mut previous_gap = 50;
         for value in [50, 100, 200, 399] {
-            let sharpened = apply(edge(PixelLayout::Rgb8), &Sharpen { value }).unwrap();
+            let sharpened = apply(
+                edge(PixelLayout::Rgb8),
+                &Sharpen { value },
+                Deadline::default(),
+            )
+            .unwrap();
             let at = |x| sharpened.pixel(x, 1).unwrap()[0];
             // Far from the edge nothing changes.
             assert_eq!((at(0), at(19)), (100, 150), "sharpen,{value}");
@@ -155,7 +173,7 @@ mod tests {
     fn alpha_is_kept() {
         let mut raster = edge(PixelLayout::Rgba8);
         raster.data_mut()[3] = 7;
-        let sharpened = apply(raster, &Sharpen { value: 100 }).unwrap();
+        let sharpened = apply(raster, &Sharpen { value: 100 }, Deadline::default()).unwrap();
         assert_eq!(sharpened.pixel(0, 0).map(|pixel| pixel[3]), Some(7));
         assert_eq!(sharpened.pixel(9, 1).map(|pixel| pixel[3]), Some(255));
     }

@@ -222,7 +222,7 @@ pub fn render(
         (width, height),
         limits,
     )?;
-    rotate::apply(&raster, &plan)
+    rotate::apply(&raster, &plan, crate::resources::Deadline::default())
 }
 
 /// The glyphs of a text laid out on one line, the baseline at the ascent, and the size of the

@@ -20,10 +20,10 @@ mod store;
 
 pub use stop::backoff;
 
+use crate::capacity::Capacity;
 use jobs::ledger::{ClaimedJob, FailedItem, ItemOutcome, Lease};
 use jobs::model::{ItemRow, Job, Status};
 use jobs::Services;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -47,9 +47,10 @@ pub struct Worker<'a> {
     pub services: &'a Services,
     /// The name leases are taken under.
     pub owner: &'a str,
-    /// Bounds the renders running at once across the worker's jobs; a job holds a slot only
-    /// while its pixels are worked, not during its storage and ledger round trips.
-    pub render_slots: &'a Semaphore,
+    /// Bounds the renders running at once across the worker's jobs, by slots and by memory;
+    /// a job holds them only while its pixels are worked, not during its storage and ledger
+    /// round trips.
+    pub capacity: &'a Capacity,
     /// Cancelled when shutdown's grace is over: jobs still running are handed back.
     pub stop_now: &'a CancellationToken,
 }

@@ -1,6 +1,7 @@
 //! The items to render: their pipelines parsed, the watermark images they name read from the
 //! buckets, then all of them rendered on the blocking pool from one decode of the source,
-//! holding one render slot.
+//! holding one render slot and the render's estimated peak memory (items whose estimate alone
+//! is over the whole budget fail at once with `ImageTooLarge`).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -11,11 +12,14 @@ use jobs::model::{Dialect, ItemRow, Job};
 use jobs::submit::{parse_command, CommandText};
 use jobs::Services;
 use pipeline::{Pipeline, PipelineError, Rendered};
-use tokio::sync::SemaphorePermit;
 
 use super::stop::{with_retries, Stop};
 use super::store::Made;
 use super::Worker;
+use crate::capacity::{Admitted, Capacity, Refusal};
+
+/// An item ready for the engine, with its parsed pipeline.
+type Ready = (ItemRow, Pipeline);
 
 /// Items ready for the engine, and those that already failed on the way there.
 struct Prepared {
@@ -38,14 +42,17 @@ pub(super) async fn render(
     }
     let prepared = prepare(worker.services, job, items).await?;
     let mut made = prepared.failed;
-    if prepared.ready.is_empty() {
+    let limits = engine_limits(&worker.services.config);
+    let (ready, over_budget) = within_budget(worker.capacity, prepared.ready, &source, &limits);
+    made.extend(over_budget);
+    if ready.is_empty() {
         return Ok(made);
     }
-    let slot = take_slot(worker).await?;
+    let (cost, count) = (estimate(&ready, &source, &limits).total, ready.len());
+    let admitted = admit(worker, cost).await?;
     let started = Instant::now();
-    let count = prepared.ready.len();
-    let results = run_engine(worker.services, prepared.ready, prepared.assets, source).await;
-    drop(slot);
+    let results = run_engine(worker.services, ready, prepared.assets, source, limits).await;
+    drop(admitted);
     let render_share = started.elapsed() / u32::try_from(count).unwrap_or(u32::MAX);
     made.extend(results.into_iter().map(|(item, result)| {
         let made = match result {
@@ -58,6 +65,59 @@ pub(super) async fn render(
         (item, made)
     }));
     Ok(made)
+}
+
+/// The limits the engine runs under: the vendor documents' defaults, with the configured
+/// largest source.
+fn engine_limits(config: &jobs::config::Config) -> pipeline::Limits {
+    pipeline::Limits {
+        max_source_bytes: usize::try_from(config.max_source_bytes).unwrap_or(usize::MAX),
+        ..pipeline::Limits::default()
+    }
+}
+
+/// The estimated peak memory of rendering `ready` from `source` (see `pipeline::cost`).
+fn estimate(
+    ready: &[(ItemRow, Pipeline)],
+    source: &[u8],
+    limits: &pipeline::Limits,
+) -> pipeline::cost::BatchCost {
+    let pipelines: Vec<&Pipeline> = ready.iter().map(|(_, pipeline)| pipeline).collect();
+    pipeline::cost::estimate(&pipelines, source, limits)
+}
+
+/// Splits off the items whose render alone would be over the whole memory budget: they fail
+/// now with `ImageTooLarge`, naming the estimate and the budget, instead of waiting forever.
+fn within_budget(
+    capacity: &Capacity,
+    ready: Vec<(ItemRow, Pipeline)>,
+    source: &[u8],
+    limits: &pipeline::Limits,
+) -> (Vec<Ready>, Vec<(ItemRow, Made)>) {
+    let cost = estimate(&ready, source, limits);
+    let mut fitting = Vec::with_capacity(ready.len());
+    let mut refused = Vec::new();
+    for ((item, pipeline), bytes) in ready.into_iter().zip(cost.each) {
+        match capacity.check(bytes) {
+            Ok(()) => fitting.push((item, pipeline)),
+            Err(refusal) => refused.push((item, failed(over_budget(&refusal)))),
+        }
+    }
+    (fitting, refused)
+}
+
+fn over_budget(refusal: &Refusal) -> FailedItem {
+    let message = match refusal {
+        Refusal::OverBudget {
+            needed_mib,
+            budget_mib,
+        } => format!(
+            "this render needs about {needed_mib} MiB, over the worker's memory budget of \
+             {budget_mib} MiB (FERROTYPE_MEMORY_BUDGET_MIB)"
+        ),
+        Refusal::Closed => "the worker is shutting down".to_string(),
+    };
+    FailedItem::new(pipeline::ErrorCode::ImageTooLarge.into(), message)
 }
 
 /// Parses each item's pipeline and reads the watermark images it names.
@@ -155,16 +215,17 @@ async fn fetch_assets(
     Ok(Ok(assets))
 }
 
-/// Waits for a render slot (the job's heartbeat keeps its lease meanwhile).
-async fn take_slot<'w>(worker: Worker<'w>) -> Result<SemaphorePermit<'w>, Stop> {
+/// Waits for room in the memory budget and for a render slot (the job's heartbeat keeps its
+/// lease meanwhile).
+async fn admit(worker: Worker<'_>, cost: u64) -> Result<Admitted<'_>, Stop> {
     let waited = Instant::now();
-    // The semaphore is never closed; if it were, the worker is going away.
-    let slot = (worker.render_slots.acquire().await)
+    metrics::histogram!("ferrotype_render_memory_estimate_bytes").record(cost as f64);
+    let admitted = (worker.capacity.admit(cost).await)
         .map_err(|_| Stop::GiveBack("the worker is shutting down".into()))?;
-    // Long waits say the CPU, not I/O, holds jobs back: more slots (cores) would help.
+    // Long waits say the CPU (or memory), not I/O, holds jobs back.
     metrics::histogram!("ferrotype_render_slot_wait_seconds")
         .record(waited.elapsed().as_secs_f64());
-    Ok(slot)
+    Ok(admitted)
 }
 
 /// Runs the engine on the blocking pool over every ready item, under a deadline of the item
@@ -176,12 +237,9 @@ async fn run_engine(
     ready: Vec<(ItemRow, Pipeline)>,
     assets: HashMap<String, Vec<u8>>,
     source: Bytes,
+    limits: pipeline::Limits,
 ) -> Vec<(ItemRow, Result<Rendered, PipelineError>)> {
     let config = &services.config;
-    let limits = pipeline::Limits {
-        max_source_bytes: usize::try_from(config.max_source_bytes).unwrap_or(usize::MAX),
-        ..pipeline::Limits::default()
-    };
     let count = u32::try_from(ready.len()).unwrap_or(u32::MAX);
     let timeout = config.item_timeout().saturating_mul(count);
     // Kept to answer for the items when the task never comes back.

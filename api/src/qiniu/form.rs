@@ -1,0 +1,175 @@
+//! A form upload's multipart body, read without holding the file in memory. The token is
+//! verified the moment its field arrives (the SDKs send it before the file), so a bad token is
+//! refused before a byte of the file is read. The file is spooled to an anonymous temporary
+//! file (gone when dropped, even after a crash), bounded by the upload limit and, once the
+//! token is known, the policy's `fsizeLimit`, digested on the way; the store then reads it
+//! from there as a stream.
+
+use std::io::SeekFrom;
+
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use futures::StreamExt;
+use jobs::buckets::ByteStream;
+use jobs::digest::{Digester, Digests};
+use jobs::error::{FailureCode, StoreError};
+use jobs::Services;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::auth::{verify_upload_token, UploadToken};
+use super::error::QiniuError;
+
+/// The longest form field other than the file (a token, a key, an `x:` variable).
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// A form upload's fields, the token verified and the file spooled.
+pub(super) struct UploadForm {
+    pub token: UploadToken,
+    pub key: Option<String>,
+    pub vars: Vec<(String, String)>,
+    pub file: Spooled,
+}
+
+/// The file of a form upload, in a temporary file, with its digests.
+pub(super) struct Spooled {
+    file: tokio::fs::File,
+    pub digests: Digests,
+}
+
+impl Spooled {
+    /// The file's bytes from the start, as the store takes them.
+    pub async fn into_stream(mut self, bucket: &str, key: &str) -> Result<ByteStream, QiniuError> {
+        self.file
+            .seek(SeekFrom::Start(0))
+            .await
+            .map_err(spool_error)?;
+        let (bucket, key) = (bucket.to_string(), key.to_string());
+        let stream = tokio_util::io::ReaderStream::new(self.file).map(move |chunk| {
+            chunk.map_err(|error| StoreError::Body {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                message: format!("the spooled upload could not be read: {error}"),
+            })
+        });
+        Ok(stream.boxed())
+    }
+}
+
+/// What has been read of the form so far.
+#[derive(Default)]
+struct Partial {
+    token: Option<UploadToken>,
+    key: Option<String>,
+    vars: Vec<(String, String)>,
+    file: Option<Spooled>,
+}
+
+/// Reads the form, verifying the token as soon as it is seen and spooling the file.
+pub(super) async fn read_form(
+    services: &Services,
+    mut multipart: Multipart,
+) -> Result<UploadForm, QiniuError> {
+    let mut form = Partial::default();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => form.file = Some(spool(field, file_limit(services, &form)).await?),
+            "token" => {
+                let text = small_text(field).await?;
+                form.token = Some(verify(services, &text).await?);
+            }
+            "key" => form.key = Some(small_text(field).await?),
+            var if var.starts_with("x:") => {
+                let value = small_text(field).await?;
+                form.vars.push((name, value));
+            }
+            // crc32, x-qn-meta-*, fname...: read past (bounded), not used.
+            _ => drop(small_text(field).await?),
+        }
+    }
+    let token = form
+        .token
+        .ok_or_else(|| QiniuError::bad_request("token is required"))?;
+    let file = form
+        .file
+        .ok_or_else(|| QiniuError::bad_request("file is required"))?;
+    Ok(UploadForm {
+        token,
+        key: form.key,
+        vars: form.vars,
+        file,
+    })
+}
+
+async fn verify(services: &Services, token: &str) -> Result<UploadToken, QiniuError> {
+    let now = chrono::Utc::now().timestamp();
+    Ok(verify_upload_token(&services.ledger, token, now).await?)
+}
+
+/// The most file bytes taken: the upload limit, and the policy's `fsizeLimit` once the token
+/// has been read (a file sent before its token is checked against it after).
+fn file_limit(services: &Services, form: &Partial) -> u64 {
+    let policy_limit = (form.token.as_ref())
+        .and_then(|token| token.policy.fsize_limit)
+        .and_then(|limit| u64::try_from(limit).ok());
+    let upload_limit = services.config.max_upload_bytes;
+    policy_limit.map_or(upload_limit, |limit| limit.min(upload_limit))
+}
+
+/// Writes the file field to a temporary file, digesting it, refused past `limit` bytes.
+async fn spool(mut field: Field<'_>, limit: u64) -> Result<Spooled, QiniuError> {
+    let file = tempfile::tempfile().map_err(spool_error)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut digester = Digester::new();
+    let mut size = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(QiniuError::new(
+                FailureCode::EntityTooLarge,
+                format!("the file is over the limit of {limit} bytes"),
+            ));
+        }
+        digester.update(&chunk);
+        file.write_all(&chunk).await.map_err(spool_error)?;
+    }
+    file.flush().await.map_err(spool_error)?;
+    Ok(Spooled {
+        file,
+        digests: digester.finish(),
+    })
+}
+
+/// A form field other than the file, refused past [`MAX_FIELD_BYTES`].
+async fn small_text(mut field: Field<'_>) -> Result<String, QiniuError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(QiniuError::bad_request(format!(
+                "the form field {:?} is over {MAX_FIELD_BYTES} bytes",
+                field.name().unwrap_or_default()
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| QiniuError::bad_request("a form field is not UTF-8"))
+}
+
+fn spool_error(error: std::io::Error) -> QiniuError {
+    QiniuError::new(
+        FailureCode::StorageError,
+        format!("the upload could not be spooled to a temporary file: {error}"),
+    )
+}
+
+fn unreadable(error: MultipartError) -> QiniuError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        QiniuError::new(
+            FailureCode::EntityTooLarge,
+            "the file is over the upload limit",
+        )
+    } else {
+        QiniuError::bad_request(format!("invalid multipart body: {}", error.body_text()))
+    }
+}
