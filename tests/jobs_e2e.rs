@@ -691,3 +691,57 @@ async fn a_render_over_the_memory_budget_fails_at_once_naming_the_budget() {
     assert_eq!(job["items"][0]["error_code"], "ImageTooLarge", "{job}");
     app.stop().await;
 }
+
+/// `POST /v1/jobs/batch`: each job is validated on its own and answered in order with its id
+/// or its error; the valid ones run; more than 1,000 is refused whole.
+#[tokio::test]
+async fn a_batch_submission_answers_each_job_with_its_id_or_its_error() {
+    let app = spawn_app().await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let job = |width: u32| {
+        json!({"bucket": "photos", "key": "gopher.jpg",
+               "fops": [format!("imageMogr2/thumbnail/{width}x|saveas/{}", b64(&format!("results:b{width}.jpg")))]})
+    };
+    let jobs = json!([
+        job(100),
+        {"bucket": "photos", "key": "gopher.jpg", "fops": ["imageMogr2/thumbnail/nonsense"]},
+        {"bucket": "photos", "key": "gopher.jpg"},
+        job(120),
+    ]);
+    let response = app
+        .client
+        .post(format!("{}/v1/jobs/batch", app.base))
+        .basic_auth(common::ACCESS_KEY, Some(common::SECRET_KEY))
+        .json(&json!({ "jobs": jobs }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["accepted"].clone(), answer["refused"].clone()),
+        (json!(2), json!(2)),
+        "{answer}"
+    );
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[1]["error"]["code"], "InvalidArgument", "{answer}");
+    assert_eq!(results[2]["error"]["code"], "InvalidArgument", "{answer}");
+    for (index, width) in [(0, 100), (3, 120)] {
+        let id = results[index]["id"].as_str().expect("an id");
+        let done = app.wait_for_end(id).await;
+        assert_eq!(done["code"], 0, "{done}");
+        let saved = std::fs::read(app.object_path("results", &format!("b{width}.jpg"))).unwrap();
+        assert_eq!(dimensions(&saved).0, width);
+    }
+    let too_many: Vec<Value> = (0..1001).map(|_| job(100)).collect();
+    let response = app
+        .client
+        .post(format!("{}/v1/jobs/batch", app.base))
+        .basic_auth(common::ACCESS_KEY, Some(common::SECRET_KEY))
+        .json(&json!({ "jobs": too_many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}

@@ -19,6 +19,7 @@
 //! - [`delete`]: the one delete path (the object, then its GET-processed results).
 //! - [`processed`]: processing on GET: results kept under a key derived from the canonical
 //!   pipeline and the source's version, rendered once by the workers, waited for.
+//! - [`marks`]: publisher confirms noted in the ledger in batches, off the request path.
 //! - [`lookup`]: a job by the id a client holds; waiting for a job to end.
 //! - [`code`]: [`code::FailureCode`], every failure code (the engine's and ours), its stable
 //!   strings, and how it is stored.
@@ -47,6 +48,7 @@ pub mod keys;
 pub mod ledger;
 pub mod listing;
 pub mod lookup;
+pub mod marks;
 pub mod model;
 pub mod multipart;
 pub mod objects;
@@ -71,6 +73,8 @@ pub struct Services {
     pub buckets: buckets::Buckets,
     /// Wakes requests waiting for jobs (the OSS synchronous saveas, GET processing).
     pub watch: watch::JobWatch,
+    /// Notes publisher confirms in the ledger, in batches, off the request path.
+    pub marks: marks::PublishMarks,
 }
 
 impl Services {
@@ -83,8 +87,10 @@ impl Services {
         let queue =
             Queue::connect(&config.amqp_url, &config.queue_prefix, &config.pipelines).await?;
         let watch = watch::JobWatch::new(&config.database_url);
+        let marks = marks::PublishMarks::start(ledger.clone());
         Ok(Arc::new(Services {
             watch,
+            marks,
             config,
             ledger,
             queue,

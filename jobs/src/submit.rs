@@ -109,16 +109,65 @@ pub async fn submit(
     who: &AccessKey,
     submission: Submission,
 ) -> Result<Uuid, SubmitError> {
+    let job = prepare(services, who, submission).await?;
+    record_and_publish(services, &job).await
+}
+
+/// The most jobs one batch submission takes.
+pub const MAX_BATCH: usize = 1_000;
+
+/// Submits every job of a batch: each is validated on its own (its error is its own), the
+/// valid ones are recorded together in one statement and published together; the answer has
+/// one result per submission, in order.
+pub async fn submit_batch(
+    services: &Services,
+    who: &AccessKey,
+    submissions: Vec<Submission>,
+) -> Result<Vec<Result<Uuid, SubmitError>>, SubmitError> {
+    if submissions.len() > MAX_BATCH {
+        return Err(SubmitError::BadRequest(format!(
+            "{} jobs given, at most {MAX_BATCH} in one batch",
+            submissions.len()
+        )));
+    }
+    let mut prepared = Vec::with_capacity(submissions.len());
+    for submission in submissions {
+        prepared.push(prepare(services, who, submission).await);
+    }
+    let valid: Vec<&NewJob> = prepared
+        .iter()
+        .filter_map(|job| job.as_ref().ok())
+        .collect();
+    let grace = services.config.publish_grace();
+    let ids = services.ledger.insert_jobs(&valid, grace).await?;
+    let publishes = ids
+        .iter()
+        .zip(&valid)
+        .map(|(id, job)| publish(services, *id, job));
+    futures::future::join_all(publishes).await;
+    let mut ids = ids.into_iter();
+    Ok(prepared
+        .into_iter()
+        .map(|job| match job {
+            Ok(_) => ids
+                .next()
+                .ok_or_else(|| SubmitError::BadRequest("not recorded".into())),
+            Err(error) => Err(error),
+        })
+        .collect())
+}
+
+/// Checks a submission and makes the job to record: its queue, the submitter's grants, and
+/// each command parsed into its item.
+async fn prepare(
+    services: &Services,
+    who: &AccessKey,
+    submission: Submission,
+) -> Result<NewJob, SubmitError> {
     let queue = check_request(&services.config, &submission)?;
     who.require(&submission.bucket, Permission::Read)?;
-    let styles = services.ledger.style_map(&submission.bucket).await?;
-    let items = ItemPlanner {
-        who,
-        submission: &submission,
-        styles: &styles,
-    }
-    .items()?;
-    let job = NewJob {
+    let items = plan_items(services, who, &submission).await?;
+    Ok(NewJob {
         input_bucket: submission.bucket,
         input_key: submission.key,
         queue,
@@ -129,8 +178,46 @@ pub async fn submit(
         notify_format: submission.notify_format,
         request_id: submission.request_id,
         items,
+    })
+}
+
+/// The submission's items. The bucket's styles are read only when a command names one: the
+/// commands are planned first against no styles, noting whether any was asked for.
+async fn plan_items(
+    services: &Services,
+    who: &AccessKey,
+    submission: &Submission,
+) -> Result<Vec<NewItem>, SubmitError> {
+    let (first, asked) = {
+        let asked = StylesAsked::default();
+        let planner = ItemPlanner {
+            who,
+            submission,
+            styles: &asked,
+        };
+        (planner.items(), asked.0.get())
     };
-    record_and_publish(services, &job).await
+    if !asked {
+        return first;
+    }
+    let styles = services.ledger.style_map(&submission.bucket).await?;
+    let planner = ItemPlanner {
+        who,
+        submission,
+        styles: &styles,
+    };
+    planner.items()
+}
+
+/// A style lookup that has no styles and notes that one was asked for.
+#[derive(Default)]
+struct StylesAsked(std::cell::Cell<bool>);
+
+impl pipeline::StyleLookup for StylesAsked {
+    fn style(&self, _name: &str) -> Option<String> {
+        self.0.set(true);
+        None
+    }
 }
 
 /// What can be checked before reading anything: names, the queue, counts, the job type and
@@ -237,14 +324,11 @@ pub(crate) async fn publish(
 ) -> Result<(), SubmitError> {
     metrics::counter!("ferrotype_jobs_submitted_total").increment(1);
     match services.queue.publish(id, &job.queue, job.job_type).await {
-        // The job is recorded and queued: a ledger that fails now must not tell the client
-        // it failed (it would run anyway). Left unmarked, it is published again after the
-        // grace, and the duplicate delivery is dropped at claim.
-        Ok(()) => {
-            if let Err(error) = services.ledger.mark_published(id).await {
-                tracing::warn!(%id, %error, "cannot mark the job published; the sweeper will");
-            }
-        }
+        // The job is recorded and queued: the confirm is noted off the request path, and a
+        // ledger that fails to note it must not tell the client it failed (it would run
+        // anyway). Left unmarked, it is published again after the grace, and the duplicate
+        // delivery is dropped at claim.
+        Ok(()) => services.marks.note(id),
         Err(error) => {
             metrics::counter!("ferrotype_queue_publish_failures_total").increment(1);
             tracing::warn!(%id, %error, "publish failed; the sweeper will republish the job");

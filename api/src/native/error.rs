@@ -61,24 +61,36 @@ struct Body<'a> {
     step: Option<usize>,
 }
 
-impl IntoResponse for NativeError {
-    fn into_response(self) -> Response {
-        let failure = self.0;
-        let status = status_of(failure.code);
-        let message = if status.is_server_error() {
+impl NativeError {
+    /// The answer's body: the code, the message (a server error's is logged and replaced),
+    /// and where in a submission it was found.
+    fn body(&self) -> Body<'_> {
+        let failure = &self.0;
+        let message = if status_of(failure.code).is_server_error() {
             tracing::error!(error = %failure, "request failed");
             "internal error; see the server log".to_string()
         } else {
-            failure.message
+            failure.message.clone()
         };
-        let code = failure.code;
-        let body = Body {
+        Body {
             code: failure.code.as_str(),
             message,
             command: failure.command,
             step: failure.step,
-        };
-        let mut response = (status, Json(body)).into_response();
+        }
+    }
+
+    /// The error as the JSON object an answer carries (a batch submission's `error`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.body()).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        let code = self.0.code;
+        let status = status_of(code);
+        let mut response = (status, Json(self.body())).into_response();
         crate::failure::add_failure_headers(code, &mut response);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -1,4 +1,5 @@
-//! `POST /v1/jobs` and `GET /v1/jobs/{id}`.
+//! `POST /v1/jobs`, `POST /v1/jobs/batch` (up to 1,000 jobs, each answered with its id or
+//! its error) and `GET /v1/jobs/{id}`.
 
 use std::sync::Arc;
 
@@ -67,6 +68,58 @@ impl JobRequest {
             ..Submission::new(&self.bucket, &self.key, commands)
         })
     }
+}
+
+/// A batch submission: up to [`submit::MAX_BATCH`] job requests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BatchRequest {
+    jobs: Vec<JobRequest>,
+}
+
+impl JsonRequest for BatchRequest {
+    const NAME: &'static str = "batch";
+}
+
+/// `POST /v1/jobs/batch`: every job validated on its own and the valid ones recorded in one
+/// statement; 200 with one result per job, in order: `{"id"}` or `{"error": {"code",
+/// "message"}}`, and the counts.
+pub(super) async fn create_jobs(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    JsonBody(request): JsonBody<BatchRequest>,
+) -> Result<impl IntoResponse, NativeError> {
+    let (mut submissions, mut results) = (Vec::new(), Vec::new());
+    for job in request.jobs {
+        match job.into_submission() {
+            Ok(submission) => {
+                submissions.push(submission);
+                results.push(None);
+            }
+            Err(error) => results.push(Some(json!({ "error": error.to_json() }))),
+        }
+    }
+    let mut submitted = submit::submit_batch(&services, &caller.0, submissions)
+        .await?
+        .into_iter();
+    let results: Vec<serde_json::Value> = results
+        .into_iter()
+        .map(|refused| {
+            refused.unwrap_or_else(|| match submitted.next() {
+                Some(Ok(id)) => json!({ "id": id.to_string() }),
+                Some(Err(error)) => json!({ "error": NativeError::from(error).to_json() }),
+                None => json!({ "error": { "code": "InternalError", "message": "lost" } }),
+            })
+        })
+        .collect();
+    let accepted = results
+        .iter()
+        .filter(|result| result.get("id").is_some())
+        .count();
+    let refused = results.len() - accepted;
+    Ok(Json(
+        json!({ "accepted": accepted, "refused": refused, "results": results }),
+    ))
 }
 
 pub(super) async fn create_job(

@@ -1,6 +1,7 @@
 //! The native surface: JSON over HTTP, HTTP Basic credentials. One file per command group:
 //!
 //! - [`jobs`]: `POST /v1/jobs` (submit: `fops` in Qiniu's language, or `process` in OSS's),
+//!   `POST /v1/jobs/batch` (up to 1,000 of them, each answered with its id or its error),
 //!   `GET /v1/jobs/{id}` (the job's status document).
 //! - [`objects`]: `PUT`/`GET /v1/buckets/{bucket}/objects/{key}` (an upload matching an
 //!   upload rule starts a job: `x-ferrotype-job-id`).
@@ -37,11 +38,18 @@ pub use error::NativeError;
 /// Job requests are small; anything bigger is not a job request.
 const MAX_JOB_REQUEST_BYTES: usize = 256 * 1024;
 
+/// A batch holds up to 1,000 job requests of a few hundred bytes each.
+const MAX_BATCH_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
 pub fn router(upload_limit: usize) -> Router<Arc<Services>> {
     Router::new()
         .route(
             "/v1/jobs",
             post(jobs::create_job).layer(DefaultBodyLimit::max(MAX_JOB_REQUEST_BYTES)),
+        )
+        .route(
+            "/v1/jobs/batch",
+            post(jobs::create_jobs).layer(DefaultBodyLimit::max(MAX_BATCH_REQUEST_BYTES)),
         )
         .route("/v1/jobs/{id}", get(jobs::job_status))
         .route("/v1/openapi.json", get(openapi))

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::{insert_job_in, Ledger, NewJob, PROCESSING, WAITING};
+use super::insert::insert_job_in;
+use super::{Ledger, NewJob, PROCESSING, WAITING};
 use crate::error::LedgerError;
 
 /// Where a processed result is stored.

@@ -18,6 +18,8 @@ use crate::model::{Dialect, ItemRow, Job, JobRow, NotifyFormat, Status};
 use crate::watch::CHANNEL;
 
 mod derived;
+mod insert;
+pub mod keys;
 mod lease;
 mod multipart;
 mod objects;
@@ -127,6 +129,8 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     pool: PgPool,
+    /// Access keys recently read ([`keys`]).
+    keys: keys::KeyCache,
 }
 
 /// Where a callback goes, as the notifier limits it: the notify URL's scheme and authority as
@@ -166,7 +170,10 @@ impl Ledger {
             .connect(database_url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Ledger { pool })
+        Ok(Ledger {
+            pool,
+            keys: keys::KeyCache::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -178,18 +185,15 @@ impl Ledger {
         Ok(())
     }
 
-    /// Records a job and its items in one transaction. `publish_grace` is how long the
-    /// sweeper leaves the job alone while its publisher confirm is on the way.
-    #[tracing::instrument(skip_all, fields(items = job.items.len()), err)]
-    pub async fn insert_job(
-        &self,
-        job: &NewJob,
-        publish_grace: Duration,
-    ) -> Result<Uuid, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let id = insert_job_in(&mut tx, job, publish_grace).await?;
-        tx.commit().await?;
-        Ok(id)
+    /// Notes the broker's confirms of `ids` in one statement (see [`crate::marks`]).
+    pub async fn mark_published_all(&self, ids: &[Uuid]) -> Result<(), LedgerError> {
+        sqlx::query(
+            "UPDATE jobs SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL",
+        )
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Notes the broker's confirm: from now on the message is the broker's to deliver.
@@ -415,73 +419,9 @@ impl Ledger {
             .await?;
         }
         tx.commit().await?;
+        self.keys.forget(&key.access_key);
         Ok(())
     }
-
-    pub async fn access_key(&self, access_key: &str) -> Result<Option<AccessKey>, LedgerError> {
-        let secret: Option<(String,)> =
-            sqlx::query_as("SELECT secret_key FROM access_keys WHERE access_key = $1")
-                .bind(access_key)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some((secret_key,)) = secret else {
-            return Ok(None);
-        };
-        let grants: Vec<Grant> = sqlx::query_as(
-            "SELECT bucket, can_read, can_write FROM grants WHERE access_key = $1 ORDER BY bucket",
-        )
-        .bind(access_key)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(AccessKey {
-            access_key: access_key.to_string(),
-            secret_key,
-            grants,
-        }))
-    }
-}
-
-/// Inserts a job and its items inside `tx`; returns the new job's id.
-async fn insert_job_in(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    job: &NewJob,
-    publish_grace: Duration,
-) -> Result<Uuid, LedgerError> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO jobs (id, input_bucket, input_key, pipeline, job_type, force, notify_url, \
-             submitted_by, sweep_after, notify_format, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10, $11)",
-    )
-    .bind(id)
-    .bind(&job.input_bucket)
-    .bind(&job.input_key)
-    .bind(&job.queue)
-    .bind(job.job_type)
-    .bind(job.force)
-    .bind(&job.notify_url)
-    .bind(&job.submitted_by)
-    .bind(publish_grace.as_secs_f64())
-    .bind(job.notify_format.as_str())
-    .bind(&job.request_id)
-    .execute(&mut **tx)
-    .await?;
-    for (idx, item) in job.items.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO job_items (job_id, idx, cmd, dialect, target_bucket, target_key, \
-                 canonical) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(idx as i32)
-        .bind(&item.cmd)
-        .bind(item.dialect.as_str())
-        .bind(&item.target_bucket)
-        .bind(&item.target_key)
-        .bind(&item.canonical)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(id)
 }
 
 #[cfg(test)]
