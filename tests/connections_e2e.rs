@@ -159,3 +159,30 @@ async fn a_form_upload_with_a_bad_token_is_refused_before_its_file_is_read() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     app.stop().await;
 }
+
+/// Connections that open and send nothing (a flood of idle sockets) are closed at the header
+/// timeout, so they cannot hold every slot: a real request behind them is served.
+#[tokio::test]
+async fn silent_connections_are_closed_at_the_header_timeout_and_free_their_slots() {
+    let (mut config, data_dir) = test_config();
+    config.header_timeout_ms = 1_000;
+    config.max_connections = Some(4);
+    let app = spawn_app_with(config, data_dir).await;
+    let address = address(&app.base);
+    let mut silent = Vec::new();
+    for _ in 0..8 {
+        silent.push(TcpStream::connect(&address).await.expect("connect"));
+    }
+    let mut client = TcpStream::connect(&address).await.expect("connect");
+    client
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    for mut stream in silent {
+        let closed = read_to_close(&mut stream).await;
+        assert!(closed.is_empty(), "a silent connection got an answer");
+    }
+    app.stop().await;
+}

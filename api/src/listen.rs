@@ -1,6 +1,7 @@
 //! Accepting connections, bounded: at most `max_connections` open at once (accept waits for
 //! one to close rather than run out of file descriptors), request heads read within
-//! `header_timeout` (a client that trickles its headers is cut off), and a connection that moves
+//! `header_timeout` (a client that trickles its headers is cut off, and one that connects and
+//! sends nothing is closed when its first byte is that late), and a connection that moves
 //! no byte either way for `idle_timeout` closed (idle keep-alives, stalled bodies). axum's own
 //! `serve` sets none of these (hyper's header timeout needs a timer it does not give), so the
 //! loop is ours: hyper-util's connection builder with a timer, and its graceful shutdown.
@@ -72,7 +73,8 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::warn!(%error, "TCP_NODELAY could not be set");
         }
-        let io = TokioIo::new(Guarded::new(stream, limits.idle_timeout, permit));
+        let guarded = Guarded::new(stream, limits.header_timeout, limits.idle_timeout, permit);
+        let io = TokioIo::new(guarded);
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
             .serve_connection_with_upgrades(io, service)
@@ -103,10 +105,19 @@ struct Guarded {
 }
 
 impl Guarded {
-    fn new(stream: TcpStream, idle_timeout: Duration, slot: OwnedSemaphorePermit) -> Guarded {
+    /// `stream` holding `slot`, closed when its first byte takes longer than `first_byte`
+    /// (hyper's header timeout only starts with a head's first byte: a connection that sends
+    /// nothing would otherwise hold its slot for the whole idle timeout), or when it then
+    /// moves nothing for `idle_timeout`.
+    fn new(
+        stream: TcpStream,
+        first_byte: Duration,
+        idle_timeout: Duration,
+        slot: OwnedSemaphorePermit,
+    ) -> Guarded {
         Guarded {
             stream,
-            idle: Box::pin(tokio::time::sleep(idle_timeout)),
+            idle: Box::pin(tokio::time::sleep(first_byte.min(idle_timeout))),
             idle_timeout,
             _slot: slot,
         }
