@@ -708,14 +708,14 @@ async fn a_batch_submission_answers_each_job_with_its_id_or_its_error() {
         {"bucket": "photos", "key": "gopher.jpg"},
         job(120),
     ]);
-    let response = app
-        .client
-        .post(format!("{}/v1/jobs/batch", app.base))
-        .basic_auth(common::ACCESS_KEY, Some(common::SECRET_KEY))
-        .json(&json!({ "jobs": jobs }))
-        .send()
-        .await
-        .unwrap();
+    let post_batch = |jobs: Value| {
+        app.client
+            .post(format!("{}/v1/jobs/batch", app.base))
+            .basic_auth(common::ACCESS_KEY, Some(common::SECRET_KEY))
+            .json(&json!({ "jobs": jobs }))
+            .send()
+    };
+    let response = post_batch(jobs).await.unwrap();
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(
@@ -734,14 +734,7 @@ async fn a_batch_submission_answers_each_job_with_its_id_or_its_error() {
         assert_eq!(dimensions(&saved).0, width);
     }
     let too_many: Vec<Value> = (0..1001).map(|_| job(100)).collect();
-    let response = app
-        .client
-        .post(format!("{}/v1/jobs/batch", app.base))
-        .basic_auth(common::ACCESS_KEY, Some(common::SECRET_KEY))
-        .json(&json!({ "jobs": too_many }))
-        .send()
-        .await
-        .unwrap();
+    let response = post_batch(Value::Array(too_many)).await.unwrap();
     assert_eq!(response.status(), 400);
     app.stop().await;
 }
