@@ -145,14 +145,13 @@ pub async fn submit_batch(
         .zip(&valid)
         .map(|(id, job)| publish(services, *id, job));
     futures::future::join_all(publishes).await;
+    // `ids` has one id per valid job, in order: each valid job takes the next.
     let mut ids = ids.into_iter();
     Ok(prepared
         .into_iter()
-        .map(|job| match job {
-            Ok(_) => ids
-                .next()
-                .ok_or_else(|| SubmitError::BadRequest("not recorded".into())),
-            Err(error) => Err(error),
+        .filter_map(|job| match job {
+            Ok(_) => ids.next().map(Ok),
+            Err(error) => Some(Err(error)),
         })
         .collect())
 }

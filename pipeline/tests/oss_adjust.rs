@@ -199,7 +199,10 @@ fn bright_and_contrast_follow_their_curves() {
     let alpha = fixture("alpha-300x200.png");
     let lighter = pixels(&oss("image/bright,30", &alpha));
     assert_eq!(lighter.pixel(2, 2).map(|pixel| pixel[3]), Some(0));
+}
 
+#[test]
+fn bright_and_contrast_refuse_values_out_of_range() {
     let errors = [
         (
             "image/bright,101",

@@ -102,14 +102,15 @@ pub(super) async fn create_jobs(
     let mut submitted = submit::submit_batch(&services, &caller.0, submissions)
         .await?
         .into_iter();
+    // One submitted result per request that became a submission, in order.
     let results: Vec<serde_json::Value> = results
         .into_iter()
-        .map(|refused| {
-            refused.unwrap_or_else(|| match submitted.next() {
-                Some(Ok(id)) => json!({ "id": id.to_string() }),
-                Some(Err(error)) => json!({ "error": NativeError::from(error).to_json() }),
-                None => json!({ "error": { "code": "InternalError", "message": "lost" } }),
-            })
+        .filter_map(|refused| match refused {
+            Some(refused) => Some(refused),
+            None => submitted.next().map(|result| match result {
+                Ok(id) => json!({ "id": id.to_string() }),
+                Err(error) => json!({ "error": NativeError::from(error).to_json() }),
+            }),
         })
         .collect();
     let accepted = results
