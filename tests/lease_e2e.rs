@@ -1,6 +1,7 @@
 //! End-to-end: a job's lease while it runs and when its worker stops. A render longer than
 //! the lease is claimed once (the heartbeat renews it); a worker stopped past its grace hands
-//! its job back at once, attempt refunded, and another worker finishes it.
+//! its job back at once, attempt refunded, and another worker finishes it; a claim whose
+//! answer was lost is undone by its own name.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test crate: a panic is a failed test
 
 mod common;
@@ -68,5 +69,33 @@ async fn a_worker_stopped_past_its_grace_hands_its_job_back_to_another() {
     // The first worker's attempt was refunded when it handed the job back.
     assert_eq!(attempts(app.services(), &id).await, 1);
     second.stop().await.expect("the second worker stops");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_undone_by_its_own_name_only() {
+    let (config, data_dir) = test_config();
+    // No worker: the test claims the job itself, as a worker whose claim answer was lost.
+    let app = spawn_app_as(config, data_dir, Role::Api).await;
+    app.place("photos", "gopher.jpg", &fixture("gopher-640x427.jpg"));
+    let id = app
+        .submit(json!({"bucket": "photos", "key": "gopher.jpg", "fops": [SLOW]}))
+        .await;
+    let job_id = id.parse().expect("uuid");
+    let ledger = &app.services().ledger;
+    let term = Duration::from_secs(600);
+    let claimed = ledger.claim(job_id, "worker/one", term, 5).await;
+    assert!(claimed.expect("ledger").is_some());
+    // Another claim of the same worker does not undo this one.
+    ledger.disclaim(job_id, "worker/two").await.expect("ledger");
+    let job = ledger.job(job_id).await.expect("ledger").expect("job");
+    assert_eq!(job.status(), jobs::model::Status::Processing);
+    // Its own name does, refunding the attempt: the job is claimable at once, not a lease later.
+    ledger.disclaim(job_id, "worker/one").await.expect("ledger");
+    let job = ledger.job(job_id).await.expect("ledger").expect("job");
+    assert_eq!(job.status(), jobs::model::Status::Waiting);
+    assert_eq!(job.row.attempts, 0);
+    let again = ledger.claim(job_id, "worker/three", term, 5).await;
+    assert!(again.expect("ledger").is_some());
     app.stop().await;
 }

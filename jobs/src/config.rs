@@ -44,6 +44,10 @@ pub struct Config {
     /// `ImageTooLarge`. `None`: half the memory this process may use (the machine's, or its
     /// cgroup's limit when lower), and at least 256 MiB per render slot.
     pub memory_budget_mib: Option<u64>,
+    /// How much lower a render thread's CPU priority is than the process's (a nice increment,
+    /// 0 to 19): with every core rendering, requests, publisher confirms and lease renewals
+    /// still run the moment they wake.
+    pub render_nice: i32,
     /// Largest upload the API accepts, in bytes.
     pub max_upload_bytes: u64,
     /// How long a worker's claim on a job lasts unless renewed: its heartbeat renews it every
@@ -125,6 +129,7 @@ impl Default for Config {
             pipelines: vec!["default".into()],
             max_source_bytes: 20 * 1024 * 1024,
             memory_budget_mib: None,
+            render_nice: 10,
             max_upload_bytes: 100 * 1024 * 1024,
             lease_seconds: 30,
             shutdown_grace_ms: 30_000,
@@ -228,6 +233,9 @@ impl Config {
         }
         if let Some(v) = env("FERROTYPE_MEMORY_BUDGET_MIB") {
             self.memory_budget_mib = Some(parsed("FERROTYPE_MEMORY_BUDGET_MIB", v)?);
+        }
+        if let Some(v) = env("FERROTYPE_RENDER_NICE") {
+            self.render_nice = parsed("FERROTYPE_RENDER_NICE", v)?;
         }
         if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
             self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;

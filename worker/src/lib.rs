@@ -5,9 +5,11 @@
 //! - [`consumer`]: the thin RabbitMQ loop (prefetch = jobs in flight, twice the render slots
 //!   by default; manual ack after the ledger commit, graceful shutdown).
 //! - [`handler`]: one job, as a recipe: claim (a lease), fetch the source once, reuse earlier
-//!   results, render the rest on the blocking pool while holding a render slot, write the
+//!   results, render the rest on a render thread while holding a render slot, write the
 //!   targets and record each outcome through the lease, finish.
 //! - [`notify`]: the callback sender, driven by the ledger so no callback is lost to a crash.
+//! - [`render_thread`]: each render on a thread of its own, niced below the async threads so
+//!   requests and lease renewals never queue behind pixels.
 //! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg:
 //!   [`video::Ffmpeg`], the `pipeline::FrameLookup` the handler and `ferrotype process` hand
 //!   the engine.
@@ -18,6 +20,7 @@ pub mod capacity;
 pub mod consumer;
 pub mod handler;
 pub mod notify;
+pub mod render_thread;
 pub mod sweeper;
 pub mod video;
 

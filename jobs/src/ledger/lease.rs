@@ -9,7 +9,7 @@ use super::{
 };
 use crate::code::FailureCode;
 use crate::error::LedgerError;
-use crate::model::Job;
+use crate::model::{Job, Status};
 use crate::watch::CHANNEL;
 
 /// A job this worker took: what the ledger holds about it, and the lease that lets it write.
@@ -72,6 +72,20 @@ impl Ledger {
                 term,
             },
         }))
+    }
+
+    /// Gives back the job `id` if the claim `owner` holds it: the answer to a claim whose
+    /// outcome is unknown (the ledger failed while or after it ran, so it may have committed).
+    /// `owner` names one claim, never a whole worker, so this cannot release a job the same
+    /// worker holds through another claim.
+    pub async fn disclaim(&self, id: Uuid, owner: &str) -> Result<(), LedgerError> {
+        let lease = Lease {
+            ledger: self.clone(),
+            job_id: id,
+            owner: owner.to_string(),
+            term: Duration::ZERO,
+        };
+        lease.hand_back().await
     }
 }
 
@@ -154,11 +168,11 @@ impl Lease {
     }
 
     /// Ends the job: success when every item succeeded, failed otherwise; a notify URL makes
-    /// the callback pending. Returns the finished job, or `None` when the lease was lost.
+    /// the callback pending. Returns how the job ended, or `None` when the lease was lost.
     #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
-    pub async fn finish(self) -> Result<Option<Job>, LedgerError> {
+    pub async fn finish(&self) -> Result<Option<Status>, LedgerError> {
         // The end is announced to the requests waiting for it (`watch::JobWatch`) at commit.
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let ended: Option<i16> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "WITH ended AS (UPDATE jobs SET \
                status = CASE WHEN EXISTS (SELECT 1 FROM job_items \
                                           WHERE job_id = $1 AND status <> {SUCCESS}) \
@@ -166,17 +180,14 @@ impl Lease {
                lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now(), \
                notify_state = CASE WHEN notify_url IS NULL THEN 'none' ELSE 'pending' END, \
                notify_next_at = now() \
-             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING} RETURNING id) \
-             SELECT pg_notify('{CHANNEL}', id::text) FROM ended"
+             WHERE id = $1 AND lease_owner = $2 AND status = {PROCESSING} RETURNING id, status) \
+             SELECT ended.status FROM ended, pg_notify('{CHANNEL}', ended.id::text)"
         )))
         .bind(self.job_id)
         .bind(&self.owner)
-        .fetch_all(&self.ledger.pool)
+        .fetch_optional(&self.ledger.pool)
         .await?;
-        if done.is_empty() {
-            return Ok(None);
-        }
-        self.ledger.job(self.job_id).await
+        Ok(ended.map(|code| Status::from_code(code).unwrap_or(Status::Failed)))
     }
 
     /// Gives the job back at once, its attempt refunded: the worker cut the job short for a
@@ -201,7 +212,7 @@ impl Lease {
     /// Gives the job back after a transient failure: the sweeper republishes it once
     /// `backoff` has passed. A lost lease makes this a no-op (the new holder has the job).
     #[tracing::instrument(skip(self), fields(job = %self.job_id), err)]
-    pub async fn release(self, error: &str, backoff: Duration) -> Result<(), LedgerError> {
+    pub async fn release(&self, error: &str, backoff: Duration) -> Result<(), LedgerError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET status = {WAITING}, lease_owner = NULL, lease_expires_at = NULL, \
              published_at = NULL, last_error = $3, updated_at = now(), \

@@ -3,7 +3,7 @@
 //!
 //! - [`stop`]: why a job stops early ([`Stop`]), retries of storage I/O, backoff.
 //! - [`reuse`]: items whose result an identical earlier command already made (`returnOld`).
-//! - [`render`]: the items' pipelines and watermark images, rendered on the blocking pool while
+//! - [`render`]: the items' pipelines and watermark images, rendered on a render thread while
 //!   holding a render slot.
 //! - [`store`]: each result written to its target and recorded through the lease.
 //!
@@ -21,6 +21,7 @@ mod store;
 pub use stop::backoff;
 
 use crate::capacity::Capacity;
+use jobs::error::LedgerError;
 use jobs::ledger::{ClaimedJob, FailedItem, ItemOutcome, Lease};
 use jobs::model::{ItemRow, Job, Status};
 use jobs::Services;
@@ -71,56 +72,114 @@ pub async fn process(worker: Worker<'_>, id: Uuid) -> Disposition {
 /// finished, given back, or left to the worker that took the lease over. Returns whether this
 /// call finished the job; `None` when it handed the job back for shutdown.
 #[tracing::instrument(skip_all, fields(job = %id))]
-async fn run(worker: Worker<'_>, id: Uuid) -> Result<Option<bool>, jobs::error::LedgerError> {
-    let config = &worker.services.config;
-    let claimed = worker
-        .services
-        .ledger
-        .claim(id, worker.owner, config.lease(), config.max_attempts)
-        .await?;
-    let Some(ClaimedJob { job, lease }) = claimed else {
+async fn run(worker: Worker<'_>, id: Uuid) -> Result<Option<bool>, LedgerError> {
+    let Some(ClaimedJob { job, lease }) = claim(worker, id).await? else {
         tracing::debug!("duplicate or unknown delivery dropped");
         return Ok(Some(false));
     };
     tracing::info!(attempt = job.row.attempts, "job claimed");
+    let term = worker.services.config.lease();
+    let patience = Patience {
+        term,
+        stop_now: worker.stop_now,
+    };
     // Whichever ends first: the work, a lost lease, or the end of shutdown's grace. A render
-    // cut short goes on on the blocking pool until its deadline, and its result is dropped.
+    // cut short goes on on its render thread until its deadline, and its result is dropped.
     let outcome = tokio::select! {
         outcome = work(worker, &job, &lease) => outcome,
-        lost = heartbeat(&lease, config.lease()) => Err(lost),
+        lost = heartbeat(&lease, term) => Err(lost),
         _ = worker.stop_now.cancelled() => Err(Stop::Shutdown),
     };
+    settle(outcome, &lease, job.row.attempts, patience).await
+}
+
+/// Takes the job's lease under a name of its own, so a claim whose answer was lost can be
+/// undone without touching another claim of the same worker.
+async fn claim(worker: Worker<'_>, id: Uuid) -> Result<Option<ClaimedJob>, LedgerError> {
+    let (config, ledger) = (&worker.services.config, &worker.services.ledger);
+    let claim = format!("{}/{}", worker.owner, Uuid::new_v4());
+    let claimed = ledger
+        .claim(id, &claim, config.lease(), config.max_attempts)
+        .await;
+    if claimed.is_err() {
+        let patience = Patience {
+            term: config.lease(),
+            stop_now: worker.stop_now,
+        };
+        // It may have committed: undo it once the ledger answers, or the job would wait out a
+        // lease nobody works under.
+        let undone = when_reachable(patience, || ledger.disclaim(id, &claim)).await;
+        if let Err(still) = undone {
+            tracing::warn!(error = %still, "the ledger stayed out of reach; the lease will lapse");
+        }
+    }
+    claimed
+}
+
+/// Settles the job as its work ended. Every settling write waits for a ledger outage to end
+/// (within the lease's term), so no job is left under a lease nobody works under.
+async fn settle(
+    outcome: Result<(), Stop>,
+    lease: &Lease,
+    attempts: i32,
+    patience: Patience<'_>,
+) -> Result<Option<bool>, LedgerError> {
     match outcome {
-        Ok(()) => finish(lease).await.map(Some),
+        Ok(()) => when_reachable(patience, || finish(lease)).await.map(Some),
         Err(Stop::LeaseLost) => {
             tracing::warn!("lease lost; another worker owns the job now");
             Ok(Some(false))
         }
         Err(Stop::GiveBack(reason)) => {
-            stop::give_back(lease, job.row.attempts, &reason).await?;
+            when_reachable(patience, || stop::give_back(lease, attempts, &reason)).await?;
             Ok(Some(false))
         }
         Err(Stop::Shutdown) => {
+            // Shutdown's grace is over: one try, then the lease lapses.
             tracing::warn!("shutdown: job handed back");
             lease.hand_back().await?;
             Ok(None)
         }
         Err(Stop::Ledger(error)) => {
-            hand_back_when_reachable(lease, config.lease()).await;
+            // The attempt is refunded: the outage was not the job's.
+            if let Err(still) = when_reachable(patience, || lease.hand_back()).await {
+                tracing::warn!(error = %still, "the ledger stayed out of reach; the lease will lapse");
+            }
             Err(error)
         }
     }
 }
 
-/// Hands the job back as soon as the ledger answers again (within the lease's term; past it
-/// the lease has lapsed anyway), so a job cut short by an outage runs again seconds after the
-/// ledger is back, not a lease later. The attempt is refunded: the outage was not the job's.
-async fn hand_back_when_reachable(lease: Lease, term: std::time::Duration) {
-    let deadline = tokio::time::Instant::now() + term;
-    while tokio::time::Instant::now() < deadline {
-        match lease.hand_back().await {
-            Ok(()) => return,
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+/// How long a settling write keeps trying while the ledger is out of reach: the lease's term
+/// (past it the lease has lapsed anyway), or until shutdown's grace is over.
+#[derive(Clone, Copy)]
+struct Patience<'a> {
+    term: std::time::Duration,
+    stop_now: &'a CancellationToken,
+}
+
+/// Runs a write that settles the job until the ledger answers it, every 500 ms while
+/// `patience` lasts. A job whose end falls in an outage is settled seconds after the ledger is
+/// back (finished, or handed back to run again), never left under its lease; the last error is
+/// returned when patience runs out.
+async fn when_reachable<T, F, Fut>(patience: Patience<'_>, mut write: F) -> Result<T, LedgerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, LedgerError>>,
+{
+    let deadline = tokio::time::Instant::now() + patience.term;
+    loop {
+        let error = match write().await {
+            Err(error) => error,
+            settled => return settled,
+        };
+        if tokio::time::Instant::now() >= deadline || patience.stop_now.is_cancelled() {
+            return Err(error);
+        }
+        tracing::warn!(%error, "the ledger is out of reach; settling again shortly");
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            _ = patience.stop_now.cancelled() => {}
         }
     }
 }
@@ -171,15 +230,11 @@ async fn work(worker: Worker<'_>, job: &Job, lease: &Lease) -> Result<(), Stop> 
 }
 
 /// Ends the job through its lease; `false` when the lease was lost meanwhile.
-async fn finish(lease: Lease) -> Result<bool, jobs::error::LedgerError> {
-    match lease.finish().await? {
-        Some(job) => {
-            let status = job.status();
-            metrics::counter!("ferrotype_jobs_finished_total", "status" => status.as_str())
-                .increment(1);
-            tracing::info!(status = status.as_str(), "job finished");
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+async fn finish(lease: &Lease) -> Result<bool, LedgerError> {
+    let Some(status) = lease.finish().await? else {
+        return Ok(false);
+    };
+    metrics::counter!("ferrotype_jobs_finished_total", "status" => status.as_str()).increment(1);
+    tracing::info!(status = status.as_str(), "job finished");
+    Ok(true)
 }

@@ -1,5 +1,5 @@
 //! The items to render: their pipelines parsed, the watermark images they name read from the
-//! buckets, then all of them rendered on the blocking pool from one decode of the source,
+//! buckets, then all of them rendered on a render thread from one decode of the source,
 //! holding one render slot and the render's estimated peak memory (items whose estimate alone
 //! is over the whole budget fail at once with `ImageTooLarge`).
 
@@ -228,7 +228,7 @@ async fn admit(worker: Worker<'_>, cost: u64) -> Result<Admitted<'_>, Stop> {
     Ok(admitted)
 }
 
-/// Runs the engine on the blocking pool over every ready item, under a deadline of the item
+/// Runs the engine on a render thread (`render_thread`) over every ready item, under a deadline of the item
 /// timeout times the number of items. The engine checks the deadline between stages; the
 /// outer timeout is the backstop for a single stage that runs away, so the job still ends.
 #[tracing::instrument(skip_all, fields(items = ready.len()))]
@@ -244,7 +244,10 @@ async fn run_engine(
     let timeout = config.item_timeout().saturating_mul(count);
     // Kept to answer for the items when the task never comes back.
     let items: Vec<ItemRow> = ready.iter().map(|(item, _)| item.clone()).collect();
-    let task = tokio::task::spawn_blocking(move || {
+    let priority = crate::render_thread::RenderPriority {
+        nice_increment: config.render_nice.clamp(0, 19),
+    };
+    let task = crate::render_thread::run(priority, move || {
         // A video source's frame extraction shares the items' time allowance.
         let frames = crate::video::Ffmpeg::from_env(timeout);
         let resources = pipeline::Resources::new(&limits)
@@ -257,7 +260,7 @@ async fn run_engine(
     });
     let failure = match tokio::time::timeout(timeout + timeout / 2, task).await {
         Ok(Ok(results)) => return results,
-        Ok(Err(join_error)) => PipelineError::internal(format!("processing crashed: {join_error}")),
+        Ok(Err(crashed)) => PipelineError::internal(crashed.to_string()),
         Err(_) => PipelineError::new(
             pipeline::ErrorCode::DeadlineExceeded,
             format!("processing took longer than {} ms", config.item_timeout_ms),

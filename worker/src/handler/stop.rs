@@ -46,7 +46,7 @@ pub(super) fn held(still_held: bool) -> Result<(), Stop> {
 
 /// Hands the job back for a later attempt, with exponential backoff and jitter.
 pub(super) async fn give_back(
-    lease: Lease,
+    lease: &Lease,
     attempts: i32,
     reason: &str,
 ) -> Result<(), LedgerError> {
