@@ -234,9 +234,6 @@ impl Config {
         if let Some(v) = env("FERROTYPE_MEMORY_BUDGET_MIB") {
             self.memory_budget_mib = Some(parsed("FERROTYPE_MEMORY_BUDGET_MIB", v)?);
         }
-        if let Some(v) = env("FERROTYPE_RENDER_NICE") {
-            self.render_nice = parsed("FERROTYPE_RENDER_NICE", v)?;
-        }
         if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
             self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
         }
@@ -263,11 +260,12 @@ impl Config {
                 *slot = parsed(name, v)?;
             }
         }
-        let attempts: [(&str, &mut i32); 2] = [
+        let small: [(&str, &mut i32); 3] = [
             ("FERROTYPE_NOTIFY_ATTEMPTS", &mut self.notify_attempts),
             ("FERROTYPE_MAX_ATTEMPTS", &mut self.max_attempts),
+            ("FERROTYPE_RENDER_NICE", &mut self.render_nice),
         ];
-        for (name, slot) in attempts {
+        for (name, slot) in small {
             if let Some(v) = env(name) {
                 *slot = parsed(name, v)?;
             }
