@@ -85,7 +85,10 @@ async fn a_claim_whose_answer_was_lost_is_undone_by_its_own_name_only() {
     let ledger = &app.services().ledger;
     let term = Duration::from_secs(600);
     let claimed = ledger.claim(job_id, "worker/one", term, 5).await;
-    assert!(claimed.expect("ledger").is_some());
+    let claimed = claimed.expect("ledger").expect("claimed");
+    // The claim answers the job with its items, read in the same statement.
+    let commands: Vec<&str> = claimed.job.items.iter().map(|item| &*item.cmd).collect();
+    assert_eq!(commands, [SLOW]);
     // Another claim of the same worker does not undo this one.
     ledger.disclaim(job_id, "worker/two").await.expect("ledger");
     let job = ledger.job(job_id).await.expect("ledger").expect("job");

@@ -136,6 +136,18 @@ const OWN_CODES: [FailureCode; 30] = [
 ];
 
 impl FailureCode {
+    /// A code as the ledger stored it; a string that is no code (written by a newer
+    /// version, or by hand) reads as `InternalError`, with a warning.
+    fn stored(text: &str) -> FailureCode {
+        FailureCode::parse(text).unwrap_or_else(|| {
+            tracing::warn!(
+                code = text,
+                "unknown failure code in the ledger; read as internal"
+            );
+            FailureCode::INTERNAL_ERROR
+        })
+    }
+
     /// The engine's codes that the layers above use for their own failures too.
     pub const INVALID_ARGUMENT: FailureCode = FailureCode::Pipeline(ErrorCode::InvalidArgument);
     pub const MISSING_ARGUMENT: FailureCode = FailureCode::Pipeline(ErrorCode::MissingArgument);
@@ -221,10 +233,12 @@ impl Serialize for FailureCode {
     }
 }
 
+/// Read as leniently as the column (see the `Decode` below): the ledger's JSON of a job's
+/// items must stay readable whatever one row holds.
 impl<'de> Deserialize<'de> for FailureCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        Ok(FailureCode::stored(&text))
     }
 }
 
@@ -253,13 +267,7 @@ impl sqlx::Encode<'_, sqlx::Postgres> for FailureCode {
 impl<'r> sqlx::Decode<'r, sqlx::Postgres> for FailureCode {
     fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-        Ok(FailureCode::parse(text).unwrap_or_else(|| {
-            tracing::warn!(
-                code = text,
-                "unknown failure code in the ledger; read as internal"
-            );
-            FailureCode::INTERNAL_ERROR
-        }))
+        Ok(FailureCode::stored(text))
     }
 }
 

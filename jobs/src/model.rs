@@ -118,8 +118,9 @@ pub struct JobRow {
     pub request_id: Option<String>,
 }
 
-/// One command of a job and its outcome.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One command of a job and its outcome. `Deserialize` reads it from the JSON the claim
+/// returns its items in (the columns' own names).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemRow {
     pub idx: i32,
     pub cmd: String,

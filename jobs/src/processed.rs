@@ -254,7 +254,7 @@ async fn record(services: &Services, wanted: &Wanted<'_>) -> Result<Uuid, Failur
     {
         DerivedJob::Found(id) => Ok(id),
         DerivedJob::Recorded(id) => {
-            crate::submit::publish(services, id, &job).await?;
+            crate::submit::publish(services, id, &job).await;
             Ok(id)
         }
     }

@@ -102,6 +102,18 @@ impl Queue {
     /// Publishes a job id and waits for the broker's confirm. `Ok` means the broker has the
     /// message persisted and routed to a queue; anything else leaves it to the sweeper.
     pub async fn publish(&self, id: Uuid, pipeline: &str, job_type: i16) -> Result<(), QueueError> {
+        self.send(id, pipeline, job_type).await?.confirmed().await
+    }
+
+    /// Hands the job's message to the broker and returns at once; the broker's confirm is
+    /// awaited through the answer. What a submit uses: its job is already in the ledger, so
+    /// it answers without the broker's fsync, and a confirm that never comes is the sweeper's.
+    pub async fn send(
+        &self,
+        id: Uuid,
+        pipeline: &str,
+        job_type: i16,
+    ) -> Result<PendingConfirm, QueueError> {
         let payload = serde_json::to_vec(&JobMessage { job_id: id })
             .map_err(|_| QueueError::NotConfirmed(id))?;
         let priority = if job_type == 1 {
@@ -126,13 +138,8 @@ impl Queue {
                 &payload,
                 properties,
             )
-            .await?
             .await?;
-        match confirm {
-            // A returned message was unroutable: no queue holds it.
-            Confirmation::Ack(None) => Ok(()),
-            _ => Err(QueueError::NotConfirmed(id)),
-        }
+        Ok(PendingConfirm { id, confirm })
     }
 
     /// Opens a consumer per pipeline on a channel of its own, with `prefetch` unacknowledged
@@ -166,5 +173,28 @@ impl Queue {
 
     pub fn is_connected(&self) -> bool {
         self.connection.status().connected()
+    }
+}
+
+/// A message handed to the broker whose confirm is still to come.
+pub struct PendingConfirm {
+    id: Uuid,
+    confirm: lapin::PublisherConfirm,
+}
+
+impl PendingConfirm {
+    /// The job the message carries.
+    pub fn job_id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Waits for the broker's confirm; an unroutable (returned) or refused message is
+    /// `NotConfirmed`.
+    pub async fn confirmed(self) -> Result<(), QueueError> {
+        match self.confirm.await? {
+            // A returned message was unroutable: no queue holds it.
+            Confirmation::Ack(None) => Ok(()),
+            _ => Err(QueueError::NotConfirmed(self.id)),
+        }
     }
 }

@@ -311,27 +311,34 @@ async fn record_and_publish(services: &Services, job: &NewJob) -> Result<Uuid, S
         .ledger
         .insert_job(job, services.config.publish_grace())
         .await?;
-    publish(services, id, job).await?;
+    publish(services, id, job).await;
     Ok(id)
 }
 
-/// Publishes a recorded job's id; an unconfirmed publish is left to the sweeper.
-pub(crate) async fn publish(
-    services: &Services,
-    id: Uuid,
-    job: &NewJob,
-) -> Result<(), SubmitError> {
+/// Publishes a recorded job's id without waiting for the broker's confirm: the job is in the
+/// ledger, which is what the answer promises, so the broker's fsync stays off the request
+/// path. The confirm is noted in the background; a publish that fails or is never confirmed
+/// is left to the sweeper, which republishes the job after the publish grace.
+pub(crate) async fn publish(services: &Services, id: Uuid, job: &NewJob) {
     metrics::counter!("ferrotype_jobs_submitted_total").increment(1);
-    match services.queue.publish(id, &job.queue, job.job_type).await {
-        // The job is recorded and queued: the confirm is noted off the request path, and a
-        // ledger that fails to note it must not tell the client it failed (it would run
-        // anyway). Left unmarked, it is published again after the grace, and the duplicate
-        // delivery is dropped at claim.
-        Ok(()) => services.marks.note(id),
-        Err(error) => {
-            metrics::counter!("ferrotype_queue_publish_failures_total").increment(1);
-            tracing::warn!(%id, %error, "publish failed; the sweeper will republish the job");
+    match services.queue.send(id, &job.queue, job.job_type).await {
+        Ok(pending) => {
+            let marks = services.marks.clone();
+            tokio::spawn(async move {
+                match pending.confirmed().await {
+                    // A ledger that fails to note it must not fail the submit (the job runs
+                    // anyway); left unmarked, it is published again after the grace and the
+                    // duplicate delivery is dropped at claim.
+                    Ok(()) => marks.note(id),
+                    Err(error) => unconfirmed(id, &error),
+                }
+            });
         }
+        Err(error) => unconfirmed(id, &error),
     }
-    Ok(())
+}
+
+fn unconfirmed(id: Uuid, error: &crate::error::QueueError) {
+    metrics::counter!("ferrotype_queue_publish_failures_total").increment(1);
+    tracing::warn!(%id, %error, "publish failed; the sweeper will republish the job");
 }

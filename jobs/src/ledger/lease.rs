@@ -5,11 +5,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{
-    FailedItem, ItemOutcome, JobRow, Ledger, FAILED, JOB_COLUMNS, PROCESSING, SUCCESS, WAITING,
+    FailedItem, ItemOutcome, JobRow, Ledger, FAILED, ITEM_COLUMNS, JOB_COLUMNS, PROCESSING,
+    SUCCESS, WAITING,
 };
 use crate::code::FailureCode;
 use crate::error::LedgerError;
-use crate::model::{Job, Status};
+use crate::model::{ItemRow, Job, Status};
 use crate::watch::CHANNEL;
 
 /// A job this worker took: what the ledger holds about it, and the lease that lets it write.
@@ -17,6 +18,15 @@ use crate::watch::CHANNEL;
 pub struct ClaimedJob {
     pub job: Job,
     pub lease: Lease,
+}
+
+/// A claimed job as the claim statement returns it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    row: JobRow,
+    #[sqlx(json)]
+    items: Vec<ItemRow>,
 }
 
 /// The right to write one job's results, held by one owner for a term. Every write checks in
@@ -44,25 +54,29 @@ impl Ledger {
         term: Duration,
         max_attempts: i32,
     ) -> Result<Option<ClaimedJob>, LedgerError> {
+        // The job and its items in one round trip: the items as one JSON array.
         let sql = format!(
-            "UPDATE jobs SET status = {PROCESSING}, lease_owner = $2, \
+            "WITH claimed AS (UPDATE jobs SET status = {PROCESSING}, lease_owner = $2, \
              lease_expires_at = now() + make_interval(secs => $3), \
              attempts = attempts + 1, updated_at = now(), published_at = COALESCE(published_at, now()) \
              WHERE id = $1 AND status IN ({WAITING}, {PROCESSING}) AND attempts < $4 \
              AND (lease_expires_at IS NULL OR lease_expires_at < now()) \
-             RETURNING {JOB_COLUMNS}"
+             RETURNING {JOB_COLUMNS}) \
+             SELECT claimed.*, (SELECT coalesce(json_agg(item ORDER BY item.idx), '[]'::json) \
+                                FROM (SELECT {ITEM_COLUMNS} FROM job_items \
+                                      WHERE job_id = claimed.id) item) AS items \
+             FROM claimed"
         );
-        let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let claimed: Option<ClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(owner)
             .bind(term.as_secs_f64())
             .bind(max_attempts)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else {
+        let Some(ClaimedRow { row, items }) = claimed else {
             return Ok(None);
         };
-        let items = self.items(id).await?;
         Ok(Some(ClaimedJob {
             job: Job { row, items },
             lease: Lease {

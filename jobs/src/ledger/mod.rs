@@ -45,6 +45,11 @@ const JOB_COLUMNS: &str =
      notify_state, notify_attempts, notify_error, created_at, updated_at, finished_at, \
      notify_format, request_id";
 
+/// The columns of `job_items` an [`ItemRow`] is read from.
+const ITEM_COLUMNS: &str =
+    "idx, cmd, dialect, target_bucket, target_key, status, size, hash, width, height, format, \
+     error_code, error, error_index, return_old, canonical, source_hash";
+
 /// A job to record, fully validated by the submitter.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -221,14 +226,11 @@ impl Ledger {
     }
 
     async fn items(&self, id: Uuid) -> Result<Vec<ItemRow>, LedgerError> {
-        Ok(sqlx::query_as(
-            "SELECT idx, cmd, dialect, target_bucket, target_key, status, size, hash, width, \
-             height, format, error_code, error, error_index, return_old, canonical, source_hash \
-             FROM job_items WHERE job_id = $1 ORDER BY idx",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM job_items WHERE job_id = $1 ORDER BY idx");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Jobs whose message was never confirmed (past the grace period) or whose lease
