@@ -1,7 +1,7 @@
-//! `ferrotype keys create`: issues an access key with per-bucket grants.
+//! `ferrotype keys create | list | revoke`: access keys with per-bucket grants.
 
 use jobs::credentials::{generate_key_pair, parse_grant};
-use jobs::ledger::AccessKey;
+use jobs::ledger::{AccessKey, Grant};
 use jobs::Ledger;
 use serde_json::json;
 
@@ -34,4 +34,43 @@ pub async fn create(
     }
     ledger.create_key(&key).await?;
     Ok(json!({ "access_key": key.access_key, "secret_key": key.secret_key }).to_string())
+}
+
+/// One JSON line per key, oldest first: its name, when it was made and its grants
+/// (`BUCKET:r|w|rw`, as `create` takes them). Secrets are never shown again.
+pub async fn list(ledger: &Ledger) -> anyhow::Result<String> {
+    let keys = ledger.list_keys().await?;
+    let lines: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let grants: Vec<String> = key.grants.iter().map(grant_text).collect();
+            json!({
+                "access_key": key.access_key,
+                "created_at": key.created_at.to_rfc3339(),
+                "grants": grants,
+            })
+            .to_string()
+        })
+        .collect();
+    Ok(lines.join("\n"))
+}
+
+/// Revokes the key: refused at once by new processes, within the key cache's time to live
+/// (`jobs::ledger::keys::KEY_TTL`) by running ones. An unknown key is an error.
+pub async fn revoke(ledger: &Ledger, access_key: &str) -> anyhow::Result<String> {
+    if !ledger.revoke_key(access_key).await? {
+        anyhow::bail!("no access key {access_key:?}");
+    }
+    let ttl = jobs::ledger::keys::KEY_TTL.as_secs();
+    Ok(json!({ "revoked": access_key, "refused_everywhere_within_seconds": ttl }).to_string())
+}
+
+fn grant_text(grant: &Grant) -> String {
+    let permission = match (grant.can_read, grant.can_write) {
+        (true, true) => "rw",
+        (true, false) => "r",
+        (false, true) => "w",
+        (false, false) => "none",
+    };
+    format!("{}:{permission}", grant.bucket)
 }

@@ -54,6 +54,13 @@ enum KeysCommand {
         #[arg(long, requires = "access_key")]
         secret_key: Option<String>,
     },
+    /// List access keys, one JSON line each: name, creation time, grants (never the secret).
+    List,
+    /// Revoke an access key and its grants (running processes refuse it within 5 s).
+    Revoke {
+        /// The access key to revoke.
+        access_key: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -114,19 +121,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("database ready: migrations applied");
             return Ok(());
         }
-        Command::Keys {
-            command:
-                KeysCommand::Create {
-                    grants,
-                    access_key,
-                    secret_key,
-                },
-        } => {
+        Command::Keys { command } => {
             let ledger = jobs::Ledger::connect(&config.database_url).await?;
-            println!(
-                "{}",
-                ferrotype::keys::create(&ledger, &grants, access_key, secret_key).await?
-            );
+            println!("{}", keys_command(&ledger, command).await?);
             return Ok(());
         }
         // Handled before the runtime starts; kept here so the match stays exhaustive.
@@ -162,5 +159,18 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// Runs a `keys` command; returns what it prints.
+async fn keys_command(ledger: &jobs::Ledger, command: KeysCommand) -> anyhow::Result<String> {
+    match command {
+        KeysCommand::Create {
+            grants,
+            access_key,
+            secret_key,
+        } => ferrotype::keys::create(ledger, &grants, access_key, secret_key).await,
+        KeysCommand::List => ferrotype::keys::list(ledger).await,
+        KeysCommand::Revoke { access_key } => ferrotype::keys::revoke(ledger, &access_key).await,
     }
 }

@@ -302,3 +302,58 @@ async fn oss_v1_signatures_and_dates_are_verified() {
         .contains("RequestTimeTooSkewed"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_here_at_once_and_by_other_processes_within_the_ttl() {
+    let app = spawn_app().await;
+    app.place("photos", "g.jpg", &fixture("gopher-640x427.jpg"));
+    let ledger = &app.services().ledger;
+    let make = |name: &str| jobs::ledger::AccessKey {
+        access_key: name.to_string(),
+        secret_key: format!("{name}-secret"),
+        grants: vec![jobs::credentials::parse_grant("photos:rw").expect("grant")],
+    };
+    let submit = |name: &'static str| {
+        app.client
+            .post(format!("{}/v1/jobs", app.base))
+            .basic_auth(name, Some(format!("{name}-secret")))
+            .json(
+                &json!({"bucket": "photos", "key": "g.jpg", "fops": ["imageMogr2/thumbnail/64x"]}),
+            )
+            .send()
+    };
+    for name in ["revoked-here", "revoked-elsewhere"] {
+        ledger.create_key(&make(name)).await.expect("key");
+    }
+    assert_eq!(submit("revoked-here").await.expect("post").status(), 202);
+    assert_eq!(
+        submit("revoked-elsewhere").await.expect("post").status(),
+        202
+    );
+    let listed = ferrotype::keys::list(ledger).await.expect("list");
+    assert!(listed.contains(r#""grants":["photos:rw"]"#), "{listed}");
+    assert!(
+        !listed.contains("-secret"),
+        "secrets are never listed: {listed}"
+    );
+
+    ferrotype::keys::revoke(ledger, "revoked-here")
+        .await
+        .expect("revoke");
+    assert_eq!(submit("revoked-here").await.expect("post").status(), 401);
+    // Another process (its own ledger handle, its own key cache) revokes the second key.
+    let elsewhere = jobs::Ledger::connect(&app.services().config.database_url)
+        .await
+        .expect("ledger");
+    ferrotype::keys::revoke(&elsewhere, "revoked-elsewhere")
+        .await
+        .expect("revoke");
+    tokio::time::sleep(jobs::ledger::keys::KEY_TTL + std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        submit("revoked-elsewhere").await.expect("post").status(),
+        401
+    );
+    let unknown = ferrotype::keys::revoke(ledger, "revoked-here").await;
+    assert!(unknown.is_err(), "revoking an unknown key is an error");
+    app.stop().await;
+}

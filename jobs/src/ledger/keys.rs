@@ -1,13 +1,16 @@
 //! Access keys as every authenticated request reads them, through a short-lived in-process
 //! cache: a key and its grants are two queries, and a busy client would pay them on every
-//! request. Keys are only ever added (`keys create`), and grants only widened, so a cached
-//! key is never more permissive than the ledger; the time to live bounds how long a change
-//! made by another process takes to be seen. Unknown keys are not cached (each such request
-//! asks the ledger), so a key created elsewhere works at once.
-
+//! request. The time to live bounds how long a change made by another process (a key revoked
+//! with `ferrotype keys revoke`, grants widened) takes to be seen: at most [`KEY_TTL`]; the
+//! process that makes the change forgets the key at once. Unknown keys are not cached (each
+//! such request asks the ledger), so a key created elsewhere works at once.
+//!
+//! Listing and revoking keys (`ferrotype keys list`, `keys revoke`) are here too.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use super::{AccessKey, Grant, Ledger};
 use crate::error::LedgerError;
@@ -39,7 +42,7 @@ impl KeyCache {
         }
     }
 
-    /// Forgets `access_key` (its grants were just changed here).
+    /// Forgets `access_key` (it was just changed or revoked here).
     pub(super) fn forget(&self, access_key: &str) {
         if let Ok(mut cache) = self.0.lock() {
             cache.remove(access_key);
@@ -81,4 +84,54 @@ impl Ledger {
             grants,
         }))
     }
+
+    /// Every access key with its grants, oldest first; secrets are not read.
+    pub async fn list_keys(&self) -> Result<Vec<KeySummary>, LedgerError> {
+        let keys: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT access_key, created_at FROM access_keys ORDER BY created_at, access_key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let grants: Vec<(String, String, bool, bool)> = sqlx::query_as(
+            "SELECT access_key, bucket, can_read, can_write FROM grants ORDER BY access_key, bucket",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_key: HashMap<String, Vec<Grant>> = HashMap::new();
+        for (access_key, bucket, can_read, can_write) in grants {
+            let grant = Grant {
+                bucket,
+                can_read,
+                can_write,
+            };
+            by_key.entry(access_key).or_default().push(grant);
+        }
+        Ok(keys
+            .into_iter()
+            .map(|(access_key, created_at)| KeySummary {
+                grants: by_key.remove(&access_key).unwrap_or_default(),
+                access_key,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Deletes the key and its grants; `false` when there was no such key. Requests signed
+    /// with it are refused at once by this process, and within [`KEY_TTL`] by every other.
+    pub async fn revoke_key(&self, access_key: &str) -> Result<bool, LedgerError> {
+        let deleted = sqlx::query("DELETE FROM access_keys WHERE access_key = $1")
+            .bind(access_key)
+            .execute(&self.pool)
+            .await?;
+        self.keys.forget(access_key);
+        Ok(deleted.rows_affected() == 1)
+    }
+}
+
+/// An access key as `keys list` shows it: never its secret.
+#[derive(Debug, Clone)]
+pub struct KeySummary {
+    pub access_key: String,
+    pub created_at: DateTime<Utc>,
+    pub grants: Vec<Grant>,
 }
