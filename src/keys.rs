@@ -1,4 +1,4 @@
-//! `ferrotype keys create | list | revoke`: access keys with per-bucket grants.
+//! `ferrotype keys create | list | grant | revoke`: access keys with per-bucket grants.
 
 use jobs::credentials::{generate_key_pair, parse_grant};
 use jobs::ledger::{AccessKey, Grant};
@@ -55,14 +55,29 @@ pub async fn list(ledger: &Ledger) -> anyhow::Result<String> {
     Ok(lines.join("\n"))
 }
 
-/// Revokes the key: refused at once by new processes, within the key cache's time to live
-/// (`jobs::ledger::keys::KEY_TTL`) by running ones. An unknown key is an error.
+/// Widens the key's grants (`BUCKET:PERM`, as `create` takes them); running processes see
+/// them at once. An unknown key is an error.
+pub async fn grant(ledger: &Ledger, access_key: &str, grants: &[String]) -> anyhow::Result<String> {
+    let grants = grants
+        .iter()
+        .map(|g| parse_grant(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    if !ledger.grant_key(access_key, &grants).await? {
+        anyhow::bail!("no access key {access_key:?}");
+    }
+    let granted: Vec<String> = grants.iter().map(grant_text).collect();
+    Ok(json!({ "access_key": access_key, "granted": granted }).to_string())
+}
+
+/// Revokes the key: every running process refuses it at once (announced to their key
+/// caches; within `jobs::ledger::keys::KEY_TTL` for one whose listener is reconnecting). An
+/// unknown key is an error.
 pub async fn revoke(ledger: &Ledger, access_key: &str) -> anyhow::Result<String> {
     if !ledger.revoke_key(access_key).await? {
         anyhow::bail!("no access key {access_key:?}");
     }
-    let ttl = jobs::ledger::keys::KEY_TTL.as_secs();
-    Ok(json!({ "revoked": access_key, "refused_everywhere_within_seconds": ttl }).to_string())
+    Ok(json!({ "revoked": access_key }).to_string())
 }
 
 fn grant_text(grant: &Grant) -> String {

@@ -27,13 +27,20 @@ enum Command {
     Worker,
     /// Create the database if missing and apply migrations.
     Migrate,
-    /// Run a pipeline on a local file, without any service.
+    /// Run a pipeline on local files, without any service: INPUT... PIPELINE -o OUTPUT.
     Process {
-        input: PathBuf,
-        /// OSS (`image/resize,w_100`) or Qiniu (`imageMogr2/thumbnail/100x`) pipeline.
-        pipeline: String,
+        /// The inputs (`-`: standard input), then the OSS (`image/resize,w_100`) or Qiniu
+        /// (`imageMogr2/thumbnail/100x`) pipeline.
+        #[arg(required = true, num_args = 2.., value_name = "INPUT... PIPELINE")]
+        arguments: Vec<String>,
+        /// The output (`-`: standard output); with several inputs a pattern naming each
+        /// result by `{stem}` or `{name}`. Its extension sets the format when the pipeline
+        /// names none.
         #[arg(short, long)]
-        output: PathBuf,
+        output: String,
+        /// Lift the service's source and output size limits.
+        #[arg(long)]
+        no_limits: bool,
     },
     /// Manage access keys.
     Keys {
@@ -56,7 +63,14 @@ enum KeysCommand {
     },
     /// List access keys, one JSON line each: name, creation time, grants (never the secret).
     List,
-    /// Revoke an access key and its grants (running processes refuse it within 5 s).
+    /// Widen an access key's grants (running processes see them at once).
+    Grant {
+        access_key: String,
+        /// BUCKET:PERM with PERM r, w or rw; repeatable.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+    },
+    /// Revoke an access key and its grants (running processes refuse it at once).
     Revoke {
         /// The access key to revoke.
         access_key: String,
@@ -66,25 +80,13 @@ enum KeysCommand {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Command::Process {
-        input,
-        pipeline,
+        arguments,
         output,
+        no_limits,
     } = &cli.command
     {
         // The engine needs no runtime and no configuration.
-        return match ferrotype::process::run(input, pipeline, output) {
-            Ok((width, height, format)) => {
-                println!(
-                    "{}",
-                    serde_json::json!({"width": width, "height": height, "format": format})
-                );
-                std::process::ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("ferrotype: {error}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+        return process_command(arguments, output, *no_limits);
     }
     jobs::telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -171,6 +173,56 @@ async fn keys_command(ledger: &jobs::Ledger, command: KeysCommand) -> anyhow::Re
             secret_key,
         } => ferrotype::keys::create(ledger, &grants, access_key, secret_key).await,
         KeysCommand::List => ferrotype::keys::list(ledger).await,
+        KeysCommand::Grant { access_key, grants } => {
+            ferrotype::keys::grant(ledger, &access_key, &grants).await
+        }
         KeysCommand::Revoke { access_key } => ferrotype::keys::revoke(ledger, &access_key).await,
+    }
+}
+
+/// Runs `ferrotype process`: each input in turn, a JSON line per result (on standard error
+/// when the image goes to standard output), a progress line per input on batches; fails when
+/// any input failed.
+fn process_command(arguments: &[String], output: &str, no_limits: bool) -> std::process::ExitCode {
+    let Some((pipeline, inputs)) = arguments.split_last() else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let inputs: Vec<PathBuf> = inputs.iter().map(PathBuf::from).collect();
+    let request = ferrotype::process::Request {
+        inputs: &inputs,
+        pipeline,
+        output,
+        no_limits,
+    };
+    if let Err(error) = ferrotype::process::check(&request) {
+        eprintln!("ferrotype: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let mut failed = 0;
+    for (index, input) in inputs.iter().enumerate() {
+        let progress = format!("[{}/{}] {}", index + 1, inputs.len(), input.display());
+        match ferrotype::process::run_one(&request, input) {
+            Ok(made) => {
+                let line = serde_json::json!({"output": made.output, "width": made.width,
+                                              "height": made.height, "format": made.format});
+                if output == "-" {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+                if inputs.len() > 1 {
+                    eprintln!("{progress} -> {}", made.output);
+                }
+            }
+            Err(error) => {
+                failed += 1;
+                eprintln!("ferrotype: {progress}: {error}");
+            }
+        }
+    }
+    if failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
     }
 }

@@ -406,20 +406,7 @@ impl Ledger {
         if inserted.rows_affected() == 0 {
             return Err(LedgerError::KeyExists(key.access_key.clone()));
         }
-        for grant in &key.grants {
-            sqlx::query(
-                "INSERT INTO grants (access_key, bucket, can_read, can_write) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (access_key, bucket) DO UPDATE \
-                 SET can_read = grants.can_read OR EXCLUDED.can_read, \
-                     can_write = grants.can_write OR EXCLUDED.can_write",
-            )
-            .bind(&key.access_key)
-            .bind(&grant.bucket)
-            .bind(grant.can_read)
-            .bind(grant.can_write)
-            .execute(&mut *tx)
-            .await?;
-        }
+        keys::widen_grants(&mut tx, &key.access_key, &key.grants).await?;
         tx.commit().await?;
         self.keys.forget(&key.access_key);
         Ok(())
