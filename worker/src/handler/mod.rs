@@ -21,6 +21,7 @@ mod store;
 pub use stop::backoff;
 
 use crate::capacity::Capacity;
+use jobs::code::FailureCode;
 use jobs::error::LedgerError;
 use jobs::ledger::{ClaimedJob, FailedItem, ItemOutcome, Lease};
 use jobs::model::{ItemRow, Job, Status};
@@ -101,7 +102,11 @@ async fn claim(worker: Worker<'_>, id: Uuid) -> Result<Option<ClaimedJob>, Ledge
     let claimed = ledger
         .claim(id, &claim, config.lease(), config.max_attempts)
         .await;
-    if claimed.is_err() {
+    // Only an unreachable ledger leaves the claim in doubt. Any other error (a row that does
+    // not read) keeps its attempt, so a job that can never be read still runs out of them.
+    let in_doubt =
+        matches!(&claimed, Err(error) if error.code() == FailureCode::ServiceUnavailable);
+    if in_doubt {
         let patience = Patience {
             term: config.lease(),
             stop_now: worker.stop_now,
