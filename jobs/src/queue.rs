@@ -183,11 +183,6 @@ pub struct PendingConfirm {
 }
 
 impl PendingConfirm {
-    /// The job the message carries.
-    pub fn job_id(&self) -> Uuid {
-        self.id
-    }
-
     /// Waits for the broker's confirm; an unroutable (returned) or refused message is
     /// `NotConfirmed`.
     pub async fn confirmed(self) -> Result<(), QueueError> {
