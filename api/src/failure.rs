@@ -42,6 +42,8 @@ pub fn http_status(code: FailureCode) -> StatusCode {
         }
         FailureCode::ProcessTimeout => StatusCode::GATEWAY_TIMEOUT,
         FailureCode::SlowDown | FailureCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        // OSS answers a failed upload callback 203 with the error body.
+        FailureCode::CallbackFailed => StatusCode::NON_AUTHORITATIVE_INFORMATION,
     }
 }
 
@@ -139,7 +141,9 @@ mod tests {
                 400,
                 400,
             ),
-            (FailureCode::NoSuchBucket, 404, 404, 404),
+            (FailureCode::NoSuchBucket, 404, 404, 631),
+            (FailureCode::NoSuchKey, 404, 404, 612),
+            (FailureCode::CallbackFailed, 203, 203, 579),
             (FailureCode::InvalidObjectName, 400, 400, 400),
             (FailureCode::EntityTooLarge, 413, 413, 413),
             (FailureCode::StorageError, 503, 500, 599),
@@ -158,7 +162,7 @@ mod tests {
             (FailureCode::ServiceUnavailable, 503, 503, 503),
             (FailureCode::InvalidDigest, 400, 400, 400),
             (FailureCode::MalformedXML, 400, 400, 400),
-            (FailureCode::InvalidPart, 400, 400, 400),
+            (FailureCode::InvalidPart, 400, 400, 701),
             (FailureCode::InvalidPartOrder, 400, 400, 400),
             (FailureCode::EntityTooSmall, 400, 400, 400),
             (FailureCode::NoSuchUpload, 404, 404, 612),

@@ -39,7 +39,6 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::Router;
 use jobs::Services;
 use tokio::net::TcpListener;
@@ -52,27 +51,37 @@ pub const JOB_ID: HeaderName = HeaderName::from_static("x-ferrotype-job-id");
 /// The router of every surface, over one set of services.
 pub fn router(services: Arc<Services>) -> Router {
     let upload_limit = usize::try_from(services.config.max_upload_bytes).unwrap_or(usize::MAX);
+    let signed = Signed(qiniu::signed_router().with_state(services.clone()));
+    let to_signed = signed.clone();
+    let fallback = move |state: State<Arc<Services>>, request: Request| {
+        dispatch(state, to_signed.clone(), request)
+    };
+    let root = move |state: State<Arc<Services>>, request: Request| {
+        root_post(state, signed.clone(), request)
+    };
     Router::new()
         .merge(native::router(upload_limit))
         .merge(health::router())
         .merge(qiniu::router())
         .route(
             "/",
-            post(root_post)
-                .fallback(dispatch)
+            axum::routing::post(root)
+                .fallback(fallback.clone())
                 .layer(qiniu::form_body_limit(upload_limit)),
         )
-        // Downloads and OSS addresses are whatever no route above claims.
-        .fallback(dispatch)
+        // Qiniu-signed calls, downloads and OSS addresses are whatever no route above claims.
+        .fallback(fallback)
         .with_state(services)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// The router's fallback: a Qiniu download (a bucket's download host, or a path-style
-/// request whose query is a fop or a private URL's token), else an OSS request.
 /// `POST /`: a Qiniu form upload (a multipart form), or an OSS request on a bucket addressed
 /// by its host (`POST /?delete` with `Host: <bucket>.<domain>` or the bucket's CNAME).
-async fn root_post(State(services): State<Arc<Services>>, request: Request) -> Response {
+async fn root_post(
+    State(services): State<Arc<Services>>,
+    signed: Signed,
+    request: Request,
+) -> Response {
     let domains = &services.config.oss_domains;
     if oss::virtual_host_bucket(request.headers(), domains).is_some() {
         return oss::dispatch(State(services), request).await;
@@ -83,10 +92,28 @@ async fn root_post(State(services): State<Arc<Services>>, request: Request) -> R
     if is_form {
         return qiniu::form_upload(services, request).await;
     }
-    dispatch(State(services), request).await
+    dispatch(State(services), signed, request).await
 }
 
-async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
+/// The router's fallback: a Qiniu-signed call (resumable upload, rs, rsf), a Qiniu download
+/// (a bucket's download host, or a path-style request whose query is a fop or a private URL's
+/// token), else an OSS request.
+///
+/// The router of Qiniu-signed requests, ready to serve.
+#[derive(Clone)]
+struct Signed(Router);
+
+async fn dispatch(
+    State(services): State<Arc<Services>>,
+    signed: Signed,
+    request: Request,
+) -> Response {
+    if qiniu::is_signed(request.headers()) {
+        return match tower::ServiceExt::oneshot(signed.0, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
     // The body is not `Sync`: only the head is looked at across the awaits below.
     let (head, body) = request.into_parts();
     let host_bucket = match download_host(&head.headers) {
@@ -107,7 +134,7 @@ async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Re
     match qiniu_download(&services, &head, host_bucket.as_deref()).await {
         Ok(Some(response)) => response,
         Ok(None) => oss::dispatch_on(&services, Request::from_parts(head, body), None).await,
-        Err(error) => qiniu::with_new_reqid(error.into_response()),
+        Err(error) => qiniu::with_new_reqid(error.into_download_response()),
     }
 }
 

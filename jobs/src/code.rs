@@ -81,6 +81,9 @@ pub enum FailureCode {
     /// A folder bucket cannot keep the key: it would be a file and a folder at once (`a`
     /// beside `a/b`), which a file system cannot hold (HTTP 409).
     KeyConflict,
+    /// An upload's callback URL did not answer as asked (Qiniu 579, OSS 203): the object is
+    /// stored, the answer the client waited for is missing.
+    CallbackFailed,
 }
 
 /// Every engine code, in the engine's order: what [`FailureCode::parse`] looks through.
@@ -102,7 +105,7 @@ const ENGINE_CODES: [ErrorCode; 13] = [
 ];
 
 /// Every code that is not the engine's.
-const OWN_CODES: [FailureCode; 30] = [
+const OWN_CODES: [FailureCode; 31] = [
     FailureCode::NoSuchBucket,
     FailureCode::InvalidBucketName,
     FailureCode::InvalidObjectName,
@@ -133,6 +136,7 @@ const OWN_CODES: [FailureCode; 30] = [
     FailureCode::BucketNotEmpty,
     FailureCode::KeyConflict,
     FailureCode::ServiceUnavailable,
+    FailureCode::CallbackFailed,
 ];
 
 impl FailureCode {
@@ -189,6 +193,7 @@ impl FailureCode {
             FailureCode::BucketNotEmpty => "BucketNotEmpty",
             FailureCode::KeyConflict => "KeyConflict",
             FailureCode::ServiceUnavailable => "ServiceUnavailable",
+            FailureCode::CallbackFailed => "CallbackFailed",
         }
     }
 

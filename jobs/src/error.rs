@@ -282,6 +282,10 @@ pub enum CatalogError {
     #[error("no such upload rule: {0}")]
     NoSuchRule(String),
     #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -292,6 +296,9 @@ impl CatalogError {
             CatalogError::TooManyStyles { .. } => FailureCode::TooManyStyles,
             CatalogError::NoSuchStyle(_) => FailureCode::NO_SUCH_STYLE,
             CatalogError::NoSuchRule(_) => FailureCode::NoSuchRule,
+            CatalogError::Denied(_) => FailureCode::AccessDenied,
+            // The broker could not declare the pipeline's queue: nothing was created.
+            CatalogError::Queue(_) => FailureCode::ServiceUnavailable,
             CatalogError::Ledger(e) => e.code(),
         }
     }

@@ -1,7 +1,9 @@
 //! Object keys: which keys are valid (OSS's rules), and how a key is kept on a backend whose
 //! paths cannot hold every key.
 //!
-//! OSS keys are flat strings: 1 to 1023 bytes of UTF-8, not starting with `/` or `\`. `a//b`,
+//! OSS keys are flat strings: 1 to 1023 bytes of UTF-8, not starting with `/` or `\`; Qiniu
+//! allows the empty key too (OSS never asks for it: an empty key addresses the bucket), kept
+//! as the one empty segment, the file `%`. `a//b`,
 //! `a/./b`, `../x`, `dir/` (a folder marker) and control characters are all valid keys, and
 //! must come back as they went in. object_store paths have none of them: a path drops empty
 //! segments, refuses `.`, `..` and control characters, and a local folder reserves file names
@@ -34,13 +36,10 @@ pub const MAX_KEY_BYTES: usize = 1023;
 /// unfinished multipart parts). Clients may read it through processing, never write it.
 pub const RESERVED_PREFIX: &str = ".ferrotype/";
 
-/// Checks an object key against OSS's rules: 1 to 1023 bytes, not starting with `/` or `\`.
-/// NUL is refused too: keys are kept in Postgres text, which cannot hold it.
+/// Checks an object key: at most 1023 bytes (empty allowed, as Qiniu allows it), not starting
+/// with `/` or `\`. NUL is refused too: keys are kept in Postgres text, which cannot hold it.
 pub fn validate_key(key: &str) -> Result<(), StoreError> {
-    let ok = !key.is_empty()
-        && key.len() <= MAX_KEY_BYTES
-        && !key.starts_with(['/', '\\'])
-        && !key.contains('\0');
+    let ok = key.len() <= MAX_KEY_BYTES && !key.starts_with(['/', '\\']) && !key.contains('\0');
     if ok {
         Ok(())
     } else {
@@ -195,7 +194,8 @@ mod tests {
             assert!(validate_key(good).is_ok(), "{good:?}");
         }
         let too_long = "k".repeat(MAX_KEY_BYTES + 1);
-        for bad in ["", "/", "/a", "\\a", "a\0b", &too_long] {
+        assert!(validate_key("").is_ok(), "Qiniu's empty key");
+        for bad in ["/", "/a", "\\a", "a\0b", &too_long] {
             assert!(validate_key(bad).is_err(), "{bad:?}");
         }
         assert!(validate_client_key(".ferrotype/processed/x").is_err());
@@ -206,6 +206,7 @@ mod tests {
     fn every_key_is_kept_under_a_path_that_gives_it_back() {
         let cases = [
             ("a/b.jpg", "a/b.jpg"),
+            ("", "%"),
             ("dir/", "dir/%"),
             ("a//b", "a/%/b"),
             ("a/./b", "a/%2E/b"),

@@ -84,8 +84,15 @@ impl Services {
         let buckets = buckets::Buckets::from_config(&config)?;
         buckets.check_data_dir()?;
         let ledger = Ledger::connect(&config.database_url).await?;
-        let queue =
-            Queue::connect(&config.amqp_url, &config.queue_prefix, &config.pipelines).await?;
+        // The pipelines created at run time are declared too: a broker that lost them (a
+        // new node, a reset) gets them back whenever a process connects.
+        let mut pipelines = config.pipelines.clone();
+        for (name, _) in ledger.created_pipelines().await? {
+            if !pipelines.contains(&name) {
+                pipelines.push(name);
+            }
+        }
+        let queue = Queue::connect(&config.amqp_url, &config.queue_prefix, &pipelines).await?;
         let watch = watch::JobWatch::new(&config.database_url);
         let marks = marks::PublishMarks::start(ledger.clone());
         Ok(Arc::new(Services {

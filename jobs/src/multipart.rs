@@ -72,10 +72,21 @@ pub async fn initiate(
     who.require(bucket, Permission::Write)?;
     validate_client_key(key)?;
     meta.check()?;
+    begin(services, who, bucket, key.to_string(), meta).await
+}
+
+/// Records a new upload of `key` (checked by the caller).
+async fn begin(
+    services: &Services,
+    who: &AccessKey,
+    bucket: &str,
+    key: String,
+    meta: ObjectMeta,
+) -> Result<MultipartUpload, MultipartError> {
     let upload = MultipartUpload {
         upload_id: Uuid::now_v7(),
         bucket: bucket.to_string(),
-        key: key.to_string(),
+        key,
         meta,
         initiated_at: Utc::now(),
     };
@@ -241,15 +252,26 @@ async fn parts_stream(
     upload: &MultipartUpload,
     parts: &[Part],
 ) -> Result<ByteStream, MultipartError> {
-    let mut readers = Vec::with_capacity(parts.len());
-    for part in parts {
-        let key = part_key(upload.upload_id, part.number);
-        match services.buckets.open(&upload.bucket, &key).await? {
+    let keys: Vec<String> = (parts.iter())
+        .map(|part| part_key(upload.upload_id, part.number))
+        .collect();
+    stored_stream(services, &upload.bucket, &keys).await
+}
+
+/// The bytes of the objects `keys` of `bucket`, one after the other (parts, blocks), each
+/// opened now (so that a missing one fails here) and read when the one before is done.
+pub async fn stored_stream(
+    services: &Services,
+    bucket: &str,
+    keys: &[String],
+) -> Result<ByteStream, MultipartError> {
+    let mut readers = Vec::with_capacity(keys.len());
+    for key in keys {
+        match services.buckets.open(bucket, key).await? {
             Some(reader) => readers.push(reader),
             None => {
                 return Err(MultipartError::InvalidPart(format!(
-                    "part {} is no longer stored",
-                    part.number
+                    "{key} is no longer stored"
                 )))
             }
         }
@@ -259,12 +281,27 @@ async fn parts_stream(
         .boxed())
 }
 
+/// Starts an upload whose key is not known yet (a Qiniu resumable upload, block or object,
+/// that names no key): it is kept under `placeholder` in the reserved namespace, out of OSS
+/// listings, until its completion names the key.
+pub async fn initiate_unnamed(
+    services: &Services,
+    who: &AccessKey,
+    bucket: &str,
+    placeholder: &str,
+) -> Result<MultipartUpload, MultipartError> {
+    who.require(bucket, Permission::Write)?;
+    let key = format!("{RESERVED_PREFIX}{placeholder}");
+    begin(services, who, bucket, key, ObjectMeta::default()).await
+}
+
 /// Aborts `upload`: its parts are deleted and it is forgotten.
 pub async fn abort(services: &Services, upload: &MultipartUpload) -> Result<(), MultipartError> {
     discard(services, upload).await
 }
 
-async fn discard(services: &Services, upload: &MultipartUpload) -> Result<(), MultipartError> {
+/// Deletes the parts of `upload` and forgets it (after a completion, or an abort).
+pub async fn discard(services: &Services, upload: &MultipartUpload) -> Result<(), MultipartError> {
     services.ledger.delete_upload(upload.upload_id).await?;
     let folder = parts_folder(upload.upload_id);
     let folder = folder.trim_end_matches('/');

@@ -59,6 +59,11 @@ impl Queue {
         format!("{}.pipeline.{pipeline}", self.prefix)
     }
 
+    /// Declares the queue of a pipeline created at run time (and the exchange, idempotently).
+    pub async fn declare_pipeline(&self, pipeline: &str) -> Result<(), QueueError> {
+        self.declare(&[pipeline.to_string()]).await
+    }
+
     async fn declare(&self, pipelines: &[String]) -> Result<(), QueueError> {
         let durable_exchange = ExchangeDeclareOptions {
             durable: true,

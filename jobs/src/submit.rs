@@ -8,7 +8,6 @@ use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
 use crate::buckets::{asset_location, validate_bucket, validate_client_key, validate_key};
-use crate::config::Config;
 use crate::credentials::Permission;
 use crate::error::SubmitError;
 use crate::ledger::{AccessKey, NewItem, NewJob};
@@ -163,7 +162,12 @@ async fn prepare(
     who: &AccessKey,
     submission: Submission,
 ) -> Result<NewJob, SubmitError> {
-    let queue = check_request(&services.config, &submission)?;
+    let queue = check_request(&submission)?;
+    if !services.config.pipelines.contains(&queue)
+        && !services.ledger.pipeline_exists(&queue).await?
+    {
+        return Err(SubmitError::NoSuchPipeline(queue));
+    }
     who.require(&submission.bucket, Permission::Read)?;
     let items = plan_items(services, who, &submission).await?;
     Ok(NewJob {
@@ -219,15 +223,16 @@ impl pipeline::StyleLookup for StylesAsked {
     }
 }
 
-/// What can be checked before reading anything: names, the queue, counts, the job type and
-/// the notify URL. Returns the queue the job goes to.
-fn check_request(config: &Config, submission: &Submission) -> Result<String, SubmitError> {
+/// What can be checked before reading anything: names, the queue's name, counts, the job
+/// type and the notify URL. Returns the queue the job goes to (whether it exists, the
+/// configuration's or one created at run time, is [`prepare`]'s to ask the ledger).
+fn check_request(submission: &Submission) -> Result<String, SubmitError> {
     validate_bucket(&submission.bucket)?;
     validate_key(&submission.key)?;
     let queue = (submission.queue.clone())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| DEFAULT_QUEUE.to_string());
-    if !config.pipelines.contains(&queue) {
+    if !crate::config::valid_pipeline_name(&queue) {
         return Err(SubmitError::NoSuchPipeline(queue));
     }
     let count = submission.commands.len();

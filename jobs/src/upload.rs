@@ -147,8 +147,9 @@ pub async fn start_rules(
 }
 
 /// Submits the upload's job with the matching rules' commands added; `None` when there is
-/// nothing to run.
-async fn submit_with_rules(
+/// nothing to run (also for an upload that found its object already stored, Qiniu's
+/// insert-only upload of the same content).
+pub async fn submit_with_rules(
     services: &Services,
     who: &AccessKey,
     mut job: Submission,

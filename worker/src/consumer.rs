@@ -23,6 +23,80 @@ use crate::capacity::Capacity;
 use crate::handler::{self, Disposition};
 use crate::WorkerError;
 
+/// Starts [`watch_pipelines`]: its task, and where the consumers it opens arrive.
+fn start_watching(
+    services: &Arc<Services>,
+    prefetch: u16,
+    owner: &str,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::Receiver<lapin::Consumer>,
+) {
+    let (created, consumers) = tokio::sync::mpsc::channel(16);
+    let task = watch_pipelines(services.clone(), prefetch, owner.to_string(), created);
+    (tokio::spawn(task), consumers)
+}
+
+/// Looks for pipelines created at run time every `WATCH_INTERVAL` and hands a consumer of
+/// each new one to the delivery loop, off that loop (a ledger that hangs delays only this).
+async fn watch_pipelines(
+    services: Arc<Services>,
+    prefetch: u16,
+    owner: String,
+    created: tokio::sync::mpsc::Sender<lapin::Consumer>,
+) {
+    let mut consumed = services.config.pipelines.clone();
+    let mut ticks = tokio::time::interval(jobs::catalog::pipelines::WATCH_INTERVAL);
+    loop {
+        ticks.tick().await;
+        for consumer in created_pipelines(&services, &mut consumed, prefetch, &owner).await {
+            if created.send(consumer).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Consumers of the pipelines created at run time that this worker does not consume yet. A
+/// ledger or broker error is logged and the pipeline tried again at the next look.
+async fn created_pipelines(
+    services: &Services,
+    consumed: &mut Vec<String>,
+    prefetch: u16,
+    owner: &str,
+) -> Vec<lapin::Consumer> {
+    let created = match services.ledger.created_pipelines().await {
+        Ok(created) => created,
+        Err(error) => {
+            tracing::debug!(%error, "created pipelines not read; trying again");
+            return Vec::new();
+        }
+    };
+    let new: Vec<String> = (created.into_iter())
+        .map(|(name, _)| name)
+        .filter(|name| !consumed.contains(name))
+        .collect();
+    let mut consumers = Vec::new();
+    for name in new {
+        let name = [name];
+        let started = match services.queue.declare_pipeline(&name[0]).await {
+            Ok(()) => services.queue.consume(&name, prefetch, owner).await,
+            Err(error) => Err(error),
+        };
+        match started {
+            Ok(mut started) => {
+                tracing::info!(pipeline = %name[0], "consuming a created pipeline");
+                consumers.append(&mut started);
+                consumed.push(name[0].clone());
+            }
+            Err(error) => {
+                tracing::warn!(%error, pipeline = %name[0], "a created pipeline could not be consumed yet")
+            }
+        }
+    }
+    consumers
+}
+
 /// How long jobs cut short at the end of the grace get to hand themselves back.
 const HAND_BACK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -44,11 +118,13 @@ pub async fn run(
     let mut deliveries = futures::stream::select_all(consumers);
     let mut in_flight = JoinSet::new();
     let stop_now = CancellationToken::new();
+    let (watcher, mut new_consumers) = start_watching(&services, prefetch, &owner);
     tracing::info!(%owner, slots = services.config.workers, memory_budget_mib = capacity.budget_mib(), prefetch, pipelines = ?services.config.pipelines, "worker consuming");
 
     let outcome = loop {
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
+            Some(consumer) = new_consumers.recv() => deliveries.push(consumer),
             Some(finished) = in_flight.join_next(), if !in_flight.is_empty() => {
                 if let Err(error) = finished {
                     tracing::error!(%error, "job task panicked");
@@ -75,6 +151,7 @@ pub async fn run(
     };
 
     // Stop taking work (the consumers go with the stream), then let in-flight jobs finish.
+    watcher.abort();
     drop(deliveries);
     drain(in_flight, stop_now, services.config.shutdown_grace()).await;
     outcome

@@ -9,6 +9,8 @@
 //! - [`rules`]: `GET`/`POST /v1/buckets/{bucket}/rules`, `DELETE .../rules/{id}`.
 //! - [`settings`]: `GET`/`PUT /v1/buckets/{bucket}/settings` (who may read, style
 //!   separators, original protection, Cache-Control, download hosts).
+//! - [`pipelines`]: `GET /v1/pipelines`, `PUT`/`DELETE /v1/pipelines/{name}` (named queues a
+//!   job may name, besides the configuration's).
 //! - `GET /v1/openapi.json`: this surface, described.
 //!
 //! [`auth`] is the `Caller` extractor, [`body`] the JSON-body extractor, [`error`] the one
@@ -19,6 +21,7 @@ pub mod body;
 pub mod error;
 mod jobs;
 mod objects;
+mod pipelines;
 mod rules;
 mod settings;
 mod styles;
@@ -53,6 +56,11 @@ pub fn router(upload_limit: usize) -> Router<Arc<Services>> {
         )
         .route("/v1/jobs/{id}", get(jobs::job_status))
         .route("/v1/openapi.json", get(openapi))
+        .route("/v1/pipelines", get(pipelines::list_pipelines))
+        .route(
+            "/v1/pipelines/{name}",
+            put(pipelines::put_pipeline).delete(pipelines::delete_pipeline),
+        )
         .route("/v1/buckets/{bucket}/styles", get(styles::list_styles))
         .route(
             "/v1/buckets/{bucket}/settings",

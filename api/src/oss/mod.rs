@@ -15,8 +15,9 @@
 //! [`dispatch`] is the router's fallback: a request that no other route (`/v1/...`,
 //! `/healthz`, `/metrics`, `/pfop`, `/status/get/prefop`, `POST /`) claims lands here. Keys
 //! arrive percent-encoded (`%2F` for `/`) and are decoded. Buckets named `v1`, `pfop`,
-//! `status`, `healthz` or `metrics` are therefore not reachable path-style. A request
-//! authorised with Qiniu's `UpToken` is a resumable upload: refused the Qiniu way.
+//! `status`, `healthz` or `metrics` are therefore not reachable path-style, nor the keys
+//! `v2/query`, `v3/query`, `v4/query` (Qiniu's region queries). A request signed the Qiniu
+//! way never reaches this surface (see `crate::qiniu`).
 
 pub mod auth;
 mod bucket;
@@ -50,7 +51,7 @@ const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-oss-request-id");
 
-/// The router's fallback: OSS path-style requests, and the Qiniu resumable refusal.
+/// OSS requests: what the crate's fallback does not hand to a Qiniu router.
 pub async fn dispatch(State(services): State<Arc<Services>>, request: Request) -> Response {
     dispatch_on(&services, request, None).await
 }
@@ -74,12 +75,6 @@ pub fn is_oss_request(request: &axum::http::request::Parts) -> bool {
 /// Serves an OSS request; `cname` is the bucket when the request came on the bucket's own
 /// host (the whole path is then the key).
 pub async fn dispatch_on(services: &Services, request: Request, cname: Option<String>) -> Response {
-    let is_up_token = (request.headers().get(header::AUTHORIZATION))
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("UpToken "));
-    if is_up_token {
-        return crate::qiniu::resumable_refused();
-    }
     let request_id = crate::new_request_id();
     let mut response = match handle(services, request, cname, &request_id).await {
         Ok(response) => response,

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, Method};
 use base64::Engine;
 use jobs::ledger::AccessKey;
 use jobs::Ledger;
-use serde::Deserialize;
 
+pub use super::policy::PutPolicy;
 use crate::auth::{authorization, hmac_sha1, verify_key, verify_key_any, AuthError};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -116,40 +116,6 @@ pub fn sign_upload_token(secret: &str, encoded_policy: &str) -> String {
     urlsafe(&hmac_sha1(secret.as_bytes(), encoded_policy.as_bytes()))
 }
 
-/// The put policy fields Ferrotype honours; others are accepted and ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutPolicy {
-    pub scope: String,
-    pub deadline: i64,
-    #[serde(default)]
-    pub insert_only: Option<i64>,
-    #[serde(default)]
-    pub return_body: Option<String>,
-    #[serde(default)]
-    pub persistent_ops: Option<String>,
-    #[serde(default)]
-    pub persistent_notify_url: Option<String>,
-    #[serde(default)]
-    pub persistent_pipeline: Option<String>,
-    #[serde(default)]
-    pub persistent_type: Option<i64>,
-    #[serde(default)]
-    pub fsize_limit: Option<i64>,
-    #[serde(default)]
-    pub mime_limit: Option<String>,
-}
-
-impl PutPolicy {
-    /// `scope` split into the bucket and, for `bucket:key`, the only key allowed.
-    pub fn bucket_and_key(&self) -> (&str, Option<&str>) {
-        match self.scope.split_once(':') {
-            Some((bucket, key)) => (bucket, Some(key)),
-            None => (self.scope.as_str(), None),
-        }
-    }
-}
-
 /// `QBox`/`Qiniu` and what follows it in an `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -181,6 +147,9 @@ pub async fn authenticate_request(
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    if scheme == Scheme::Qiniu {
+        check_qiniu_date(headers, chrono::Utc::now())?;
+    }
     // Otherwise a captured signature would run any body sent with it (a pfop's fops).
     if !body.is_empty() && !covers_body(scheme, content_type) {
         return Err(AuthError::Malformed(format!(
@@ -203,6 +172,33 @@ pub async fn authenticate_request(
         }
     };
     verify_key(ledger, access_key, signature, expected).await
+}
+
+/// How far a signed `X-Qiniu-Date` may be from now (Qiniu's 15 minutes).
+const MAX_DATE_SKEW_SECONDS: i64 = 15 * 60;
+
+/// A `Qiniu` signature's `X-Qiniu-Date` (`YYYYMMDDTHHMMSSZ`, signed with the request), when
+/// present, must be within [`MAX_DATE_SKEW_SECONDS`] of `now`: a captured request cannot be
+/// replayed later. Requests without one (the SDKs' `disable_qiniu_timestamp_signature`) are
+/// taken, as Qiniu takes them.
+fn check_qiniu_date(
+    headers: &HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AuthError> {
+    let Some(date) = headers.get("x-qiniu-date") else {
+        return Ok(());
+    };
+    let text = date.to_str().unwrap_or_default();
+    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").map_err(|_| {
+        AuthError::Malformed(format!("X-Qiniu-Date {text:?} is not YYYYMMDDTHHMMSSZ"))
+    })?;
+    let skew = (now.naive_utc() - parsed).num_seconds().abs();
+    if skew > MAX_DATE_SKEW_SECONDS {
+        return Err(AuthError::Expired(format!(
+            "X-Qiniu-Date is {skew} s from now"
+        )));
+    }
+    Ok(())
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -253,6 +249,18 @@ pub async fn verify_upload_token(
         return Err(AuthError::Expired("token out of date".into()));
     }
     Ok(UploadToken { key, policy })
+}
+
+/// Authenticates a resumable-upload request: `Authorization: UpToken <upload token>`.
+pub async fn authenticate_up_token(
+    ledger: &Ledger,
+    headers: &HeaderMap,
+) -> Result<UploadToken, AuthError> {
+    let token = authorization(headers)?
+        .trim()
+        .strip_prefix("UpToken ")
+        .ok_or_else(|| AuthError::Malformed("expected Authorization: UpToken <token>".into()))?;
+    verify_upload_token(ledger, token, chrono::Utc::now().timestamp()).await
 }
 
 /// Decodes `urlsafe_b64(JSON)` (padding optional) into a put policy.
@@ -393,9 +401,10 @@ mod tests {
             "wQ4ofysef1R7IKnrziqtomqyDvI="
         );
         let parsed = decode_policy(&encoded).unwrap();
+        assert_eq!(parsed.bucket(), "my-bucket");
         assert_eq!(
-            parsed.bucket_and_key(),
-            ("my-bucket", Some("sunflower.jpg"))
+            parsed.scope(),
+            super::super::policy::Scope::Key("sunflower.jpg")
         );
         assert_eq!(parsed.deadline, 1451491200);
     }
@@ -418,6 +427,28 @@ mod tests {
     }
 
     const QINIU_V2_VECTOR: &str = "Xa_zUHGzaI43SucWkN5ZLkWjqh8=";
+
+    #[test]
+    fn a_qiniu_date_far_from_now_is_refused() {
+        let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01
+        let with = |date: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-qiniu-date", date.parse().unwrap());
+            check_qiniu_date(&headers, now)
+        };
+        assert!(with("20260101T000000Z").is_ok());
+        assert!(with("20260101T001400Z").is_ok());
+        assert!(matches!(
+            with("20260101T001600Z"),
+            Err(AuthError::Expired(_))
+        ));
+        assert!(matches!(
+            with("20251231T234000Z"),
+            Err(AuthError::Expired(_))
+        ));
+        assert!(matches!(with("yesterday"), Err(AuthError::Malformed(_))));
+        assert!(check_qiniu_date(&HeaderMap::new(), now).is_ok());
+    }
 
     #[test]
     fn authorization_headers_parse() {

@@ -1,7 +1,8 @@
 //! The Qiniu surface's errors: a `Failure`, rendered in Qiniu's wire format in this one
 //! place: `{"error": "<message>"}` with Qiniu's statuses (400 bad request, 401 bad or expired
-//! token, 403 denied, 404 missing, 413 too large, 612 no such id, 614 key exists, 599 server
-//! error). The `X-Reqid` header is added by the surface's response layer.
+//! token, 403 denied, 404 no such pipeline, 413 too large, 612 no such id or key, 614 key exists, 631
+//! no such bucket, 579 callback failed, 599 server error; a download answers 404 for what is
+//! missing). The `X-Reqid` header is added by the surface's response layer.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,7 +51,6 @@ pub fn status_of(code: FailureCode) -> u16 {
         | FailureCode::TooManyStyles
         | FailureCode::InvalidDigest
         | FailureCode::MalformedXML
-        | FailureCode::InvalidPart
         | FailureCode::InvalidPartOrder
         | FailureCode::EntityTooSmall => 400,
         FailureCode::Unauthorized
@@ -58,10 +58,11 @@ pub fn status_of(code: FailureCode) -> u16 {
         | FailureCode::InvalidAccessKeyId
         | FailureCode::RequestTimeTooSkewed => 401,
         FailureCode::AccessDenied => 403,
-        FailureCode::NoSuchBucket
-        | FailureCode::NoSuchKey
-        | FailureCode::NoSuchPipeline
-        | FailureCode::NoSuchRule => 404,
+        FailureCode::NoSuchPipeline | FailureCode::NoSuchRule => 404,
+        // rs, rsf and up answer a missing key 612 and a missing bucket 631; a download
+        // answers 404 for both ([`QiniuError::into_download_response`]).
+        FailureCode::NoSuchKey => 612,
+        FailureCode::NoSuchBucket => 631,
         FailureCode::MethodNotAllowed => 405,
         FailureCode::PreconditionFailed => 412,
         FailureCode::BucketNotEmpty | FailureCode::KeyConflict => 409,
@@ -71,6 +72,9 @@ pub fn status_of(code: FailureCode) -> u16 {
         FailureCode::KeyExists => 614,
         FailureCode::StorageError | FailureCode::RetryExhausted => SERVER_ERROR,
         FailureCode::ProcessTimeout => 504,
+        FailureCode::CallbackFailed => 579,
+        // A ctx or part that is not one this upload made.
+        FailureCode::InvalidPart => 701,
         FailureCode::SlowDown | FailureCode::ServiceUnavailable => 503,
     }
 }
@@ -103,14 +107,26 @@ fn qiniu_message(code: FailureCode) -> Option<&'static str> {
         | FailureCode::InvalidAccessKeyId => Some("bad token"),
         FailureCode::RequestTimeTooSkewed => Some("expired token"),
         FailureCode::NoSuchJob => Some("no such id"),
+        FailureCode::NoSuchKey => Some("no such file or directory"),
+        FailureCode::NoSuchBucket => Some("no such bucket"),
         FailureCode::KeyExists => Some("file exists"),
         _ => None,
     }
 }
 
-impl IntoResponse for QiniuError {
-    fn into_response(self) -> Response {
-        let failure = self.0;
+impl QiniuError {
+    /// The answer of a download host (io): a missing object or bucket is a plain 404.
+    pub fn into_download_response(self) -> Response {
+        let status = match self.0.code {
+            FailureCode::NoSuchKey | FailureCode::NoSuchBucket => 404,
+            code => status_of(code),
+        };
+        self.respond(status)
+    }
+
+    /// The status and the `error` text this error is answered with (a batch's entry).
+    pub fn status_and_message(&self) -> (u16, String) {
+        let failure = &self.0;
         let code = status_of(failure.code);
         if code >= 500 {
             tracing::error!(error = %failure, "qiniu request failed");
@@ -120,9 +136,21 @@ impl IntoResponse for QiniuError {
             Some(fixed) => fixed,
             None => failure.message.as_str(),
         };
+        (code, message.to_string())
+    }
+
+    fn respond(self, code: u16) -> Response {
+        let (_, message) = self.status_and_message();
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(json!({ "error": message }))).into_response();
-        crate::failure::add_failure_headers(failure.code, &mut response);
+        crate::failure::add_failure_headers(self.0.code, &mut response);
         response
+    }
+}
+
+impl IntoResponse for QiniuError {
+    fn into_response(self) -> Response {
+        let code = status_of(self.0.code);
+        self.respond(code)
     }
 }

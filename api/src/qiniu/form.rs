@@ -2,23 +2,21 @@
 //! verified the moment its field arrives (the SDKs send it before the file), so a bad token is
 //! refused before a byte of the file is read. The file is spooled to an anonymous temporary
 //! file (gone when dropped, even after a crash), bounded by the upload limit and, once the
-//! token is known, the policy's `fsizeLimit`, digested on the way; the store then reads it
-//! from there as a stream.
-
-use std::io::SeekFrom;
+//! token is known, the policy's `fsizeLimit`, digested (and CRC-32 checked against the
+//! form's `crc32`) on the way; [`super::store`] then reads it from there as a stream.
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::Multipart;
 use axum::http::StatusCode;
-use futures::StreamExt;
-use jobs::buckets::ByteStream;
-use jobs::digest::{Digester, Digests};
-use jobs::error::{FailureCode, StoreError};
+use crc_fast::{CrcAlgorithm, Digest as Crc};
+use jobs::digest::Digester;
+use jobs::error::FailureCode;
 use jobs::Services;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::auth::{verify_upload_token, UploadToken};
 use super::error::QiniuError;
+use super::store::{Received, Spooled, HEAD_BYTES};
 
 /// The longest form field other than the file (a token, a key, an `x:` variable).
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -26,43 +24,17 @@ const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// A form upload's fields, the token verified and the file spooled.
 pub(super) struct UploadForm {
     pub token: UploadToken,
-    pub key: Option<String>,
-    pub vars: Vec<(String, String)>,
+    pub received: Received,
     pub file: Spooled,
-}
-
-/// The file of a form upload, in a temporary file, with its digests.
-pub(super) struct Spooled {
-    file: tokio::fs::File,
-    pub digests: Digests,
-}
-
-impl Spooled {
-    /// The file's bytes from the start, as the store takes them.
-    pub async fn into_stream(mut self, bucket: &str, key: &str) -> Result<ByteStream, QiniuError> {
-        self.file
-            .seek(SeekFrom::Start(0))
-            .await
-            .map_err(spool_error)?;
-        let (bucket, key) = (bucket.to_string(), key.to_string());
-        let stream = tokio_util::io::ReaderStream::new(self.file).map(move |chunk| {
-            chunk.map_err(|error| StoreError::Body {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                message: format!("the spooled upload could not be read: {error}"),
-            })
-        });
-        Ok(stream.boxed())
-    }
 }
 
 /// What has been read of the form so far.
 #[derive(Default)]
 struct Partial {
     token: Option<UploadToken>,
-    key: Option<String>,
-    vars: Vec<(String, String)>,
-    file: Option<Spooled>,
+    received: Received,
+    crc32: Option<String>,
+    file: Option<(Spooled, u32)>,
 }
 
 /// Reads the form, verifying the token as soon as it is seen and spooling the file.
@@ -74,30 +46,59 @@ pub(super) async fn read_form(
     while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "file" => form.file = Some(spool(field, file_limit(services, &form)).await?),
+            "file" => {
+                let received = &mut form.received;
+                received.fname = field.file_name().map(str::to_string);
+                received.mime_type = field.content_type().map(str::to_string);
+                form.file = Some(spool(field, file_limit(services, &form)).await?);
+            }
             "token" => {
                 let text = small_text(field).await?;
                 form.token = Some(verify(services, &text).await?);
             }
-            "key" => form.key = Some(small_text(field).await?),
+            "key" => form.received.key = Some(small_text(field).await?),
+            "crc32" => form.crc32 = Some(small_text(field).await?),
             var if var.starts_with("x:") => {
                 let value = small_text(field).await?;
-                form.vars.push((name, value));
+                form.received.vars.push((name, value));
             }
-            // crc32, x-qn-meta-*, fname...: read past (bounded), not used.
+            meta if meta.starts_with("x-qn-meta-") && meta.len() > "x-qn-meta-".len() => {
+                let value = small_text(field).await?;
+                let meta = meta["x-qn-meta-".len()..].to_ascii_lowercase();
+                form.received.user_meta.push((meta, value));
+            }
+            // Fields Qiniu's form does not define: read past (bounded).
             _ => drop(small_text(field).await?),
         }
     }
+    finish(form)
+}
+
+/// The form read whole: the token and the file are required, and the file's CRC-32 is the
+/// one the form's `crc32` names, when it names one.
+fn finish(form: Partial) -> Result<UploadForm, QiniuError> {
     let token = form
         .token
         .ok_or_else(|| QiniuError::bad_request("token is required"))?;
-    let file = form
+    let (file, crc32) = form
         .file
         .ok_or_else(|| QiniuError::bad_request("file is required"))?;
+    if let Some(given) = form
+        .crc32
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        if given.parse::<u32>().ok() != Some(crc32) {
+            return Err(QiniuError::new(
+                FailureCode::InvalidDigest,
+                format!("the file's crc32 is {crc32}, not the form's {given}"),
+            ));
+        }
+    }
     Ok(UploadForm {
         token,
-        key: form.key,
-        vars: form.vars,
+        received: form.received,
         file,
     })
 }
@@ -117,11 +118,14 @@ fn file_limit(services: &Services, form: &Partial) -> u64 {
     policy_limit.map_or(upload_limit, |limit| limit.min(upload_limit))
 }
 
-/// Writes the file field to a temporary file, digesting it, refused past `limit` bytes.
-async fn spool(mut field: Field<'_>, limit: u64) -> Result<Spooled, QiniuError> {
+/// Writes the file field to a temporary file, digesting it, refused past `limit` bytes; with
+/// its CRC-32 (the form's `crc32` check).
+async fn spool(mut field: Field<'_>, limit: u64) -> Result<(Spooled, u32), QiniuError> {
     let file = tempfile::tempfile().map_err(spool_error)?;
     let mut file = tokio::fs::File::from_std(file);
     let mut digester = Digester::new();
+    let mut crc32 = Crc::new(CrcAlgorithm::Crc32IsoHdlc);
+    let mut head = Vec::new();
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
         size += chunk.len() as u64;
@@ -132,13 +136,18 @@ async fn spool(mut field: Field<'_>, limit: u64) -> Result<Spooled, QiniuError> 
             ));
         }
         digester.update(&chunk);
+        crc32.update(&chunk);
+        let room = HEAD_BYTES.saturating_sub(head.len()).min(chunk.len());
+        head.extend_from_slice(&chunk[..room]);
         file.write_all(&chunk).await.map_err(spool_error)?;
     }
     file.flush().await.map_err(spool_error)?;
-    Ok(Spooled {
+    let spooled = Spooled {
         file,
         digests: digester.finish(),
-    })
+        head,
+    };
+    Ok((spooled, crc32.finalize() as u32))
 }
 
 /// A form field other than the file, refused past [`MAX_FIELD_BYTES`].

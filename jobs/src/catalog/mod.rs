@@ -4,9 +4,11 @@
 //!
 //! - [`styles`]: [`save_style`], [`find_style`], [`remove_style`], and their SQL.
 //! - [`rules`]: [`create_rule`], [`remove_rule`], and their SQL.
+//! - [`pipelines`]: named pipelines created at run time beside the configuration's.
 //! - [`settings`]: a bucket's read settings (ACL, style separators, original protection,
 //!   Cache-Control, download hosts), and their SQL.
 
+pub mod pipelines;
 pub mod rules;
 pub mod settings;
 pub mod styles;

@@ -52,7 +52,8 @@ impl Ledger {
     }
 
     /// At most `limit` uploads of `bucket` whose key starts with `prefix`, after `after`, in
-    /// key then upload-id (initiation) order.
+    /// key then upload-id (initiation) order; uploads not named yet (under the reserved
+    /// namespace) are not listed.
     pub async fn uploads(
         &self,
         bucket: &str,
@@ -62,7 +63,7 @@ impl Ledger {
     ) -> Result<Vec<MultipartUpload>, LedgerError> {
         let rows: Vec<UploadRow> = sqlx::query_as(
             "SELECT upload_id, bucket, key, meta, initiated_at FROM multipart_uploads \
-             WHERE bucket = $1 AND starts_with(key, $2) \
+             WHERE bucket = $1 AND starts_with(key, $2) AND NOT starts_with(key, $6) \
              AND (key COLLATE \"C\" > $3 OR (key = $3 AND $4::uuid IS NOT NULL AND upload_id > $4)) \
              ORDER BY key COLLATE \"C\", upload_id LIMIT $5",
         )
@@ -71,6 +72,7 @@ impl Ledger {
         .bind(&after.key)
         .bind(after.upload_id)
         .bind(limit)
+        .bind(crate::buckets::RESERVED_PREFIX)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(upload_of).collect())
