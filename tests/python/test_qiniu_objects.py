@@ -95,17 +95,22 @@ def test_put_file_over_the_form_threshold_runs_its_persistent_ops(server, auth, 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_put_stream_of_unknown_key_is_stored_under_its_hash(server, auth, version, tmp_path):
-    data = os.urandom(5 * MIB + 123)
-    path = tmp_path / "stream.bin"
+    data = bmp(1400 + (version == "v2"), 1300)  # 5.2 MiB: over one 4 MiB block
+    path = tmp_path / "stream.bmp"
     path.write_bytes(data)
-    token = auth.upload_token(BUCKET, None, 3600)
+    target = f"stream/{version}-w80.png"
+    ops = f"imageMogr2/thumbnail/80x/format/png|saveas/{entry('results', target)}"
+    token = auth.upload_token(BUCKET, None, 3600, {"persistentOps": ops})
     with open(path, "rb") as stream:
         ret, info = qiniu.put_stream(
-            token, None, stream, "stream.bin", len(data), version=version,
+            token, None, stream, "stream.bmp", len(data), version=version,
             bucket_name=BUCKET, part_size=2 * MIB if version == "v2" else None)
     assert info.status_code == 200, info
     assert ret["key"] == ret["hash"] == qiniu.etag(str(path))
     assert server.path(BUCKET, ret["key"]).read_bytes() == data
+    status = wait_for_status(auth, ret["persistentId"])
+    assert status["code"] == 0, status
+    assert image_size(server.path("results", target).read_bytes())[0] == 80
 
 
 def test_a_200_mib_upload_is_stored_whole(server, auth, tmp_path):
