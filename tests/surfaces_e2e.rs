@@ -214,27 +214,31 @@ async fn qiniu_qbox_and_v2_signatures_are_verified() {
     assert_eq!(app.wait_for_end(&id).await["code"], 0);
 
     let host = app.base.trim_start_matches("http://").to_string();
-    let v2 = qiniu::sign_qiniu_v2(
-        SECRET_KEY,
-        &qiniu::V2Request {
-            method: "POST",
-            path_and_query: "/pfop/",
-            host: &host,
-            content_type: Some(form),
-            qiniu_headers: vec![("X-Qiniu-Date".into(), "20260101T000000Z".into())],
-            body: body.as_bytes(),
-        },
-    );
-    let response = app
-        .client
-        .post(format!("{}/pfop/", app.base))
-        .header("content-type", form)
-        .header("x-qiniu-date", "20260101T000000Z")
-        .header("authorization", format!("Qiniu {ACCESS_KEY}:{v2}"))
-        .body(body.clone())
-        .send()
-        .await
-        .expect("pfop");
+    let v2_pfop = |date: String| {
+        let v2 = qiniu::sign_qiniu_v2(
+            SECRET_KEY,
+            &qiniu::V2Request {
+                method: "POST",
+                path_and_query: "/pfop/",
+                host: &host,
+                content_type: Some(form),
+                qiniu_headers: vec![("X-Qiniu-Date".into(), date.clone())],
+                body: body.as_bytes(),
+            },
+        );
+        app.client
+            .post(format!("{}/pfop/", app.base))
+            .header("content-type", form)
+            .header("x-qiniu-date", date)
+            .header("authorization", format!("Qiniu {ACCESS_KEY}:{v2}"))
+            .body(body.clone())
+            .send()
+    };
+    let stamp = |time: chrono::DateTime<chrono::Utc>| time.format("%Y%m%dT%H%M%SZ").to_string();
+    // A signed X-Qiniu-Date an hour old is refused: a captured request cannot be replayed.
+    let stale = v2_pfop(stamp(chrono::Utc::now() - chrono::Duration::hours(1)));
+    assert_eq!(stale.await.expect("pfop").status(), 401);
+    let response = v2_pfop(stamp(chrono::Utc::now())).await.expect("pfop");
     assert_eq!(response.status(), 200);
 
     let response = app
