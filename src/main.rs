@@ -13,6 +13,10 @@ use jobs::Config;
     about = "Persistent image processing speaking the Aliyun OSS and Qiniu languages"
 )]
 struct Cli {
+    /// The TOML configuration file (default: the one FERROTYPE_CONFIG names, else none);
+    /// environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,6 +51,24 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Asks a running process whether it is ready (`/readyz`): exit 0 when it is, 1 when not.
+    Health {
+        /// The probe to ask (default: `http://<metrics_listen or listen>/readyz`, 0.0.0.0
+        /// asked as 127.0.0.1).
+        url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Prints the effective configuration (defaults, file, environment) as TOML, secrets
+    /// masked.
+    Print,
 }
 
 #[derive(Subcommand)]
@@ -79,16 +101,31 @@ enum KeysCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Command::Process {
-        arguments,
-        output,
-        no_limits,
-    } = &cli.command
-    {
-        // The engine needs no runtime and no configuration.
-        return process_command(arguments, output, *no_limits);
+    // Before any thread starts: it sets environment variables.
+    if let Err(error) = jobs::config::layers::read_local_env_file() {
+        eprintln!("ferrotype: {error}");
+        return std::process::ExitCode::FAILURE;
     }
-    jobs::telemetry::init();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("ferrotype: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match &cli.command {
+        // The engine needs no runtime and no services.
+        Command::Process {
+            arguments,
+            output,
+            no_limits,
+        } => return process_command(&config, arguments, output, *no_limits),
+        Command::Config {
+            command: ConfigCommand::Print,
+        } => return print_config(&config),
+        _ => {}
+    }
+    jobs::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -99,7 +136,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let ran = runtime.block_on(run(cli.command));
+    let ran = runtime.block_on(run(config, cli.command));
     // A render cut short at shutdown goes on on the blocking pool until its deadline; the
     // runtime would wait for it. Its job was handed back: exit without it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
@@ -112,8 +149,20 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
-    let config = Config::load()?;
+fn print_config(config: &Config) -> std::process::ExitCode {
+    match jobs::config::print::render(config) {
+        Ok(text) => {
+            print!("{text}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("ferrotype: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let role = match command {
         Command::Serve => Role::Both,
         Command::Api => Role::Api,
@@ -128,10 +177,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", keys_command(&ledger, command).await?);
             return Ok(());
         }
+        Command::Health { url } => {
+            let url = url.unwrap_or_else(|| ferrotype::health::default_url(&config));
+            println!("{}", ferrotype::health::check(&url).await?);
+            return Ok(());
+        }
         // Handled before the runtime starts; kept here so the match stays exhaustive.
-        Command::Process { .. } => anyhow::bail!("process runs without services"),
+        Command::Process { .. } | Command::Config { .. } => {
+            anyhow::bail!("this command runs without services")
+        }
     };
     let running = ferrotype::serve::start(config, role).await?;
+    println!("{}", ferrotype::serve::banner(&running, role));
     let shutdown = running.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -183,7 +240,12 @@ async fn keys_command(ledger: &jobs::Ledger, command: KeysCommand) -> anyhow::Re
 /// Runs `ferrotype process`: each input in turn, a JSON line per result (on standard error
 /// when the image goes to standard output), a progress line per input on batches; fails when
 /// any input failed.
-fn process_command(arguments: &[String], output: &str, no_limits: bool) -> std::process::ExitCode {
+fn process_command(
+    config: &Config,
+    arguments: &[String],
+    output: &str,
+    no_limits: bool,
+) -> std::process::ExitCode {
     let Some((pipeline, inputs)) = arguments.split_last() else {
         return std::process::ExitCode::FAILURE;
     };
@@ -192,7 +254,8 @@ fn process_command(arguments: &[String], output: &str, no_limits: bool) -> std::
         inputs: &inputs,
         pipeline,
         output,
-        no_limits,
+        limits: (!no_limits).then(|| config.engine_limits()),
+        font_dir: &config.font_dir,
     };
     if let Err(error) = ferrotype::process::check(&request) {
         eprintln!("ferrotype: {error}");

@@ -6,7 +6,8 @@
 //! - A pipeline that names no format takes it from the output's extension (`out.png` is a
 //!   PNG); one that names a format the extension contradicts is refused, never written under
 //!   the wrong name. An output without a known image extension keeps the source's format.
-//! - `--no-limits` lifts the service's source and output limits (vendor sizes), for local use.
+//! - The limits are the configuration's (`[limits]`, `max_source_bytes`); `--no-limits`
+//!   lifts them for local use. Text watermarks use the configured `font_dir`.
 //!
 //! Watermark images are read from the input's folder (a reference `key` is the file
 //! `<folder>/key`, a Qiniu `bucket:key` the file `<folder>/bucket/key`); text watermarks use the
@@ -31,7 +32,10 @@ pub struct Request<'a> {
     pub pipeline: &'a str,
     /// A path, `-`, or a pattern with `{stem}` / `{name}`.
     pub output: &'a str,
-    pub no_limits: bool,
+    /// The limits to run under; `None`: none but what the formats themselves cap.
+    pub limits: Option<Limits>,
+    /// Where the fonts of text watermarks are.
+    pub font_dir: &'a Path,
 }
 
 /// One result written.
@@ -75,11 +79,7 @@ pub fn run_one(request: &Request<'_>, input: &Path) -> anyhow::Result<Made> {
     let mut command =
         parse_any(request.pipeline).map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
     format_from_name(&mut command.pipeline, &output)?;
-    let limits = if request.no_limits {
-        unlimited()
-    } else {
-        Limits::default()
-    };
+    let limits = request.limits.clone().unwrap_or_else(unlimited);
     let assets = LocalAssets {
         folder: input.parent().unwrap_or(Path::new(".")).to_path_buf(),
     };
@@ -87,7 +87,7 @@ pub fn run_one(request: &Request<'_>, input: &Path) -> anyhow::Result<Made> {
     let extractor = worker::video::Ffmpeg::from_env(FRAME_TIMEOUT);
     let resources = pipeline::Resources::new(&limits)
         .with_assets(&assets)
-        .with_fonts(pipeline::fonts::SystemFonts::shared())
+        .with_fonts(pipeline::fonts::SystemFonts::shared_at(request.font_dir))
         .with_frames(&extractor);
     let rendered = pipeline::run_one(&command.pipeline, &source, &resources)
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
@@ -108,7 +108,8 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
         inputs: &inputs,
         pipeline: pipeline_text,
         output: &output,
-        no_limits: false,
+        limits: Some(Limits::default()),
+        font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
     };
     let made = run_one(&request, input)?;
     Ok((made.width, made.height, made.format))
@@ -253,7 +254,8 @@ mod tests {
             inputs,
             pipeline,
             output,
-            no_limits: false,
+            limits: Some(Limits::default()),
+            font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
         }
     }
 
@@ -336,7 +338,7 @@ mod tests {
             refused.to_string().starts_with("ImageTooLarge"),
             "{refused}"
         );
-        big.no_limits = true;
+        big.limits = None;
         let made = run_one(&big, &inputs[0]).unwrap();
         assert_eq!((made.width, made.height), (6000, 4003));
     }

@@ -20,9 +20,12 @@
 //! Shared: [`answer`] (an object as a GET answer: validators, 304, ranges, Cache-Control),
 //! [`auth`] (`AuthError`, HMAC-SHA1/SHA-256, checking a key's secret), [`failure`] (the
 //! engine codes' statuses, which native and OSS share; `Retry-After`), [`health`]
-//! (`/healthz`, `/metrics`), [`telemetry`] (the Prometheus recorder), [`listen`] (the accept
-//! loop: connection limit, header and idle timeouts, graceful shutdown).
+//! (`/livez`, `/readyz`, `/metrics`, and the listener a worker-only process serves them on),
+//! [`telemetry`] (the Prometheus recorder, process metrics), [`access_log`] (one INFO line
+//! per request), [`listen`] (the accept loop: connection limit, header and idle timeouts,
+//! graceful shutdown).
 
+pub mod access_log;
 pub mod answer;
 pub mod auth;
 pub mod body;
@@ -59,7 +62,8 @@ pub fn router(services: Arc<Services>) -> Router {
     let root = move |state: State<Arc<Services>>, request: Request| {
         root_post(state, signed.clone(), request)
     };
-    Router::new()
+    let access_log = services.config.access_log;
+    let router = Router::new()
         .merge(native::router(upload_limit))
         .merge(health::router())
         .merge(qiniu::router())
@@ -72,7 +76,12 @@ pub fn router(services: Arc<Services>) -> Router {
         // Qiniu-signed calls, downloads and OSS addresses are whatever no route above claims.
         .fallback(fallback)
         .with_state(services)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    if access_log {
+        router.layer(axum::middleware::from_fn(access_log::record))
+    } else {
+        router
+    }
 }
 
 /// `POST /`: a Qiniu form upload (a multipart form), or an OSS request on a bucket addressed

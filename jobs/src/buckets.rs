@@ -9,7 +9,7 @@ use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -25,6 +25,58 @@ pub use crate::keys::{validate_client_key, validate_key, RESERVED_PREFIX};
 /// The Qiniu etag of `bytes` (about 2 GB/s: a large body is hashed on the blocking pool).
 async fn content_hash(bytes: Bytes) -> String {
     crate::digest::off_thread(bytes, qiniu_etag).await
+}
+
+/// An S3 store: `AWS_*` variables first (credentials, web identity, container credentials,
+/// region), then what the bucket's configuration sets; its requests bounded by the
+/// configured timeouts and retries.
+fn s3_store(bucket: &BucketConfig) -> Result<object_store::aws::AmazonS3, String> {
+    let BucketConfig::S3 {
+        endpoint,
+        region,
+        bucket,
+        access_key_id,
+        secret_access_key,
+        virtual_hosted_style,
+        allow_http,
+        timeouts,
+    } = bucket
+    else {
+        return Err("not an S3 bucket".into());
+    };
+    let ms = std::time::Duration::from_millis;
+    let client = object_store::ClientOptions::new()
+        .with_connect_timeout(ms(timeouts.connect_ms))
+        .with_read_timeout(ms(timeouts.read_ms))
+        .with_timeout(ms(timeouts.request_ms));
+    let retry = object_store::RetryConfig {
+        max_retries: timeouts.max_retries,
+        retry_timeout: ms(timeouts.retry_ms),
+        ..object_store::RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_client_options(client)
+        .with_retry(retry);
+    // Only what the configuration says overrides the environment.
+    let settings = [
+        (AmazonS3ConfigKey::Endpoint, endpoint),
+        (AmazonS3ConfigKey::Region, region),
+        (AmazonS3ConfigKey::AccessKeyId, access_key_id),
+        (AmazonS3ConfigKey::SecretAccessKey, secret_access_key),
+    ];
+    for (key, value) in settings {
+        if let Some(value) = value {
+            builder = builder.with_config(key, value);
+        }
+    }
+    if *virtual_hosted_style {
+        builder = builder.with_virtual_hosted_style_request(true);
+    }
+    if *allow_http {
+        builder = builder.with_allow_http(true);
+    }
+    builder.build().map_err(|error| error.to_string())
 }
 
 /// A read's failure: `NoSuchKey` for a missing object (on a folder, also a path through a
@@ -281,31 +333,7 @@ impl Buckets {
                             .map_err(|e| backend(e.to_string()))?,
                     )
                 }
-                BucketConfig::S3 {
-                    endpoint,
-                    region,
-                    bucket,
-                    access_key_id,
-                    secret_access_key,
-                    virtual_hosted_style,
-                    allow_http,
-                } => {
-                    let mut builder = AmazonS3Builder::new()
-                        .with_bucket_name(bucket)
-                        .with_virtual_hosted_style_request(*virtual_hosted_style)
-                        .with_allow_http(*allow_http)
-                        .with_region(region.clone().unwrap_or_else(|| "us-east-1".into()));
-                    if let Some(endpoint) = endpoint {
-                        builder = builder.with_endpoint(endpoint);
-                    }
-                    if let Some(id) = access_key_id {
-                        builder = builder.with_access_key_id(id);
-                    }
-                    if let Some(secret) = secret_access_key {
-                        builder = builder.with_secret_access_key(secret);
-                    }
-                    Arc::new(builder.build().map_err(|e| backend(e.to_string()))?)
-                }
+                BucketConfig::S3 { .. } => Arc::new(s3_store(bucket).map_err(backend)?),
             };
             configured.insert(name.clone(), store);
         }

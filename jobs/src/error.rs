@@ -13,10 +13,11 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("configuration file {path} is not valid: {message}")]
-    Parse { path: String, message: String },
     #[error("configuration value {name}={value:?} is not valid")]
     Invalid { name: String, value: String },
+    /// A layer that does not read, or a value of the wrong type (named with its source).
+    #[error("configuration is not valid: {0}")]
+    Layers(String),
 }
 
 #[derive(Debug, Error)]

@@ -176,6 +176,25 @@ impl Queue {
         Ok(consumers)
     }
 
+    /// Messages ready (not yet delivered) in `pipeline`'s queue, asked on a channel of its
+    /// own: a passive declare of a missing queue closes its channel, never the publisher's.
+    pub async fn depth(&self, pipeline: &str) -> Result<u32, QueueError> {
+        let channel = self.connection.create_channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .queue_declare(
+                self.queue_name(pipeline).into(),
+                passive,
+                FieldTable::default(),
+            )
+            .await;
+        let _ = channel.close(200, "depth read".into()).await;
+        Ok(declared?.message_count())
+    }
+
     pub fn is_connected(&self) -> bool {
         self.connection.status().connected()
     }

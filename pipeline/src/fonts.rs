@@ -21,7 +21,7 @@
 
 use crate::ops::text::{FontFace, FontFamily, FontLookup};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Where Debian installs fonts.
 pub const DEFAULT_FONT_DIR: &str = "/usr/share/fonts";
@@ -71,8 +71,23 @@ impl SystemFonts {
 
     /// One loader for the whole process, so that each font file is read once.
     pub fn shared() -> &'static SystemFonts {
-        static SHARED: OnceLock<SystemFonts> = OnceLock::new();
-        SHARED.get_or_init(SystemFonts::default)
+        SystemFonts::shared_at(Path::new(DEFAULT_FONT_DIR))
+    }
+
+    /// The process's one loader of the fonts under `root` (a process configures one font
+    /// directory, a test binary a few: each is kept for the life of the process).
+    pub fn shared_at(root: &Path) -> &'static SystemFonts {
+        static SHARED: OnceLock<Mutex<Vec<&'static SystemFonts>>> = OnceLock::new();
+        let mut loaders = SHARED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(loader) = loaders.iter().find(|loader| loader.root == root) {
+            return loader;
+        }
+        let loader: &'static SystemFonts = Box::leak(Box::new(SystemFonts::new(root)));
+        loaders.push(loader);
+        loader
     }
 
     /// The file that renders `family` on this host, if any.

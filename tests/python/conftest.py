@@ -72,8 +72,12 @@ class S3Server:
         return (
             f"[buckets.{S3_BUCKET}]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:{self.port}\"\n"
             f"bucket = \"{S3_BUCKET}\"\naccess_key_id = \"{self.access_key}\"\n"
-            f"secret_access_key = \"{self.secret_key}\"\nallow_http = true\n"
+            f"allow_http = true\n"
         )
+
+    def secret_variable(self):
+        """The bucket's secret as an operator keeps it out of the file: a nested variable."""
+        return f"FERROTYPE_BUCKETS__{S3_BUCKET.upper()}__SECRET_ACCESS_KEY", self.secret_key
 
     def stop(self):
         self.process.terminate()
@@ -110,6 +114,8 @@ class Server:
             config = self.data_dir / "ferrotype.toml"
             config.write_text(s3.config())
             self.env["FERROTYPE_CONFIG"] = str(config)
+            name, secret = s3.secret_variable()
+            self.env[name] = secret
         self.log = open(self.data_dir / "server.log", "wb")
         self.process = None
 

@@ -5,13 +5,14 @@ kept by the real S3-compatible server conftest starts)."""
 
 import base64
 import hashlib
+import time
 
 import oss2
 import pytest
 import requests
 
-from conftest import S3_BUCKET, fixture_bytes
-from test_oss2 import bucket, oss_test_dns  # noqa: F401  (a fixture)
+from conftest import S3_BUCKET, fixture_bytes, image_size
+from test_oss2 import b64, bucket, oss_test_dns  # noqa: F401  (a fixture)
 
 
 def both_styles(server, key_pair, name="photos"):
@@ -522,3 +523,46 @@ def test_no_symbolic_link_leads_out_of_a_bucket_folder(server, keys, tmp_path):
     assert error.value.status == 403
     assert list(outside.iterdir()) == []
     assert [o.key for o in oss2.ObjectIterator(photos, prefix="links/")] == []
+
+
+def test_a_job_reads_its_source_from_s3_and_saves_its_targets_there(server, keys):
+    """The S3 bucket (s3s-fs over HTTP, its secret given by a nested environment variable) as
+    a job's source and targets: oss2's synchronous saveas, then an asynchronous job of two."""
+    s3 = oss2.Bucket(oss2.Auth(*keys["rw"]), server.url, S3_BUCKET, is_cname=False)
+    s3.put_object("jobs/gopher.jpg", fixture_bytes("gopher-640x427.jpg"))
+    saveas = f"image/resize,w_100|sys/saveas,o_{b64('jobs/w100.jpg')},b_{b64(S3_BUCKET)}"
+    result = s3.process_object("jobs/gopher.jpg", saveas)
+    assert (result.status, result.process_status, result.bucket) == (200, "OK", S3_BUCKET)
+    fops = [f"imageMogr2/thumbnail/64x/format/png|saveas/{b64(f'{S3_BUCKET}:jobs/64.png')}",
+            f"imageMogr2/thumbnail/x50|saveas/{b64(f'{S3_BUCKET}:jobs/h50.jpg')}"]
+    answer = requests.post(f"{server.url}/v1/jobs", auth=keys["rw"], timeout=10,
+                           json={"bucket": S3_BUCKET, "key": "jobs/gopher.jpg", "fops": fops})
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+    deadline = time.time() + 30
+    while True:
+        job = requests.get(f"{server.url}/v1/jobs/{job_id}", auth=keys["rw"], timeout=10).json()
+        if job["code"] in (0, 3, 4) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert job["status"] == "success", job
+    for key, size in [("jobs/w100.jpg", (100, 67)), ("jobs/64.png", (64, 43)),
+                      ("jobs/h50.jpg", (75, 50))]:
+        stored = (server.s3.root / S3_BUCKET / key).read_bytes()
+        assert image_size(stored) == size, key
+        assert s3.get_object(key).read() == stored
+
+
+def test_a_50_mib_object_round_trips_through_the_s3_bucket(server, keys):
+    """One PUT of 50 MiB (streamed to S3 as a multipart write, never held whole), read back
+    whole and by range, byte for byte what the S3 server keeps."""
+    s3 = oss2.Bucket(oss2.Auth(*keys["rw"]), server.url, S3_BUCKET, is_cname=False)
+    block = bytes(range(256)) * 4096  # 1 MiB
+    data = b"".join(block[i:] + block[:i] for i in range(50))
+    assert len(data) == 50 * 1024 * 1024
+    put = s3.put_object("big/fifty.bin", data)
+    assert put.status == 200
+    assert (server.s3.root / S3_BUCKET / "big/fifty.bin").read_bytes() == data
+    assert s3.get_object("big/fifty.bin").read() == data
+    tail = s3.get_object("big/fifty.bin", byte_range=(len(data) - 10, len(data) - 1)).read()
+    assert tail == data[-10:]

@@ -25,6 +25,12 @@ pub struct Admitted<'a> {
     _slot: SemaphorePermit<'a>,
 }
 
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        metrics::gauge!("ferrotype_render_slots_busy").decrement(1.0);
+    }
+}
+
 /// Why a render was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -38,6 +44,7 @@ impl Capacity {
     /// `slots` renders at once, within `budget_mib` MiB together.
     pub fn new(slots: usize, budget_mib: u64) -> Capacity {
         let budget_mib = u32::try_from(budget_mib.max(1)).unwrap_or(u32::MAX);
+        metrics::gauge!("ferrotype_render_slots").increment(slots.max(1) as f64);
         Capacity {
             slots: Semaphore::new(slots.max(1)),
             memory: Semaphore::new(usize::try_from(budget_mib).unwrap_or(usize::MAX)),
@@ -74,6 +81,7 @@ impl Capacity {
             .await
             .map_err(|_| Refusal::Closed)?;
         let slot = self.slots.acquire().await.map_err(|_| Refusal::Closed)?;
+        metrics::gauge!("ferrotype_render_slots_busy").increment(1.0);
         Ok(Admitted {
             _memory: memory,
             _slot: slot,

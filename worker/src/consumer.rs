@@ -122,6 +122,7 @@ pub async fn run(
     tracing::info!(%owner, slots = services.config.workers, memory_budget_mib = capacity.budget_mib(), prefetch, pipelines = ?services.config.pipelines, "worker consuming");
 
     let outcome = loop {
+        metrics::gauge!("ferrotype_jobs_in_flight").set(in_flight.len() as f64);
         tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
             Some(consumer) = new_consumers.recv() => deliveries.push(consumer),

@@ -13,11 +13,13 @@
 //! - [`video`]: frames of video sources (OSS `video/snapshot`, Qiniu `vframe`) with ffmpeg:
 //!   [`video::Ffmpeg`], the `pipeline::FrameLookup` the handler and `ferrotype process` hand
 //!   the engine.
+//! - [`gauges`]: the queue depth of each pipeline, read from the broker every 5 s.
 //! - [`sweeper`]: republishes jobs whose message was never confirmed or whose lease expired,
 //!   and fails jobs that used up their attempts.
 
 pub mod capacity;
 pub mod consumer;
+pub mod gauges;
 pub mod handler;
 pub mod notify;
 pub mod render_thread;
@@ -46,10 +48,12 @@ pub async fn run(services: Arc<Services>, shutdown: CancellationToken) -> Result
         shutdown.clone(),
     ));
     let sweeper = tokio::spawn(sweeper::run(services.clone(), shutdown.clone()));
+    let gauges = tokio::spawn(gauges::run(services.clone(), shutdown.clone()));
     let consumed = consumer::run(services, owner, notifier_wake, shutdown.clone()).await;
     shutdown.cancel();
     let _ = notifier.await;
     let _ = sweeper.await;
+    let _ = gauges.await;
     consumed
 }
 

@@ -42,7 +42,7 @@ pub(super) async fn render(
     }
     let prepared = prepare(worker.services, job, items).await?;
     let mut made = prepared.failed;
-    let limits = engine_limits(&worker.services.config);
+    let limits = worker.services.config.engine_limits();
     let (ready, over_budget) = within_budget(worker.capacity, prepared.ready, &source, &limits);
     made.extend(over_budget);
     if ready.is_empty() {
@@ -65,15 +65,6 @@ pub(super) async fn render(
         (item, made)
     }));
     Ok(made)
-}
-
-/// The limits the engine runs under: the vendor documents' defaults, with the configured
-/// largest source.
-fn engine_limits(config: &jobs::config::Config) -> pipeline::Limits {
-    pipeline::Limits {
-        max_source_bytes: usize::try_from(config.max_source_bytes).unwrap_or(usize::MAX),
-        ..pipeline::Limits::default()
-    }
 }
 
 /// The estimated peak memory of rendering `ready` from `source` (see `pipeline::cost`).
@@ -247,13 +238,14 @@ async fn run_engine(
     let priority = crate::render_thread::RenderPriority {
         nice_increment: config.render_nice.clamp(0, 19),
     };
+    let fonts = pipeline::fonts::SystemFonts::shared_at(&config.font_dir);
     let task = crate::render_thread::run(priority, move || {
         // A video source's frame extraction shares the items' time allowance.
         let frames = crate::video::Ffmpeg::from_env(timeout);
         let resources = pipeline::Resources::new(&limits)
             .with_deadline(Some(Instant::now() + timeout))
             .with_assets(&assets)
-            .with_fonts(pipeline::fonts::SystemFonts::shared())
+            .with_fonts(fonts)
             .with_frames(&frames);
         let (items, pipelines): (Vec<ItemRow>, Vec<Pipeline>) = ready.into_iter().unzip();
         pipeline::run(items.into_iter().zip(&pipelines), &source, &resources)

@@ -1,16 +1,24 @@
-//! Configuration: defaults that work on a developer machine, a TOML file named by
-//! `FERROTYPE_CONFIG`, then environment variables on top (the operator's last word).
+//! Configuration: defaults that work on a developer machine, then a TOML file (`--config` or
+//! `FERROTYPE_CONFIG`), then environment variables on top (the operator's last word).
+//!
+//! - this file: the settings, their defaults, their validation;
+//! - [`layers`]: how the layers are read and merged (figment), nested environment keys,
+//!   the git-ignored `.ferrotype.env` the setup scripts write;
+//! - [`print`]: the effective configuration as TOML, secrets masked (`ferrotype config print`).
+
+pub mod layers;
+pub mod print;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 
 /// Everything a Ferrotype process needs to know about its surroundings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP API listens on.
@@ -85,12 +93,63 @@ pub struct Config {
     /// Host names under which `<bucket>.<domain>` addresses a bucket (OSS virtual-hosted
     /// style, `oss2.Bucket(auth, "http://<domain>", bucket)`).
     pub oss_domains: Vec<String>,
+    /// Where the fonts of text watermarks are (laid out as Debian installs them).
+    pub font_dir: PathBuf,
+    /// The engine's pixel and frame limits.
+    pub limits: ImageLimits,
+    /// Where `/metrics`, `/livez` and `/readyz` are served besides the API's own address:
+    /// unset, `127.0.0.1:9464` for a worker-only process and nowhere else (the API serves
+    /// them itself); `off`: nowhere.
+    pub metrics_listen: Option<String>,
+    /// `text` (the default) or `json`: one JSON object per log line.
+    pub log_format: LogFormat,
+    /// One INFO line per request (method, path without its query, status, duration, id).
+    pub access_log: bool,
     /// Buckets that are not local folders (S3-compatible stores), by name.
     pub buckets: BTreeMap<String, BucketConfig>,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The engine's limits (see `pipeline::Limits`, whose defaults are the vendors' documented
+/// ones); the source's size in bytes is [`Config::max_source_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageLimits {
+    /// Largest source width or height, in pixels.
+    pub max_side: u32,
+    /// Largest source area, in pixels.
+    pub max_pixels: u64,
+    /// Largest area a step may produce.
+    pub max_output_pixels: u64,
+    /// Largest side a step may produce.
+    pub max_output_side: u32,
+    /// Most frames of an animated source.
+    pub max_gif_frames: u32,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        let engine = pipeline::Limits::default();
+        ImageLimits {
+            max_side: engine.max_side,
+            max_pixels: engine.max_pixels,
+            max_output_pixels: engine.max_output_pixels,
+            max_output_side: engine.max_output_side,
+            max_gif_frames: engine.max_gif_frames,
+        }
+    }
+}
+
 /// How one bucket is stored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BucketConfig {
     /// A folder on the local filesystem (`path` defaults to `<data_dir>/<bucket>`).
@@ -106,9 +165,41 @@ pub enum BucketConfig {
         virtual_hosted_style: bool,
         #[serde(default)]
         allow_http: bool,
+        /// Bounds on each request to the store (see [`S3Timeouts`]); unset, its defaults.
+        #[serde(default)]
+        timeouts: S3Timeouts,
     },
     /// Kept in memory: gone when the process ends. For tests and experiments.
     Memory,
+}
+
+/// How long one request to an S3 store may take, and how it is retried. Explicit so that
+/// object_store's retries never outlast an item's deadline: the worker retries a job itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Timeouts {
+    /// Establishing a connection.
+    pub connect_ms: u64,
+    /// The longest wait for the next bytes of an answer (a slow but moving body is fine).
+    pub read_ms: u64,
+    /// The whole of one request, body included.
+    pub request_ms: u64,
+    /// Retries of a request that failed on a transient error (5xx, a reset connection).
+    pub max_retries: usize,
+    /// No retry starts later than this after the first attempt.
+    pub retry_ms: u64,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        S3Timeouts {
+            connect_ms: 5_000,
+            read_ms: 30_000,
+            request_ms: 120_000,
+            max_retries: 3,
+            retry_ms: 30_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -146,131 +237,34 @@ impl Default for Config {
             get_max_backlog: 256,
             results_bucket: None,
             oss_domains: Vec::new(),
+            font_dir: PathBuf::from(pipeline::fonts::DEFAULT_FONT_DIR),
+            limits: ImageLimits::default(),
+            metrics_listen: None,
+            log_format: LogFormat::Text,
+            access_log: true,
             buckets: BTreeMap::new(),
         }
     }
 }
 
 impl Config {
-    /// Reads `FERROTYPE_CONFIG` (if set) and the environment variables on top of the defaults.
-    pub fn load() -> Result<Config, ConfigError> {
-        Self::load_from(|name| std::env::var(name).ok())
+    /// The configuration of this process: `file` (or the one `FERROTYPE_CONFIG` names), then
+    /// the process's environment on top of the defaults.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        layers::load(file, std::env::vars())
     }
 
-    /// Like [`Config::load`], with the environment given as a lookup function, so tests can
-    /// build configurations without touching the process environment.
-    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let mut config = match env("FERROTYPE_CONFIG") {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path,
-                    message: source.to_string(),
-                })?
-            }
-            None => Config::default(),
-        };
-        config.apply_env(env)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        self.apply_env_texts(&env);
-        self.apply_env_numbers(&env)
-    }
-
-    /// The variables taken as they are: addresses, paths, names.
-    fn apply_env_texts(&mut self, env: &impl Fn(&str) -> Option<String>) {
-        let texts: [(&str, &mut String); 5] = [
-            ("FERROTYPE_LISTEN", &mut self.listen),
-            ("DATABASE_URL", &mut self.database_url),
-            ("AMQP_URL", &mut self.amqp_url),
-            ("FERROTYPE_QUEUE_PREFIX", &mut self.queue_prefix),
-            ("FERROTYPE_OSS_REGION", &mut self.oss_region),
-        ];
-        for (name, slot) in texts {
-            if let Some(v) = env(name) {
-                *slot = v;
-            }
+    /// The engine's limits, from [`Config::limits`] and [`Config::max_source_bytes`].
+    pub fn engine_limits(&self) -> pipeline::Limits {
+        let limits = &self.limits;
+        pipeline::Limits {
+            max_source_bytes: usize::try_from(self.max_source_bytes).unwrap_or(usize::MAX),
+            max_side: limits.max_side,
+            max_pixels: limits.max_pixels,
+            max_output_pixels: limits.max_output_pixels,
+            max_output_side: limits.max_output_side,
+            max_gif_frames: limits.max_gif_frames,
         }
-        if let Some(v) = env("FERROTYPE_DATA_DIR") {
-            self.data_dir = PathBuf::from(v);
-        }
-        if let Some(v) = env("FERROTYPE_PIPELINES") {
-            self.pipelines = list(&v);
-        }
-        if let Some(v) = env("FERROTYPE_OSS_DOMAINS") {
-            self.oss_domains = list(&v);
-        }
-        if let Some(v) = env("FERROTYPE_RESULTS_BUCKET") {
-            self.results_bucket = Some(v).filter(|bucket| !bucket.is_empty());
-        }
-    }
-
-    /// The variables that must parse as numbers; the first that does not is named.
-    fn apply_env_numbers(
-        &mut self,
-        env: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        fn parsed<T: std::str::FromStr>(name: &str, value: String) -> Result<T, ConfigError> {
-            value.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: name.to_string(),
-                value,
-            })
-        }
-        if let Some(v) = env("FERROTYPE_WORKERS") {
-            self.workers = parsed("FERROTYPE_WORKERS", v)?;
-        }
-        if let Some(v) = env("FERROTYPE_JOBS_IN_FLIGHT") {
-            self.jobs_in_flight = Some(parsed("FERROTYPE_JOBS_IN_FLIGHT", v)?);
-        }
-        if let Some(v) = env("FERROTYPE_MAX_CONNECTIONS") {
-            self.max_connections = Some(parsed("FERROTYPE_MAX_CONNECTIONS", v)?);
-        }
-        if let Some(v) = env("FERROTYPE_MEMORY_BUDGET_MIB") {
-            self.memory_budget_mib = Some(parsed("FERROTYPE_MEMORY_BUDGET_MIB", v)?);
-        }
-        if let Some(v) = env("FERROTYPE_GET_MAX_BACKLOG") {
-            self.get_max_backlog = parsed("FERROTYPE_GET_MAX_BACKLOG", v)?;
-        }
-        let numbers: [(&str, &mut u64); 13] = [
-            ("FERROTYPE_HEADER_TIMEOUT_MS", &mut self.header_timeout_ms),
-            ("FERROTYPE_IDLE_TIMEOUT_MS", &mut self.idle_timeout_ms),
-            ("FERROTYPE_GET_TIMEOUT_MS", &mut self.get_timeout_ms),
-            ("FERROTYPE_MAX_SOURCE_BYTES", &mut self.max_source_bytes),
-            ("FERROTYPE_MAX_UPLOAD_BYTES", &mut self.max_upload_bytes),
-            ("FERROTYPE_LEASE_SECONDS", &mut self.lease_seconds),
-            ("FERROTYPE_SHUTDOWN_GRACE_MS", &mut self.shutdown_grace_ms),
-            ("FERROTYPE_SWEEP_INTERVAL_MS", &mut self.sweep_interval_ms),
-            ("FERROTYPE_PUBLISH_GRACE_MS", &mut self.publish_grace_ms),
-            ("FERROTYPE_NOTIFY_BACKOFF_MS", &mut self.notify_backoff_ms),
-            ("FERROTYPE_NOTIFY_TIMEOUT_MS", &mut self.notify_timeout_ms),
-            ("FERROTYPE_ITEM_TIMEOUT_MS", &mut self.item_timeout_ms),
-            (
-                "FERROTYPE_OSS_PROCESS_TIMEOUT_MS",
-                &mut self.oss_process_timeout_ms,
-            ),
-        ];
-        for (name, slot) in numbers {
-            if let Some(v) = env(name) {
-                *slot = parsed(name, v)?;
-            }
-        }
-        let small: [(&str, &mut i32); 3] = [
-            ("FERROTYPE_NOTIFY_ATTEMPTS", &mut self.notify_attempts),
-            ("FERROTYPE_MAX_ATTEMPTS", &mut self.max_attempts),
-            ("FERROTYPE_RENDER_NICE", &mut self.render_nice),
-        ];
-        for (name, slot) in small {
-            if let Some(v) = env(name) {
-                *slot = parsed(name, v)?;
-            }
-        }
-        Ok(())
     }
 
     /// The GET-processing settings: a results bucket with a valid name, domains in lower case.
@@ -292,7 +286,7 @@ impl Config {
         Ok(())
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         self.validate_get()?;
         let invalid = |name: &str, value: String| ConfigError::Invalid {
             name: name.into(),
@@ -325,7 +319,27 @@ impl Config {
         if self.max_attempts < 1 {
             return Err(invalid("max_attempts", self.max_attempts.to_string()));
         }
-        Ok(())
+        self.validate_limits()
+    }
+
+    /// Limits of zero would refuse every image: a mistake, not a policy.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        let named = [
+            ("limits.max_side", u64::from(limits.max_side)),
+            ("limits.max_pixels", limits.max_pixels),
+            ("limits.max_output_pixels", limits.max_output_pixels),
+            ("limits.max_output_side", u64::from(limits.max_output_side)),
+            ("limits.max_gif_frames", u64::from(limits.max_gif_frames)),
+            ("max_source_bytes", self.max_source_bytes),
+        ];
+        match named.iter().find(|(_, value)| *value == 0) {
+            Some((name, _)) => Err(ConfigError::Invalid {
+                name: name.to_string(),
+                value: "0".into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The RabbitMQ prefetch: jobs held at once, at least one per render slot.
@@ -428,15 +442,6 @@ pub fn valid_pipeline_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-/// A comma-separated list, trimmed, without empty entries.
-fn list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// The process's soft limit of open files, from `/proc/self/limits` (Linux); `None` elsewhere
 /// or when unlimited.
 fn open_file_limit() -> Option<usize> {
@@ -449,102 +454,4 @@ fn open_file_limit() -> Option<usize> {
         .split_whitespace()
         .next()?;
     soft.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn defaults_match_the_documented_contract() {
-        let config = Config::load_from(env_of(&[])).expect("defaults are valid");
-        assert_eq!(config.listen, "127.0.0.1:8080");
-        assert_eq!(
-            config.database_url,
-            "postgres://postgres@127.0.0.1:5432/ferrotype"
-        );
-        assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
-        assert_eq!(config.data_dir, PathBuf::from("./data"));
-        assert_eq!(config.queue_prefix, "ferrotype");
-        assert!(config.workers >= 1);
-        assert_eq!(config.max_source_bytes, 20 * 1024 * 1024);
-        assert_eq!(config.oss_region, "cn-hangzhou");
-    }
-
-    #[test]
-    fn environment_overrides_defaults() {
-        let config = Config::load_from(env_of(&[
-            ("FERROTYPE_LISTEN", "0.0.0.0:9000"),
-            ("FERROTYPE_WORKERS", "3"),
-            ("FERROTYPE_QUEUE_PREFIX", "t1"),
-            ("FERROTYPE_PIPELINES", "default, fast"),
-            ("FERROTYPE_OSS_REGION", "cn-shanghai"),
-        ]))
-        .expect("valid");
-        assert_eq!(config.oss_region, "cn-shanghai");
-        assert_eq!(config.listen, "0.0.0.0:9000");
-        assert_eq!(config.workers, 3);
-        assert_eq!(config.jobs_in_flight(), 6, "twice the slots when unset");
-        assert_eq!(config.queue_prefix, "t1");
-        assert_eq!(config.pipelines, vec!["default", "fast"]);
-    }
-
-    #[test]
-    fn fewer_jobs_in_flight_than_slots_is_refused() {
-        let refused = Config::load_from(env_of(&[
-            ("FERROTYPE_WORKERS", "4"),
-            ("FERROTYPE_JOBS_IN_FLIGHT", "3"),
-        ]));
-        assert!(refused.is_err());
-        let config = Config::load_from(env_of(&[
-            ("FERROTYPE_WORKERS", "4"),
-            ("FERROTYPE_JOBS_IN_FLIGHT", "4"),
-        ]))
-        .expect("as many jobs as slots is valid");
-        assert_eq!(config.jobs_in_flight(), 4);
-    }
-
-    #[test]
-    fn bad_numbers_are_named() {
-        let err = Config::load_from(env_of(&[("FERROTYPE_WORKERS", "many")])).unwrap_err();
-        assert!(err.to_string().contains("FERROTYPE_WORKERS"), "{err}");
-    }
-
-    #[test]
-    fn toml_describes_s3_buckets() {
-        let text = r#"
-            listen = "127.0.0.1:1"
-            [buckets.photos]
-            kind = "s3"
-            endpoint = "http://127.0.0.1:9000"
-            region = "us-east-1"
-            bucket = "photos"
-            access_key_id = "minio"
-            secret_access_key = "minio123"
-            allow_http = true
-            [buckets.scratch]
-            kind = "memory"
-        "#;
-        let config: Config = toml::from_str(text).expect("parses");
-        assert!(matches!(
-            config.buckets.get("photos"),
-            Some(BucketConfig::S3 {
-                allow_http: true,
-                ..
-            })
-        ));
-        assert!(matches!(
-            config.buckets.get("scratch"),
-            Some(BucketConfig::Memory)
-        ));
-    }
 }
