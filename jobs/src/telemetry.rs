@@ -3,6 +3,8 @@
 //! `FERROTYPE_LOG_SPANS=1`, every span (the job steps, ledger calls, GET processing) logs its
 //! busy and idle time when it closes: where a request's or a job's time went.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -18,6 +20,8 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(spans)
+        // Colours for a person at a terminal, never escape codes in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -51,6 +51,8 @@ pub fn test_config() -> (Config, tempfile::TempDir) {
         notify_attempts: 3,
         notify_backoff_ms: 100,
         notify_timeout_ms: 2_000,
+        // Tests start many workers in one process: none takes the default metrics port.
+        metrics_listen: Some("off".into()),
         ..Config::default()
     };
     (config, data_dir)
