@@ -69,15 +69,17 @@ pub async fn processed(services: &Services, request: &GetProcess<'_>) -> Result<
     if let Some(served) = stored(services, &wanted).await? {
         return Ok(served);
     }
-    let id = match running_job(services, &wanted).await? {
-        Some(id) => id,
-        None => {
-            // A job that ended since the first look has stored its result by now.
-            if let Some(served) = stored(services, &wanted).await? {
-                return Ok(served);
+    let id = match recorded_job(services, &wanted).await? {
+        Recorded::Running(id) => id,
+        Recorded::Succeeded(id) => match stored(services, &wanted).await? {
+            Some(served) => return Ok(served),
+            None => {
+                // Its result was deleted since: make it again.
+                services.ledger.forget_derived(&location, id).await?;
+                record(services, &wanted).await?
             }
-            record(services, &wanted).await?
-        }
+        },
+        Recorded::Nothing => record(services, &wanted).await?,
     };
     wait(services, &wanted, id).await
 }
@@ -219,20 +221,34 @@ async fn stored(services: &Services, wanted: &Wanted<'_>) -> Result<Option<Serve
     }
 }
 
-/// The job another request started for this result, if it still runs. A recorded job that
-/// ended is forgotten: its result was just found missing (it failed, or was deleted since),
-/// or it ended a moment ago and its result is stored now.
-async fn running_job(services: &Services, wanted: &Wanted<'_>) -> Result<Option<Uuid>, Failure> {
+/// What the ledger says of the job recorded for a result.
+enum Recorded {
+    /// A job renders it now: wait for it.
+    Running(Uuid),
+    /// A job made it: it is stored, unless it was deleted since.
+    Succeeded(Uuid),
+    /// No job is recorded, or the one recorded failed (and is forgotten now, so this request
+    /// renders again).
+    Nothing,
+}
+
+/// The job another request recorded for this result, and how far it got. A job that
+/// succeeded stays recorded, so a request that is still on its way to record one (its looks
+/// missed the result a moment before it was stored) finds it instead of rendering again.
+async fn recorded_job(services: &Services, wanted: &Wanted<'_>) -> Result<Recorded, Failure> {
     let ledger = &services.ledger;
     let Some(id) = ledger.recorded_derived(wanted.location).await? else {
-        return Ok(None);
+        return Ok(Recorded::Nothing);
     };
-    let running = (ledger.job(id).await?).is_some_and(|job| !job.status().is_final());
-    if running {
-        return Ok(Some(id));
+    let status = (ledger.job(id).await?).map(|job| job.status());
+    match status {
+        Some(status) if !status.is_final() => Ok(Recorded::Running(id)),
+        Some(Status::Success) => Ok(Recorded::Succeeded(id)),
+        _ => {
+            ledger.forget_derived(wanted.location, id).await?;
+            Ok(Recorded::Nothing)
+        }
     }
-    ledger.forget_derived(wanted.location, id).await?;
-    Ok(None)
 }
 
 /// Records a new job for the result (or finds the one a concurrent request recorded first)

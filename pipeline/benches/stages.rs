@@ -11,6 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use pipeline::codec::encode::{encode, EncodeOptions};
 use pipeline::codec::{decode, jpeg, PixelLayout, Raster};
 use pipeline::ops::resize::{self, ResizePlan};
+use pipeline::resources::Deadline;
 use pipeline::{ImageFormat, Limits};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -78,7 +79,7 @@ fn resizing(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group(format!("resize {width}x{height} to 5/8, Lanczos3"));
     group.bench_function("rgb8", |b| {
-        b.iter(|| resize::apply(black_box(picture.clone()), &target).unwrap())
+        b.iter(|| resize::apply(black_box(picture.clone()), &target, Deadline::default()).unwrap())
     });
     let rgba: Vec<u8> = picture
         .data()
@@ -87,7 +88,7 @@ fn resizing(c: &mut Criterion) {
         .collect();
     let rgba = Raster::new(width, height, PixelLayout::Rgba8, rgba).unwrap();
     group.bench_function("rgba8 (alpha premultiplied)", |b| {
-        b.iter(|| resize::apply(black_box(rgba.clone()), &target).unwrap())
+        b.iter(|| resize::apply(black_box(rgba.clone()), &target, Deadline::default()).unwrap())
     });
     group.finish();
 }
@@ -99,6 +100,7 @@ fn encoding(c: &mut Criterion) {
             width: 800,
             height: 450,
         },
+        Deadline::default(),
     )
     .unwrap();
     let options = EncodeOptions {

@@ -920,6 +920,7 @@ mod tests {
                 width: 100,
                 height: 67,
             },
+            Deadline::default(),
         )
         .unwrap();
         let fast = decode(&fast.bytes, &Limits::default()).unwrap().raster;

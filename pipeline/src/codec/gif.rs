@@ -296,6 +296,7 @@ fn into_rgba(raster: Raster) -> Result<RgbaImage, PipelineError> {
 mod tests {
     use super::*;
     use crate::ops::resize;
+    use crate::resources::Deadline;
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -321,7 +322,7 @@ mod tests {
         let mut seen = Vec::new();
         let animation = transcode(&source, &Limits::default(), |index, raster| {
             seen.push(index);
-            resize::apply(raster, &plan)
+            resize::apply(raster, &plan, Deadline::default())
         })
         .unwrap();
         assert_eq!(seen, (0..frames).collect::<Vec<_>>());
@@ -343,6 +344,7 @@ mod tests {
                     width: 50,
                     height: 40,
                 },
+                Deadline::default(),
             )
         })
         .unwrap();

@@ -175,8 +175,8 @@ impl Operation for ImageView {
         plan(self, input).map(StepPlan::Resize)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        super::apply_resample(ACTION, raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan, context.deadline)
     }
 }
 

@@ -231,9 +231,14 @@ pub(crate) fn unexpected_plan(action: &str, plan: &StepPlan) -> PipelineError {
 }
 
 /// Carries out a resampling plan: what resize, scale and view share once planned.
-pub(crate) fn apply_resample(action: &str, raster: Raster, plan: &StepPlan) -> Applied {
+pub(crate) fn apply_resample(
+    action: &str,
+    raster: Raster,
+    plan: &StepPlan,
+    deadline: Deadline,
+) -> Applied {
     match plan {
-        StepPlan::Resize(plan) => resize::apply(raster, plan),
+        StepPlan::Resize(plan) => resize::apply(raster, plan, deadline),
         other => Err(unexpected_plan(action, other)),
     }
 }

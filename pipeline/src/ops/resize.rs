@@ -43,6 +43,7 @@ use crate::codec::{PixelLayout, Raster, Rgb};
 use crate::error::PipelineError;
 use crate::limits::Limits;
 use crate::parse::lex::Params;
+use crate::resources::Deadline;
 use fast_image_resize as fir;
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -218,8 +219,8 @@ impl Operation for Resize {
         plan(self, input, context.limits).map(StepPlan::Resize)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        super::apply_resample(ACTION, raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan, context.deadline)
     }
 }
 
@@ -505,12 +506,17 @@ fn plan_box(
     }
 }
 
-/// Carries out a plan made by [`plan`] for this raster's size.
-pub fn apply(raster: Raster, plan: &ResizePlan) -> Result<Raster, PipelineError> {
+/// Carries out a plan made by [`plan`] for this raster's size, looking at `deadline` between
+/// bands of the resampling.
+pub fn apply(
+    raster: Raster,
+    plan: &ResizePlan,
+    deadline: Deadline,
+) -> Result<Raster, PipelineError> {
     match *plan {
         ResizePlan::Keep => Ok(raster),
-        ResizePlan::Scale { width, height } => resample(&raster, width, height, false),
-        ResizePlan::Fill { width, height } => resample(&raster, width, height, true),
+        ResizePlan::Scale { width, height } => resample(&raster, (width, height), false, deadline),
+        ResizePlan::Fill { width, height } => resample(&raster, (width, height), true, deadline),
         ResizePlan::Pad {
             width,
             height,
@@ -518,7 +524,7 @@ pub fn apply(raster: Raster, plan: &ResizePlan) -> Result<Raster, PipelineError>
             canvas_height,
             color,
         } => {
-            let content = resample(&raster, width, height, false)?;
+            let content = resample(&raster, (width, height), false, deadline)?;
             let mut canvas = Raster::filled(canvas_width, canvas_height, raster.layout(), color);
             let left = canvas_width.saturating_sub(width) / 2;
             let top = canvas_height.saturating_sub(height) / 2;
@@ -528,34 +534,169 @@ pub fn apply(raster: Raster, plan: &ResizePlan) -> Result<Raster, PipelineError>
     }
 }
 
-/// Resamples `raster` to `width` x `height` with a convolution filter. With `crop_to_aspect`,
-/// only the centred region with the target's aspect ratio is used (fill). Alpha is
-/// premultiplied before and divided after filtering (`fast_image_resize`'s MulDiv), so
-/// transparent pixels do not bleed their colour into the edges.
+/// The most pixels one band of a resample reads from the source or writes to the target
+/// between two looks at the deadline: a few milliseconds of SIMD convolution, so a passed
+/// deadline stops the biggest resize well within 100 ms.
+const BAND_PIXELS: u64 = 4 << 20;
+
+/// The fewest target rows in a band. Each band's horizontal pass also reads the rows its
+/// filter reaches past its edges (three source rows per target row of Lanczos3's support on
+/// each side), so bands this tall or taller keep that overlap under a tenth of the work.
+const MIN_BAND_ROWS: u32 = 64;
+
+/// Resamples `raster` to `size` with a convolution filter. With `crop_to_aspect`, only the
+/// centred region with the target's aspect ratio is used (fill). Alpha is premultiplied
+/// before and divided after filtering, so transparent pixels do not bleed their colour into
+/// the edges.
+///
+/// The target is made in horizontal bands, each resampled from the source region that maps
+/// onto it; `fast_image_resize` reads the source beyond a crop's edges where the filter
+/// reaches, so the bands join as one resample would have made them: the same bytes when
+/// shrinking, at most two levels of rounding apart when enlarging (each band's filter weights
+/// are scaled to integers by their own largest weight).
 fn resample(
     raster: &Raster,
-    width: u32,
-    height: u32,
+    size: (u32, u32),
     crop_to_aspect: bool,
+    deadline: Deadline,
+) -> Result<Raster, PipelineError> {
+    let bands = Bands {
+        pixels: BAND_PIXELS,
+        deadline,
+    };
+    resample_in_bands(raster, size, crop_to_aspect, bands)
+}
+
+/// How a resample is cut: the pixels a band may cost, and the deadline looked at before each.
+#[derive(Clone, Copy)]
+struct Bands {
+    pixels: u64,
+    deadline: Deadline,
+}
+
+fn resample_in_bands(
+    raster: &Raster,
+    size: (u32, u32),
+    crop_to_aspect: bool,
+    bands: Bands,
 ) -> Result<Raster, PipelineError> {
     let pixel_type = match raster.layout() {
         PixelLayout::Rgb8 => fir::PixelType::U8x3,
         PixelLayout::Rgba8 => fir::PixelType::U8x4,
     };
-    let source =
-        fir::images::ImageRef::new(raster.width(), raster.height(), raster.data(), pixel_type)
-            .map_err(|error| PipelineError::internal(format!("resize: {error}")))?;
-    let mut target = fir::images::Image::new(width, height, pixel_type);
-    let mut options = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(FILTER))
-        .use_alpha(raster.layout().has_alpha());
-    if crop_to_aspect {
-        options = options.fit_into_destination(Some((0.5, 0.5)));
+    let (source_width, source_height) = raster.dimensions();
+    let premultiplied = match raster.layout().has_alpha() {
+        true => Some(premultiply(raster, pixel_type)?),
+        false => None,
+    };
+    let data = premultiplied.as_deref().unwrap_or(raster.data());
+    let source = fir::images::ImageRef::new(source_width, source_height, data, pixel_type)
+        .map_err(resize_failed)?;
+    let region = match crop_to_aspect {
+        true => fir::CropBox::fit_src_into_dst_size(
+            source_width,
+            source_height,
+            size.0,
+            size.1,
+            Some((0.5, 0.5)),
+        ),
+        false => fir::CropBox {
+            left: 0.0,
+            top: 0.0,
+            width: f64::from(source_width),
+            height: f64::from(source_height),
+        },
+    };
+    let mut target = vec![0; size.0 as usize * size.1 as usize * raster.layout().bytes_per_pixel()];
+    let band = Banding::new(&region, source_width, size, bands.pixels);
+    let row_bytes = target.len() / size.1.max(1) as usize;
+    let mut resizer = fir::Resizer::new();
+    for (index, rows) in target
+        .chunks_mut(band.rows as usize * row_bytes)
+        .enumerate()
+    {
+        let first_row = index as u32 * band.rows;
+        (bands.deadline).check(|| format!("during {ACTION} (at row {first_row})"))?;
+        let band_rows = (rows.len() / row_bytes) as u32;
+        let mut band_image = fir::images::Image::from_slice_u8(size.0, band_rows, rows, pixel_type)
+            .map_err(resize_failed)?;
+        let (top, height) = band.source_rows(&region, first_row, band_rows);
+        let options = fir::ResizeOptions::new()
+            .resize_alg(fir::ResizeAlg::Convolution(FILTER))
+            .use_alpha(false)
+            .crop(region.left, top, region.width, height);
+        resizer
+            .resize(&source, &mut band_image, &options)
+            .map_err(resize_failed)?;
     }
-    fir::Resizer::new()
-        .resize(&source, &mut target, &options)
-        .map_err(|error| PipelineError::internal(format!("resize: {error}")))?;
-    Raster::new(width, height, raster.layout(), target.into_vec())
+    let mut resized = fir::images::Image::from_vec_u8(size.0, size.1, target, pixel_type)
+        .map_err(resize_failed)?;
+    if premultiplied.is_some() {
+        fir::MulDiv::default()
+            .divide_alpha_inplace(&mut resized)
+            .map_err(resize_failed)?;
+    }
+    Raster::new(size.0, size.1, raster.layout(), resized.into_vec())
+}
+
+/// How a resample is cut into bands of target rows.
+struct Banding {
+    /// Target rows per band (the last band may be shorter).
+    rows: u32,
+    /// Source rows (of the region resampled) that one target row spans.
+    source_rows_per_row: f64,
+}
+
+impl Banding {
+    fn new(
+        region: &fir::CropBox,
+        source_width: u32,
+        (width, height): (u32, u32),
+        band_pixels: u64,
+    ) -> Banding {
+        let source_rows_per_row = region.height / f64::from(height.max(1));
+        // Pixels one target row costs: the source rows it spans (at least one), and itself.
+        let read = (source_rows_per_row.max(1.0) * f64::from(source_width)) as u64;
+        let per_row = read.max(u64::from(width)).max(1);
+        let rows = u32::try_from(band_pixels / per_row).unwrap_or(u32::MAX);
+        Banding {
+            rows: rows.max(MIN_BAND_ROWS).min(height.max(1)),
+            source_rows_per_row,
+        }
+    }
+}
+
+impl Banding {
+    /// The top and the height of the source region that target rows `first_row` and the
+    /// `rows` after it are resampled from, never past the region's bottom (rounding would
+    /// otherwise put the last band a hair beyond it, which `fast_image_resize` refuses).
+    fn source_rows(&self, region: &fir::CropBox, first_row: u32, rows: u32) -> (f64, f64) {
+        let end = region.top + region.height;
+        let top = region.top + f64::from(first_row) * self.source_rows_per_row;
+        let bottom = (region.top + f64::from(first_row + rows) * self.source_rows_per_row).min(end);
+        let mut height = bottom - top;
+        while top + height > end {
+            height = height.next_down();
+        }
+        (top, height)
+    }
+}
+
+/// A copy of an RGBA raster with its colours multiplied by their alpha, as the filter must
+/// see them.
+fn premultiply(raster: &Raster, pixel_type: fir::PixelType) -> Result<Vec<u8>, PipelineError> {
+    let (width, height) = raster.dimensions();
+    let source = fir::images::ImageRef::new(width, height, raster.data(), pixel_type)
+        .map_err(resize_failed)?;
+    let mut premultiplied = fir::images::Image::new(width, height, pixel_type);
+    fir::MulDiv::default()
+        .multiply_alpha(&source, &mut premultiplied)
+        .map_err(resize_failed)?;
+    Ok(premultiplied.into_vec())
+}
+
+fn resize_failed(error: impl fmt::Display) -> PipelineError {
+    PipelineError::internal(format!("resize: {error}"))
 }
 
 #[cfg(test)]
@@ -764,7 +905,7 @@ mod tests {
     fn run(raster: Raster, spec: &str) -> Raster {
         let resize = oss_resize(spec);
         let planned = plan(&resize, raster.dimensions(), &Limits::default()).unwrap();
-        apply(raster, &planned).unwrap()
+        apply(raster, &planned, Deadline::default()).unwrap()
     }
 
     #[test]
@@ -870,5 +1011,123 @@ mod tests {
                 assert!(pixel[0] > 250, "x={x}: {pixel:?}");
             }
         }
+    }
+
+    /// A raster whose every pixel differs from its neighbours, so that any seam shows.
+    fn noise(width: u32, height: u32, layout: PixelLayout) -> Raster {
+        let mut state = 0x2545_f491_u32;
+        let len = width as usize * height as usize * layout.bytes_per_pixel();
+        let data = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        Raster::new(width, height, layout, data).unwrap()
+    }
+
+    /// `fast_image_resize` in one call over the whole image, as resizing was done before bands.
+    fn in_one_call(raster: &Raster, size: (u32, u32), crop_to_aspect: bool) -> Vec<u8> {
+        let pixel_type = match raster.layout() {
+            PixelLayout::Rgb8 => fir::PixelType::U8x3,
+            PixelLayout::Rgba8 => fir::PixelType::U8x4,
+        };
+        let (width, height) = raster.dimensions();
+        let source = fir::images::ImageRef::new(width, height, raster.data(), pixel_type).unwrap();
+        let mut target = fir::images::Image::new(size.0, size.1, pixel_type);
+        let mut options = fir::ResizeOptions::new()
+            .resize_alg(fir::ResizeAlg::Convolution(FILTER))
+            .use_alpha(raster.layout().has_alpha());
+        if crop_to_aspect {
+            options = options.fit_into_destination(Some((0.5, 0.5)));
+        }
+        fir::Resizer::new()
+            .resize(&source, &mut target, &options)
+            .unwrap();
+        target.into_vec()
+    }
+
+    /// The largest difference between two resamples of one raster, in levels of colour
+    /// weighed by alpha (a colour under alpha 3 of 255 counts for 3/255 of its value: that is
+    /// what shows, and what the filter works on).
+    fn worst_difference(a: &[u8], b: &[u8], layout: PixelLayout) -> u32 {
+        let channels = layout.bytes_per_pixel();
+        (a.chunks(channels).zip(b.chunks(channels)))
+            .flat_map(|(p, q)| {
+                let weight = |pixel: &[u8], channel: usize| match layout {
+                    PixelLayout::Rgb8 => u32::from(pixel[channel]) * 255,
+                    PixelLayout::Rgba8 if channel == 3 => u32::from(pixel[3]) * 255,
+                    PixelLayout::Rgba8 => u32::from(pixel[channel]) * u32::from(pixel[3]),
+                };
+                (0..channels).map(move |c| weight(p, c).abs_diff(weight(q, c)).div_ceil(255))
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn bands_join_as_one_resample() {
+        // Down, up, across the aspect ratio (fill), with and without alpha: the tiniest
+        // budget gives bands of the fewest rows, so each case has several seams. Shrinking
+        // gives the very same bytes. Enlarging may round a level or two differently here and there:
+        // a band's filter weights are scaled to integers by their own largest weight.
+        let cases = [
+            ((613, 1001), (211, 377), false, 0),
+            ((613, 1001), (200, 200), true, 0),
+            ((1200, 300), (150, 150), true, 0),
+            ((90, 70), (307, 259), false, 2),
+            ((50, 400), (100, 500), true, 2),
+        ];
+        for layout in [PixelLayout::Rgb8, PixelLayout::Rgba8] {
+            for (source, size, fill, tolerance) in cases {
+                let raster = noise(source.0, source.1, layout);
+                let bands = Bands {
+                    pixels: 1,
+                    deadline: Deadline::default(),
+                };
+                let banded = resample_in_bands(&raster, size, fill, bands).unwrap();
+                assert_eq!(banded.dimensions(), size);
+                let whole = in_one_call(&raster, size, fill);
+                let worst = worst_difference(banded.data(), &whole, layout);
+                assert!(
+                    worst <= tolerance,
+                    "{layout:?} {source:?} -> {size:?} fill {fill}: {worst} levels apart"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_a_resize_before_its_first_band() {
+        let raster = noise(400, 300, PixelLayout::Rgb8);
+        let plan = ResizePlan::Scale {
+            width: 200,
+            height: 150,
+        };
+        let passed = Deadline(Some(std::time::Instant::now()));
+        let error = apply(raster, &plan, passed).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DeadlineExceeded);
+        assert!(error.message.contains("during resize"), "{}", error.message);
+    }
+
+    #[test]
+    fn bands_are_sized_by_the_pixels_they_cost() {
+        let whole = |width: u32, height: u32| fir::CropBox {
+            left: 0.0,
+            top: 0.0,
+            width: f64::from(width),
+            height: f64::from(height),
+        };
+        // 15000x10000 to 300x200: a target row spans 50 source rows of 15,000 px.
+        let down = Banding::new(&whole(15_000, 10_000), 15_000, (300, 200), BAND_PIXELS);
+        assert_eq!(down.rows, MIN_BAND_ROWS);
+        // A small resize is one band.
+        let small = Banding::new(&whole(640, 427), 640, (100, 67), BAND_PIXELS);
+        assert_eq!(small.rows, 67);
+        // An enlargement is cut by the target rows it writes.
+        let up = Banding::new(&whole(1000, 1000), 1000, (20_000, 20_000), BAND_PIXELS);
+        assert_eq!(up.rows, (BAND_PIXELS / 20_000) as u32);
     }
 }

@@ -164,8 +164,8 @@ impl Operation for Scale {
         plan(self, input, context.limits).map(StepPlan::Resize)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        super::apply_resample(ACTION, raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        super::apply_resample(ACTION, raster, plan, context.deadline)
     }
 }
 

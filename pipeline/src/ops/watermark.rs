@@ -54,7 +54,6 @@ use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::ast::{Pipeline, Step};
 use crate::codec::{decode, PixelLayout, Raster, Rgb};
 use crate::error::{ErrorCode, PipelineError};
-use crate::limits::Limits;
 use crate::parse::lex::{
     decode_base64_or_bad_request, encode_base64, integer_in, split_action, Params,
 };
@@ -592,7 +591,7 @@ fn image_picture(
                 } else {
                     (resize::scale_side(w, box_h, h), box_h)
                 };
-                scale_to(overlay, size, limits)?
+                scale_to(overlay, size, context)?
             }
         };
     }
@@ -605,23 +604,25 @@ fn image_picture(
             resize::scale_side(w, target_short, short),
             resize::scale_side(h, target_short, short),
         );
-        overlay = scale_to(overlay, size, limits)?;
+        overlay = scale_to(overlay, size, context)?;
     }
     to_rgba(&overlay)
 }
 
-fn scale_to(raster: Raster, size: (u32, u32), limits: &Limits) -> Result<Raster, PipelineError> {
+fn scale_to(
+    raster: Raster,
+    size: (u32, u32),
+    context: &StepContext<'_>,
+) -> Result<Raster, PipelineError> {
     if raster.dimensions() == size {
         return Ok(raster);
     }
-    limits.check_output_dimensions("watermark", size.0, size.1)?;
-    resize::apply(
-        raster,
-        &ResizePlan::Scale {
-            width: size.0,
-            height: size.1,
-        },
-    )
+    (context.limits).check_output_dimensions("watermark", size.0, size.1)?;
+    let plan = ResizePlan::Scale {
+        width: size.0,
+        height: size.1,
+    };
+    resize::apply(raster, &plan, context.deadline)
 }
 
 /// The image and the text of a mixed mark on one transparent canvas.
@@ -755,6 +756,7 @@ fn blend(mut base: Raster, overlay: &Raster, x: i64, y: i64, opacity: u8) -> Ras
 mod tests {
     use super::*;
     use crate::codec::Rgb;
+    use crate::limits::Limits;
     use crate::ops::text::tests::fonts;
 
     fn png(raster: &Raster) -> Vec<u8> {
