@@ -106,6 +106,7 @@ fn encoding(c: &mut Criterion) {
     let options = EncodeOptions {
         quality: 80,
         progressive: false,
+        deadline: Deadline::default(),
     };
     let mut group = c.benchmark_group("encode 800x450");
     group.bench_function("jpeg q80, libjpeg-turbo (engine)", |b| {

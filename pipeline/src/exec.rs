@@ -401,22 +401,33 @@ fn render(
         source_pixels: u64::from(source_size.0) * u64::from(source_size.1),
         output_pixels: u64::from(raster.width()) * u64::from(raster.height()),
     };
-    let format = format::resolve(&pipeline.output, decoded.format);
-    encode_result(pipeline, &raster, format, &quality, source)
+    let encoding = Encoding {
+        format: format::resolve(&pipeline.output, decoded.format),
+        quality,
+        deadline: Deadline(resources.deadline),
+    };
+    encode_result(pipeline, &raster, &encoding, source)
+}
+
+/// What the processed picture is encoded as, and by when.
+struct Encoding {
+    format: OutputFormat,
+    quality: QualityContext,
+    deadline: Deadline,
 }
 
 /// Encodes the processed picture as `format`, within the pipeline's size limit if it has one.
 fn encode_result(
     pipeline: &Pipeline,
     raster: &crate::codec::Raster,
-    format: OutputFormat,
-    quality: &QualityContext,
+    encoding: &Encoding,
     source: &Source<'_>,
 ) -> Result<Rendered, PipelineError> {
-    let output = &pipeline.output;
+    let (output, format) = (&pipeline.output, encoding.format);
     let options = EncodeOptions {
-        quality: quality::resolve(output.quality, quality),
+        quality: quality::resolve(output.quality, &encoding.quality),
         progressive: output.interlace == Some(true),
+        deadline: encoding.deadline,
     };
     let mut bytes = encode::encode(raster, format, &options)?;
     if let Some(size_limit) = output.size_limit {

@@ -8,6 +8,7 @@ use pipeline::codec::encode::{encode, EncodeOptions};
 use pipeline::codec::{PixelLayout, Raster};
 use pipeline::parse::oss::parse_process;
 use pipeline::parse::qiniu::parse_fops;
+use pipeline::resources::Deadline;
 use pipeline::{
     run_one, Content, ErrorCode, ImageFormat, Limits, NoStyles, PipelineError, Rendered, Resources,
     Rgb,
@@ -75,6 +76,7 @@ fn png_of(raster: &Raster) -> Vec<u8> {
     let options = EncodeOptions {
         quality: 90,
         progressive: false,
+        deadline: Deadline::default(),
     };
     encode(raster, ImageFormat::Png, &options).unwrap()
 }
@@ -559,6 +561,7 @@ fn format_fills_transparency_with_white_for_jpg_from_png_webp_and_bmp() {
     let options = EncodeOptions {
         quality: 100,
         progressive: false,
+        deadline: Deadline::default(),
     };
     for format in [ImageFormat::Png, ImageFormat::Webp, ImageFormat::Bmp] {
         let source = encode(&raster, format, &options).unwrap();

@@ -8,7 +8,8 @@
 //!
 //! Errors: bytes that are no image we recognise, and recognised images that turn out corrupt
 //! or truncated, are `DecodeFailed`; a format we recognise but do not decode (AVIF, HEIC, ICO,
-//! PSD...) is `UnsupportedFormat`; anything over a limit is `ImageTooLarge`.
+//! PSD, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
+//! named; anything over a limit is `ImageTooLarge`.
 //!
 //! An animated GIF or WebP decodes to its first frame here (what a still result is made
 //! from); when the result is a GIF or WebP too, the executor goes through [`super::gif`]
@@ -89,9 +90,26 @@ fn unsupported(name: &str) -> PipelineError {
     )
 }
 
-/// Formats the `image` crate does not sniff but users upload: name them rather than calling
-/// them garbage.
+/// Formats (and kinds of a format) that are not decoded here but that users upload: named
+/// rather than called garbage. The `image` crate sniffs others (AVIF, ICO, PNM, OpenEXR ...),
+/// which `sniff` names from its answer.
 fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: [(&[u8], &str); 8] = [
+        (b"8BPS", "PSD"),
+        (b"%PDF-", "PDF"),
+        (b"\x00\x00\x00\x0CjP  \r\n\x87\n", "JPEG 2000"),
+        (b"\xFF\x4F\xFF\x51", "JPEG 2000 (a codestream)"),
+        (b"\x00\x00\x00\x0CJXL \r\n\x87\n", "JPEG XL"),
+        (b"\xFF\x0A", "JPEG XL"),
+        (b"II\x2B\x00", "BigTIFF"),
+        (b"MM\x00\x2B", "BigTIFF"),
+    ];
+    if let Some((_, name)) = SIGNATURES
+        .iter()
+        .find(|(magic, _)| source.starts_with(magic))
+    {
+        return Some(name);
+    }
     let brand = source.get(4..12)?;
     if brand.starts_with(b"ftyp") {
         let heif_brands: [&[u8; 4]; 6] = [b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"];
@@ -99,10 +117,51 @@ fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
             return Some("HEIC");
         }
     }
-    if source.starts_with(b"8BPS") {
-        return Some("PSD");
+    if source.starts_with(&[0xFF, 0xD8])
+        && super::jpeg::sample_precision(source).is_some_and(|bits| bits != 8)
+    {
+        return Some("a JPEG of 12 or 16 bits per sample");
     }
-    None
+    if looks_like_svg(source) {
+        return Some("SVG");
+    }
+    looks_like_tga(source).then_some("TGA")
+}
+
+/// An SVG document: XML (after a byte-order mark and white space) whose first kilobyte opens
+/// an `<svg` element.
+fn looks_like_svg(source: &[u8]) -> bool {
+    let head = &source[..source.len().min(1024)];
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let text = &text[start..];
+    (text.starts_with(b"<?xml") || text.starts_with(b"<svg") || text.starts_with(b"<!DOCTYPE svg"))
+        && memchr::memmem::find(text, b"<svg").is_some()
+}
+
+/// A Truevision TGA: its version 2 footer, or a version 1 header (which has no signature)
+/// whose every field holds one of the values the format defines.
+fn looks_like_tga(source: &[u8]) -> bool {
+    if source.ends_with(b"TRUEVISION-XFILE.\0") {
+        return true;
+    }
+    let Some(header) = source.get(..18) else {
+        return false;
+    };
+    let colour_map = header[1];
+    let image_type = header[2];
+    let width = u16::from_le_bytes([header[12], header[13]]);
+    let height = u16::from_le_bytes([header[14], header[15]]);
+    let depth = header[16];
+    colour_map <= 1
+        && matches!(image_type, 1 | 2 | 3 | 9 | 10 | 11)
+        && width > 0
+        && height > 0
+        && matches!(depth, 8 | 15 | 16 | 24 | 32)
+        && header[17] & 0xC0 == 0
 }
 
 /// Reads format and dimensions from the header only. A header that claims no pixels (a width
@@ -125,7 +184,8 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
             });
         }
     }
-    let mut decoder = open_decoder(source, format)?;
+    let completed = completed(source, format);
+    let mut decoder = open_decoder(completed.as_deref().unwrap_or(source), format)?;
     let (width, height) = decoder.dimensions();
     Ok(SourceInfo {
         format,
@@ -167,6 +227,8 @@ pub fn decode_to_fit(
             return Ok(decoded);
         }
     }
+    let completed = completed(source, format);
+    let source = completed.as_deref().unwrap_or(source);
     let mut decoder = open_decoder(source, format)?;
     let (width, height) = decoder.dimensions();
     has_pixels(format, width, height)?;
@@ -174,8 +236,8 @@ pub fn decode_to_fit(
     let orientation = read_orientation(&mut decoder);
     limit_decoder(&mut decoder, format, limits)?;
 
-    if format == ImageFormat::Jpeg && !super::jpeg::has_end_of_image(source) {
-        return Err(truncated_jpeg());
+    if format == ImageFormat::Jpeg {
+        check_jpeg_scans(source, (width, height))?;
     }
     let source_quality = match format {
         ImageFormat::Jpeg => super::jpeg::estimate_quality(source),
@@ -202,6 +264,27 @@ pub fn decode_to_fit(
         source_quality,
         orientation,
     })
+}
+
+/// A PNG's closing chunk: IEND, empty, with its CRC.
+const PNG_END: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+
+/// A copy of a sound source with what its decoder wants and the file lacks put in: a PNG's
+/// missing end chunk, a GIF's missing colour table or too small a screen; `None` when nothing
+/// is missing.
+fn completed(source: &[u8], format: ImageFormat) -> Option<Vec<u8>> {
+    match format {
+        ImageFormat::Png if png_lacks_its_end(source) => Some([source, &PNG_END[..]].concat()),
+        ImageFormat::Gif => super::gif::repaired(source),
+        _ => None,
+    }
+}
+
+/// Whether a PNG has no IEND chunk at all. A file cut just before it holds every pixel, and
+/// libvips and browsers show it: it is decoded with the chunk put back. One cut inside its
+/// image data still fails, as truncated.
+fn png_lacks_its_end(source: &[u8]) -> bool {
+    !source.ends_with(&PNG_END) && memchr::memmem::rfind(source, b"IEND").is_none()
 }
 
 /// Sets the `image` crate's own limits (a second line of defence after the header check), and
@@ -244,9 +327,7 @@ fn decode_jpeg_with_turbo(
     // Within these, the RGB output (3 bytes a pixel) is inside the decoder budget.
     has_pixels(ImageFormat::Jpeg, width, height)?;
     limits.check_source_dimensions(width, height)?;
-    if !super::jpeg::has_end_of_image(source) {
-        return Err(truncated_jpeg());
-    }
+    check_jpeg_scans(source, (width, height))?;
     let orientation = jpeg_orientation(source);
     let factor = needed.map_or(1, |needed| {
         let rotated = super::jpeg::orientation_swaps_axes(Some(u16::from(orientation)));
@@ -262,10 +343,22 @@ fn decode_jpeg_with_turbo(
     )
 }
 
-fn truncated_jpeg() -> PipelineError {
-    PipelineError::decode_failed(
-        "the JPG source is truncated (no end-of-image marker after the image data)",
-    )
+/// Refuses a JPEG whose scan data is cut short: without its end-of-image marker (the `image`
+/// crate's decoder would pad it with grey), or too short for the frame its header claims
+/// (libjpeg-turbo would decode the whole claimed size from a few bytes).
+fn check_jpeg_scans(source: &[u8], (width, height): (u32, u32)) -> Result<(), PipelineError> {
+    if !super::jpeg::has_end_of_image(source) {
+        return Err(PipelineError::decode_failed(
+            "the JPG source is truncated (no end-of-image marker after the image data)",
+        ));
+    }
+    if let Some((held, fewest)) = super::jpeg::scan_data_short_of_frame(source) {
+        return Err(PipelineError::decode_failed(format!(
+            "the JPG source is truncated or forged: its header claims {width}x{height}, which \
+             takes at least {fewest} bytes of image data, and it holds {held}"
+        )));
+    }
+    Ok(())
 }
 
 /// A JPEG's EXIF orientation tag (1-8), 1 when absent or unreadable.
@@ -278,9 +371,21 @@ fn jpeg_orientation(source: &[u8]) -> u8 {
 /// The EXIF orientation tag (1-8), 1 when absent or unreadable (a bad EXIF block must not fail
 /// an image that decodes).
 fn read_orientation(decoder: &mut impl ImageDecoder) -> u8 {
-    decoder
+    let told = decoder
         .orientation()
-        .map_or(1, |orientation| orientation.to_exif())
+        .map_or(1, |orientation| orientation.to_exif());
+    if told != 1 {
+        return told;
+    }
+    // Some writers start a WebP's (or a PNG's) EXIF block with JPEG's "Exif\0\0" header,
+    // which the decoder does not look past.
+    (decoder.exif_metadata().ok().flatten())
+        .and_then(|exif| {
+            exif.strip_prefix(b"Exif\0\0")
+                .and_then(super::jpeg::tiff_orientation)
+        })
+        .and_then(|orientation| u8::try_from(orientation).ok())
+        .unwrap_or(1)
 }
 
 /// Builds the format's decoder, which reads the header. Only the default allocation budget of
@@ -418,6 +523,198 @@ mod tests {
         assert_eq!(sniff(&fixture("gopher-640x427.jpg")), Ok(ImageFormat::Jpeg));
     }
 
+    /// `source` with its frame header rewritten to claim `width` x `height`.
+    fn claiming(source: &[u8], (width, height): (u16, u16)) -> Vec<u8> {
+        let mut forged = source.to_vec();
+        let at = (forged.windows(2))
+            .position(|pair| pair == [0xFF, 0xC0] || pair == [0xFF, 0xC2])
+            .unwrap();
+        forged[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
+        forged[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
+        forged
+    }
+
+    #[test]
+    fn a_jpeg_too_short_for_the_frame_it_claims_is_refused_before_decoding() {
+        // The gopher's 93 kB of image data under a header that claims 29999x4999 (150 MP).
+        let forged = claiming(&fixture("gopher-640x427.jpg"), (29_999, 4_999));
+        let error = decode(&forged, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+        assert!(error.message.contains("truncated or forged"), "{error}");
+        assert!(error.message.contains("29999x4999"), "{error}");
+    }
+
+    #[test]
+    fn stray_bytes_between_jpeg_segments_are_skipped_as_libjpeg_does() {
+        let gopher = fixture("gopher-640x427.jpg");
+        // After SOI and the first segment (APP0 or whatever comes first), four junk bytes.
+        let first_length = usize::from(u16::from_be_bytes([gopher[4], gopher[5]]));
+        let cut = 4 + first_length;
+        let mut junk = gopher[..cut].to_vec();
+        junk.extend_from_slice(b"junk");
+        junk.extend_from_slice(&gopher[cut..]);
+        // libjpeg-turbo's header reader warns, so the general decoder takes the file.
+        let decoded = decode(&junk, &Limits::default()).unwrap();
+        assert_eq!(decoded.raster.dimensions(), (640, 427));
+    }
+
+    #[test]
+    fn a_png_missing_only_its_end_chunk_decodes_and_one_cut_in_its_data_does_not() {
+        let whole = fixture("alpha-300x200.png");
+        assert!(whole.ends_with(&PNG_END));
+        let unended = &whole[..whole.len() - PNG_END.len()];
+        let decoded = decode(unended, &Limits::default()).unwrap().raster;
+        assert_eq!(decoded, decode(&whole, &Limits::default()).unwrap().raster);
+        let cut = &whole[..whole.len() / 2];
+        let error = decode(cut, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+    }
+
+    #[test]
+    fn a_gif_without_any_colour_table_takes_the_default_one() {
+        // One 1x1 frame of colour index 1 (LZW: clear, 1, end), no global or local table.
+        let mut gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        gif.extend_from_slice(b"\x2C\x00\x00\x00\x00\x01\x00\x01\x00\x00");
+        gif.extend_from_slice(b"\x02\x02\x4C\x01\x00\x3B");
+        let decoded = decode(&gif, &Limits::default()).unwrap().raster;
+        assert_eq!(probe(&gif).unwrap().width, 1);
+        assert_eq!(decoded.dimensions(), (1, 1));
+        assert_eq!(&decoded.pixel(0, 0).unwrap()[..3], &[255, 255, 255]);
+        // A GIF with its own table is left as it is.
+        assert_eq!(
+            super::super::gif::repaired(&fixture("anim-100x80.gif")),
+            None
+        );
+    }
+
+    /// `simple` (a RIFF WebP of one VP8L chunk) in the extended format, with an EXIF chunk
+    /// that says `orientation`.
+    fn webp_with_orientation(
+        simple: &[u8],
+        (width, height): (u32, u32),
+        orientation: u16,
+        exif_prefix: &[u8],
+    ) -> Vec<u8> {
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let mut bytes = kind.to_vec();
+            bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                bytes.push(0);
+            }
+            bytes
+        };
+        let mut vp8x = vec![0x08, 0, 0, 0];
+        vp8x.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
+        vp8x.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
+        let mut exif = exif_prefix.to_vec();
+        exif.extend_from_slice(
+            b"II\x2A\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00",
+        );
+        exif.extend_from_slice(&orientation.to_le_bytes());
+        exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut body = b"WEBP".to_vec();
+        body.extend(chunk(b"VP8X", &vp8x));
+        body.extend_from_slice(&simple[12..]);
+        body.extend(chunk(b"EXIF", &exif));
+        let mut riff = b"RIFF".to_vec();
+        riff.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        riff.extend(body);
+        riff
+    }
+
+    #[test]
+    fn a_webp_says_its_exif_orientation() {
+        let simple = fixture("tiny.webp");
+        let size = decode(&simple, &Limits::default())
+            .unwrap()
+            .raster
+            .dimensions();
+        // Some writers start the chunk with JPEG's "Exif\0\0", as in an APP1 segment.
+        let prefixed = webp_with_orientation(&simple, size, 8, b"Exif\0\0");
+        assert_eq!(probe(&prefixed).unwrap().orientation, 8);
+        let turned = webp_with_orientation(&simple, size, 6, b"");
+        assert_eq!(probe(&turned).unwrap().orientation, 6);
+        let decoded = decode(&turned, &Limits::default()).unwrap();
+        assert_eq!(decoded.orientation, 6);
+        assert_eq!(decoded.raster.dimensions(), size);
+        // And auto-orient turns it, through the whole run.
+        let limits = Limits::default();
+        let (width, height) = size;
+        for (process, expected) in [
+            ("image/auto-orient,1/format,png", (height, width)),
+            ("image/auto-orient,0/format,png", (width, height)),
+        ] {
+            let pipeline = crate::parse::oss::parse_process(process, &crate::parse::NoStyles)
+                .unwrap()
+                .pipeline;
+            let rendered =
+                crate::exec::run_one(&pipeline, &turned, &crate::Resources::new(&limits)).unwrap();
+            assert_eq!((rendered.width, rendered.height), expected, "{process}");
+        }
+    }
+
+    #[test]
+    fn a_gif_frame_past_its_screen_grows_the_canvas() {
+        // A 1x1 screen with a global table of black and white, and a 1x1 white frame at
+        // (2, 1): the canvas grows to 3x2, the frame in its corner.
+        let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xFF\xFF\xFF".to_vec();
+        gif.extend_from_slice(b"\x2C\x02\x00\x01\x00\x01\x00\x01\x00\x00");
+        gif.extend_from_slice(b"\x02\x02\x4C\x01\x00\x3B");
+        let decoded = decode(&gif, &Limits::default()).unwrap().raster;
+        assert_eq!(decoded.dimensions(), (3, 2));
+        assert_eq!(&decoded.pixel(2, 1).unwrap()[..3], &[255, 255, 255]);
+        let info = probe(&gif).unwrap();
+        assert_eq!((info.width, info.height), (3, 2));
+    }
+
+    #[test]
+    fn a_gif_of_no_pixels_is_a_decode_failure_however_it_is_read() {
+        let gif = b"GIF89a\x00\x00\x05\x00\x80\x00\x00\x00\x00\x00\xFF\xFF\xFF\x3B";
+        assert_eq!(
+            decode(gif, &Limits::default()).unwrap_err().code,
+            ErrorCode::DecodeFailed
+        );
+        let limits = Limits::default();
+        let pipeline = crate::parse::qiniu::parse_command("imageMogr2/thumbnail/10x/format/gif")
+            .unwrap()
+            .pipeline;
+        let error =
+            crate::exec::run_one(&pipeline, gif, &crate::Resources::new(&limits)).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+    }
+
+    #[test]
+    fn the_smallest_real_jpegs_are_not_judged_short() {
+        // A flat picture at quality 1 is as small as a JPEG gets: each block is a DC
+        // difference of 0 and an end of block, baseline and progressive alike.
+        for (layout, progressive) in [
+            (PixelLayout::Rgb8, false),
+            (PixelLayout::Rgb8, true),
+            (PixelLayout::Rgba8, true),
+        ] {
+            let flat = Raster::filled(
+                2000,
+                1500,
+                layout,
+                crate::codec::Rgb {
+                    r: 90,
+                    g: 90,
+                    b: 90,
+                },
+            );
+            let options = crate::codec::encode::EncodeOptions {
+                quality: 1,
+                progressive,
+                deadline: crate::resources::Deadline::default(),
+            };
+            let jpeg = crate::codec::encode::encode(&flat, ImageFormat::Jpeg, &options).unwrap();
+            assert_eq!(super::super::jpeg::scan_data_short_of_frame(&jpeg), None);
+            let decoded = decode(&jpeg, &Limits::default()).unwrap();
+            assert_eq!(decoded.raster.dimensions(), (2000, 1500));
+        }
+    }
+
     #[test]
     fn truncated_garbage_and_empty_sources_are_decode_failures() {
         for name in ["truncated.jpg", "garbage.jpg"] {
@@ -520,19 +817,20 @@ mod tests {
     #[test]
     fn an_image_of_no_pixels_is_decode_failed_before_any_step() {
         let resize = crate::parse::parse_canonical("image/resize,w_100").unwrap();
-        // A GIF whose logical screen is 0x0 (with a 1x1 frame), and a text file that
-        // starts like a GIF: both once reached resize as "InternalError: the image is 0x0".
+        let limits = Limits::default();
+        let resources = crate::Resources::new(&limits);
+        // A text file that starts like a GIF once reached resize as "InternalError: the
+        // image is 0x0".
+        let text = b"GIF89a\0\0\0\0\0\0\0 hello, a text file named .gif".to_vec();
+        let error = crate::exec::run_one(&resize, &text, &resources).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+        // A GIF whose logical screen is 0x0 with a 1x1 frame did too; its canvas now grows
+        // to hold the frame, as a browser shows it.
         let mut screenless = b"GIF89a".to_vec();
         screenless.extend([0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
         screenless.extend([0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3B]);
-        let text = b"GIF89a\0\0\0\0\0\0\0 hello, a text file named .gif".to_vec();
-        let cases = [screenless, text];
-        for bytes in cases {
-            let limits = Limits::default();
-            let resources = crate::Resources::new(&limits);
-            let error = crate::exec::run_one(&resize, &bytes, &resources).unwrap_err();
-            assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
-        }
+        let rendered = crate::exec::run_one(&resize, &screenless, &resources).unwrap();
+        assert_eq!((rendered.width, rendered.height), (1, 1));
     }
 
     #[test]
@@ -570,6 +868,48 @@ mod tests {
         // An ICO header: image recognises it, we do not decode it.
         let ico = [0u8, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0];
         assert_eq!(sniff(&ico).unwrap_err().code, ErrorCode::UnsupportedFormat);
+    }
+
+    #[test]
+    fn every_format_we_know_but_do_not_decode_is_named() {
+        let mut twelve_bit = fixture("gopher-640x427.jpg");
+        let frame = (twelve_bit.windows(2))
+            .position(|pair| pair == [0xFF, 0xC0] || pair == [0xFF, 0xC2])
+            .unwrap();
+        twelve_bit[frame + 4] = 12;
+        let mut tga = vec![0u8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 4, 0, 24, 0];
+        tga.extend_from_slice(&[128; 48]);
+        let svg =
+            b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>";
+        let table: [(&[u8], &str); 10] = [
+            (b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj", "PDF"),
+            (svg, "SVG"),
+            (b"<svg width=\"10\" height=\"10\"></svg>", "SVG"),
+            (
+                b"\x00\x00\x00\x0CjP  \r\n\x87\n\x00\x00\x00\x14ftypjp2 ",
+                "JPEG 2000",
+            ),
+            (b"\xFF\x4F\xFF\x51\x00\x2F\x00\x00", "JPEG 2000"),
+            (b"\xFF\x0A\xFA\x7F\x01\x90\x08", "JPEG XL"),
+            (
+                b"\x00\x00\x00\x0CJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl ",
+                "JPEG XL",
+            ),
+            (
+                b"II\x2B\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00",
+                "BigTIFF",
+            ),
+            (&tga, "TGA"),
+            (&twelve_bit, "12 or 16 bits"),
+        ];
+        for (source, name) in table {
+            let error = decode(source, &Limits::default()).unwrap_err();
+            assert_eq!(error.code, ErrorCode::UnsupportedFormat, "{name}: {error}");
+            assert!(error.message.contains(name), "{name}: {error}");
+        }
+        // Text is still not an image, and not taken for one of them.
+        let prose = decode(b"Dear reader, this is plain text.", &Limits::default()).unwrap_err();
+        assert_eq!(prose.code, ErrorCode::DecodeFailed, "{prose}");
     }
 }
 

@@ -3,7 +3,7 @@
 //! | format | encoder | notes |
 //! |---|---|---|
 //! | JPEG | libjpeg-turbo ([`super::jpeg`]) | quality 1-100, 4:2:0 chroma below 90 and 4:4:4 from 90, standard Huffman tables, progressive when interlaced; transparency flattened onto white |
-//! | PNG | `image` | fast deflate with adaptive filters: results are written once and read often, but a worker's CPU is the bottleneck |
+//! | PNG | `png` | fast deflate (fdeflate) with adaptive filters: results are written once and read often, but a worker's CPU is the bottleneck; fed in bands of rows with the deadline looked at between them |
 //! | WebP | libwebp (`webp` crate) | lossy at the resolved quality (as the vendors write it), alpha kept |
 //! | BMP, TIFF | `image` | |
 //! | GIF | `image` | one frame, quantised to 256 colours (NeuQuant, speed 10); animations go through [`super::gif`] |
@@ -12,9 +12,9 @@ use super::{PixelLayout, Raster};
 use crate::codec::ImageFormat;
 use crate::codec::Rgb;
 use crate::error::PipelineError;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use crate::resources::Deadline;
 use image::{ExtendedColorType, ImageEncoder};
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 
 /// How to encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct EncodeOptions {
     pub quality: u8,
     /// Progressive JPEG (ignored by other formats).
     pub progressive: bool,
+    /// Looked at before the encoder starts, and between bands of rows where the encoder is
+    /// ours to drive (PNG).
+    pub deadline: Deadline,
 }
 
 /// Encodes `raster` as `format`.
@@ -31,18 +34,10 @@ pub fn encode(
     format: ImageFormat,
     options: &EncodeOptions,
 ) -> Result<Vec<u8>, PipelineError> {
+    (options.deadline).check(|| format!("before encoding {}", format.extension()))?;
     match format {
         ImageFormat::Jpeg => encode_jpeg(raster, options),
-        ImageFormat::Png => {
-            let mut bytes = Vec::new();
-            let encoder = PngEncoder::new_with_quality(
-                &mut bytes,
-                CompressionType::Fast,
-                FilterType::Adaptive,
-            );
-            write_with(encoder, raster, format)?;
-            Ok(bytes)
-        }
+        ImageFormat::Png => encode_png(raster, options.deadline, PNG_BAND_PIXELS),
         ImageFormat::Webp => encode_webp(raster, options.quality),
         ImageFormat::Bmp => {
             let mut bytes = Vec::new();
@@ -88,6 +83,76 @@ fn write_with(
                 format.extension()
             ))
         })
+}
+
+/// Rows of a PNG filtered and deflated between two looks at the deadline: about 4 MP of the
+/// widest output, a few tens of milliseconds.
+const PNG_BAND_PIXELS: usize = 4 << 20;
+
+/// PNG through the `png` crate, fed in bands of rows so that a passed deadline stops it: fast
+/// deflate (fdeflate) with adaptive filters, as results are written once and read often, but
+/// a worker's CPU is the bottleneck.
+fn encode_png(
+    raster: &Raster,
+    deadline: Deadline,
+    band_pixels: usize,
+) -> Result<Vec<u8>, PipelineError> {
+    let mut bytes = Vec::new();
+    write_png(&mut bytes, raster, deadline, band_pixels).map_err(|error| match error {
+        PngStop::Deadline(error) => error,
+        PngStop::Encoder(error) => PipelineError::encode_failed(format!(
+            "encode: could not write {}x{} png: {error}",
+            raster.width(),
+            raster.height()
+        )),
+    })?;
+    Ok(bytes)
+}
+
+/// Why a PNG stopped being written.
+enum PngStop {
+    Deadline(PipelineError),
+    Encoder(String),
+}
+
+impl From<png::EncodingError> for PngStop {
+    fn from(error: png::EncodingError) -> Self {
+        PngStop::Encoder(error.to_string())
+    }
+}
+
+impl From<std::io::Error> for PngStop {
+    fn from(error: std::io::Error) -> Self {
+        PngStop::Encoder(error.to_string())
+    }
+}
+
+fn write_png(
+    out: &mut Vec<u8>,
+    raster: &Raster,
+    deadline: Deadline,
+    band_pixels: usize,
+) -> Result<(), PngStop> {
+    let mut encoder = png::Encoder::new(out, raster.width(), raster.height());
+    encoder.set_color(match raster.layout() {
+        PixelLayout::Rgb8 => png::ColorType::Rgb,
+        PixelLayout::Rgba8 => png::ColorType::Rgba,
+    });
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::Filter::Adaptive);
+    let mut writer = encoder.write_header()?;
+    let mut stream = writer.stream_writer_with_size(1 << 20)?;
+    let row_bytes = (raster.data().len() / raster.height().max(1) as usize).max(1);
+    let band_rows = (band_pixels / raster.width().max(1) as usize).max(1);
+    for (index, band) in raster.data().chunks(band_rows * row_bytes).enumerate() {
+        (deadline)
+            .check(|| format!("while encoding png (at row {})", index * band_rows))
+            .map_err(PngStop::Deadline)?;
+        stream.write_all(band)?;
+    }
+    stream.finish()?;
+    Ok(writer.finish()?)
 }
 
 fn encode_jpeg(raster: &Raster, options: &EncodeOptions) -> Result<Vec<u8>, PipelineError> {
@@ -158,6 +223,7 @@ mod tests {
     const OPTIONS: EncodeOptions = EncodeOptions {
         quality: 85,
         progressive: false,
+        deadline: Deadline(None),
     };
 
     #[test]
@@ -233,5 +299,37 @@ mod tests {
         };
         let progressive = encode(&raster, ImageFormat::Jpeg, &progressive).unwrap();
         assert_eq!(jpeg_frame_marker(&progressive), Some(0xC2));
+    }
+
+    #[test]
+    fn a_png_written_in_bands_keeps_every_pixel() {
+        let raster = gradient(PixelLayout::Rgba8);
+        // One row per band: every seam between bands is crossed.
+        let bytes = encode_png(&raster, Deadline::default(), 1).unwrap();
+        assert_eq!(decode(&bytes, &Limits::default()).unwrap().raster, raster);
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_an_encoder_before_it_starts_and_a_png_between_bands() {
+        let raster = gradient(PixelLayout::Rgb8);
+        let passed = Deadline(Some(std::time::Instant::now()));
+        for format in ImageFormat::ALL {
+            let options = EncodeOptions {
+                deadline: passed,
+                ..OPTIONS
+            };
+            let error = encode(&raster, format, &options).unwrap_err();
+            assert_eq!(
+                error.code,
+                crate::error::ErrorCode::DeadlineExceeded,
+                "{format}"
+            );
+        }
+        let error = encode_png(&raster, passed, 1).unwrap_err();
+        assert!(
+            error.message.contains("while encoding png"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -134,37 +134,122 @@ pub fn frame_count(source: &[u8], at_most: usize) -> usize {
     }
 }
 
+/// A copy of a sound GIF with what the `image` crate's decoder needs and the file lacks put
+/// in, or `None` when nothing is missing (or it is no GIF):
+/// - a global colour table, when it has none: the format allows a file without any, the
+///   decoder then supplying its own; the usual default goes in (black, white, then greys: what
+///   browsers and libnsgif use). Frames with a local table keep using it.
+/// - a logical screen that holds every frame, when a frame reaches past it: browsers and
+///   libvips grow the canvas, where the decoder would crop the frame.
+pub(crate) fn repaired(source: &[u8]) -> Option<Vec<u8>> {
+    const SCREEN_END: usize = 13;
+    if !(source.starts_with(b"GIF87a") || source.starts_with(b"GIF89a"))
+        || source.len() < SCREEN_END
+    {
+        return None;
+    }
+    let packed = source[10];
+    let needs_table = packed & 0x80 == 0;
+    let screen = frames_outgrow_the_screen(source);
+    if !needs_table && screen.is_none() {
+        return None;
+    }
+    let mut patched = Vec::with_capacity(source.len() + 3 * 256);
+    patched.extend_from_slice(&source[..6]);
+    match screen {
+        Some((width, height)) => {
+            patched.extend_from_slice(&width.to_le_bytes());
+            patched.extend_from_slice(&height.to_le_bytes());
+        }
+        None => patched.extend_from_slice(&source[6..10]),
+    }
+    if !needs_table {
+        patched.extend_from_slice(&source[10..]);
+        return Some(patched);
+    }
+    // A global table of 256 entries (size field 7); colour resolution and sort flag kept.
+    patched.push((packed & 0x78) | 0x80 | 0x07);
+    patched.extend_from_slice(&source[11..SCREEN_END]);
+    patched.extend((0..=255u8).flat_map(|index| {
+        let grey = match index {
+            0 => 0,
+            1 => 255,
+            other => other - 1,
+        };
+        [grey; 3]
+    }));
+    patched.extend_from_slice(&source[SCREEN_END..]);
+    Some(patched)
+}
+
 /// GIF: the header, the global colour table, then extension blocks (`0x21`) and images
 /// (`0x2C`, each with its own colour table and data sub-blocks) up to the trailer (`0x3B`).
 fn gif_frame_count(source: &[u8], at_most: usize) -> usize {
+    ImageDescriptors::new(source)
+        .take(at_most.saturating_add(1))
+        .count()
+}
+
+/// The size of a GIF's logical screen, and the smallest one that holds every frame (left +
+/// width, top + height of each image descriptor), when that is larger.
+fn frames_outgrow_the_screen(source: &[u8]) -> Option<(u16, u16)> {
+    let side = |at: usize| Some(u16::from_le_bytes([*source.get(at)?, *source.get(at + 1)?]));
+    let screen = (side(6)?, side(8)?);
+    let most = ImageDescriptors::new(source).fold(screen, |(width, height), descriptor| {
+        let field = |at: usize| u16::from_le_bytes([descriptor[at], descriptor[at + 1]]);
+        let right = field(0).saturating_add(field(4));
+        let bottom = field(2).saturating_add(field(6));
+        (width.max(right), height.max(bottom))
+    });
+    (most != screen).then_some(most)
+}
+
+/// The image descriptors of a GIF (the 9 bytes after each `0x2C`: left, top, width, height,
+/// packed flags), walked over extension blocks and image data without decoding any.
+struct ImageDescriptors<'a> {
+    source: &'a [u8],
+    position: usize,
+}
+
+impl<'a> ImageDescriptors<'a> {
     const HEADER: usize = 6 + 7;
-    let colour_table = |packed: u8| {
-        if packed & 0x80 == 0 {
-            0
-        } else {
-            3 << ((packed & 0x07) + 1)
-        }
-    };
-    let Some(&packed) = source.get(10) else {
-        return 0;
-    };
-    let mut position = HEADER + colour_table(packed);
-    let mut frames = 0;
-    while frames <= at_most {
-        match source.get(position) {
-            Some(0x21) => position = skip_sub_blocks(source, position + 2),
-            Some(0x2C) => {
-                let Some(&packed) = source.get(position + 9) else {
-                    break;
-                };
-                frames += 1;
-                // The descriptor, the local colour table, the LZW code size, the data.
-                position = skip_sub_blocks(source, position + 10 + colour_table(packed) + 1);
+
+    fn new(source: &'a [u8]) -> Self {
+        let position = match source.get(10) {
+            Some(&packed) => Self::HEADER + colour_table_len(packed),
+            None => source.len(),
+        };
+        ImageDescriptors { source, position }
+    }
+}
+
+impl<'a> Iterator for ImageDescriptors<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            match self.source.get(self.position) {
+                Some(0x21) => self.position = skip_sub_blocks(self.source, self.position + 2),
+                Some(0x2C) => {
+                    let descriptor = self.source.get(self.position + 1..self.position + 10)?;
+                    // The descriptor, the local colour table, the LZW code size, the data.
+                    let data = self.position + 10 + colour_table_len(descriptor[8]) + 1;
+                    self.position = skip_sub_blocks(self.source, data);
+                    return Some(descriptor);
+                }
+                _ => return None,
             }
-            _ => break,
         }
     }
-    frames
+}
+
+/// The bytes of the colour table that `packed` flags (of the screen or of an image) announce.
+fn colour_table_len(packed: u8) -> usize {
+    if packed & 0x80 == 0 {
+        0
+    } else {
+        3 << ((packed & 0x07) + 1)
+    }
 }
 
 /// The position after a chain of GIF data sub-blocks (a length byte, that many bytes, ...,
@@ -225,6 +310,8 @@ fn each_frame(
             "the {kind} animation is corrupt or truncated: {error}"
         ))
     };
+    let completed = repaired(source);
+    let source = completed.as_deref().unwrap_or(source);
     let most = limits.max_gif_frames as usize;
     if frame_count(source, most) > most {
         return Err(PipelineError::image_too_large(format!(
@@ -258,6 +345,11 @@ fn each_frame(
         let delay = frame.delay();
         let canvas = frame.into_buffer();
         let (width, height) = canvas.dimensions();
+        if width == 0 || height == 0 {
+            return Err(PipelineError::decode_failed(format!(
+                "the {kind} animation is {width}x{height}: it has no pixels"
+            )));
+        }
         let raster = Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())?;
         let result = process(index, raster)?;
         let dimensions = result.dimensions();

@@ -40,10 +40,15 @@ pub fn shrink_factor(stored: (u32, u32), needed: (u32, u32), rotated: bool) -> u
 /// The EXIF orientation (1-8) of a JPEG, from its APP1 segment; `None` without one.
 pub fn exif_orientation(source: &[u8]) -> Option<u16> {
     const APP1: u8 = 0xE1;
-    const ORIENTATION_TAG: u16 = 0x0112;
     let exif = header_segments(source)
         .find(|(marker, payload)| *marker == APP1 && payload.starts_with(b"Exif\0\0"))
         .and_then(|(_, payload)| payload.get(6..))?;
+    tiff_orientation(exif)
+}
+
+/// The orientation tag (1-8) of an EXIF block (a TIFF header and its first directory).
+pub(crate) fn tiff_orientation(exif: &[u8]) -> Option<u16> {
+    const ORIENTATION_TAG: u16 = 0x0112;
     let little_endian = match exif.get(0..2)? {
         b"II" => true,
         b"MM" => false,
@@ -208,12 +213,23 @@ fn find_luminance_table(source: &[u8]) -> Option<[u16; 64]> {
 /// The start-of-frame marker of a JPEG: 0xC0 baseline, 0xC1 extended, 0xC2 progressive...
 /// Lets tests and callers tell a progressive JPEG without decoding it.
 pub fn frame_marker(source: &[u8]) -> Option<u8> {
+    find_in_header(source, |marker, _| {
+        is_start_of_frame(marker).then_some(marker)
+    })
+}
+
+/// SOF0-SOF15, which share their range with DHT, JPG and DAC.
+fn is_start_of_frame(marker: u8) -> bool {
     const DHT: u8 = 0xC4;
     const JPG: u8 = 0xC8;
     const DAC: u8 = 0xCC;
-    find_in_header(source, |marker, _| {
-        let start_of_frame = (0xC0..=0xCF).contains(&marker) && ![DHT, JPG, DAC].contains(&marker);
-        start_of_frame.then_some(marker)
+    (0xC0..=0xCF).contains(&marker) && ![DHT, JPG, DAC].contains(&marker)
+}
+
+/// The bits per sample of a JPEG's frame (8 for nearly every file; 12 and 16 exist).
+pub(crate) fn sample_precision(source: &[u8]) -> Option<u8> {
+    find_in_header(source, |marker, payload| {
+        is_start_of_frame(marker).then(|| payload.first().copied())?
     })
 }
 
@@ -244,6 +260,48 @@ pub(crate) fn has_end_of_image(source: &[u8]) -> bool {
         })
 }
 
+/// The scan data a Huffman-coded JPEG holds, and the fewest bytes its frame header allows,
+/// when it holds fewer: `(held, fewest)`. Every 8x8 block of every component has its DC
+/// coefficient coded in some scan, with at least one bit (no Huffman code is shorter), so a
+/// frame of W x H needs at least one byte per eight of its blocks. A file below that is
+/// truncated or forged (a tiny file claiming 150 megapixels): refusing it costs nothing, while
+/// decoding it would cost the claimed size in memory and time. Arithmetic-coded and
+/// hierarchical frames are not judged (a block may cost less than a bit there).
+pub(crate) fn scan_data_short_of_frame(source: &[u8]) -> Option<(u64, u64)> {
+    const SOS: u8 = 0xDA;
+    let fewest = find_in_header(source, |marker, payload| {
+        matches!(marker, 0xC0..=0xC3).then(|| fewest_scan_bytes(payload))
+    })??;
+    let start = HeaderSegments::new(source)
+        .find(|segment| segment.marker == SOS)?
+        .offset;
+    let held = source.len().saturating_sub(start) as u64;
+    (held < fewest).then_some((held, fewest))
+}
+
+/// One bit per 8x8 block of each component of a frame header (SOF payload: precision,
+/// height, width, component count, then per component its id, sampling factors and table).
+fn fewest_scan_bytes(frame: &[u8]) -> Option<u64> {
+    let height = u64::from(u16::from_be_bytes([*frame.get(1)?, *frame.get(2)?]));
+    let width = u64::from(u16::from_be_bytes([*frame.get(3)?, *frame.get(4)?]));
+    let components = frame.get(6..6 + 3 * usize::from(*frame.get(5)?))?;
+    let sampling = |component: &[u8]| (u64::from(component[1] >> 4), u64::from(component[1] & 15));
+    let (most_h, most_v) = components
+        .chunks(3)
+        .map(sampling)
+        .fold((1, 1), |(h, v), (ch, cv)| (h.max(ch), v.max(cv)));
+    let blocks: u64 = components
+        .chunks(3)
+        .map(|component| {
+            let (h, v) = sampling(component);
+            let side =
+                |length: u64, factor: u64, most: u64| (length * factor).div_ceil(most).div_ceil(8);
+            side(width, h, most_h) * side(height, v, most_v)
+        })
+        .sum();
+    Some(blocks / 8)
+}
+
 /// One marker segment of a JPEG header.
 struct Segment<'a> {
     marker: u8,
@@ -272,7 +330,9 @@ impl<'a> HeaderSegments<'a> {
         const EOI: u8 = 0xD9;
         loop {
             if *self.source.get(position)? != 0xFF {
-                return None;
+                // Stray bytes between segments: libjpeg skips them to the next marker (with
+                // a warning), and so do browsers; the file is sound.
+                position += memchr::memchr(0xFF, self.source.get(position..)?)?;
             }
             // Markers may be preceded by any number of 0xFF fill bytes.
             while *self.source.get(position + 1)? == 0xFF {
@@ -459,6 +519,7 @@ mod tests {
                 &crate::codec::encode::EncodeOptions {
                     quality,
                     progressive: false,
+                    deadline: crate::resources::Deadline::default(),
                 },
             )
             .unwrap();

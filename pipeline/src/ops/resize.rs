@@ -592,21 +592,7 @@ fn resample_in_bands(
     let data = premultiplied.as_deref().unwrap_or(raster.data());
     let source = fir::images::ImageRef::new(source_width, source_height, data, pixel_type)
         .map_err(resize_failed)?;
-    let region = match crop_to_aspect {
-        true => fir::CropBox::fit_src_into_dst_size(
-            source_width,
-            source_height,
-            size.0,
-            size.1,
-            Some((0.5, 0.5)),
-        ),
-        false => fir::CropBox {
-            left: 0.0,
-            top: 0.0,
-            width: f64::from(source_width),
-            height: f64::from(source_height),
-        },
-    };
+    let region = source_region(raster.dimensions(), size, crop_to_aspect);
     let mut target = vec![0; size.0 as usize * size.1 as usize * raster.layout().bytes_per_pixel()];
     let band = Banding::new(&region, source_width, size, bands.pixels);
     let row_bytes = target.len() / size.1.max(1) as usize;
@@ -637,6 +623,26 @@ fn resample_in_bands(
             .map_err(resize_failed)?;
     }
     Raster::new(size.0, size.1, raster.layout(), resized.into_vec())
+}
+
+/// The region of a `source`-sized raster resampled to `size`: all of it, or with
+/// `crop_to_aspect` the centred part with the target's aspect ratio.
+fn source_region(source: (u32, u32), size: (u32, u32), crop_to_aspect: bool) -> fir::CropBox {
+    match crop_to_aspect {
+        true => fir::CropBox::fit_src_into_dst_size(
+            source.0,
+            source.1,
+            size.0,
+            size.1,
+            Some((0.5, 0.5)),
+        ),
+        false => fir::CropBox {
+            left: 0.0,
+            top: 0.0,
+            width: f64::from(source.0),
+            height: f64::from(source.1),
+        },
+    }
 }
 
 /// How a resample is cut into bands of target rows.

@@ -766,6 +766,7 @@ mod tests {
             &crate::codec::encode::EncodeOptions {
                 quality: 90,
                 progressive: false,
+                deadline: crate::resources::Deadline::default(),
             },
         )
         .unwrap()
