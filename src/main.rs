@@ -101,6 +101,8 @@ enum KeysCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A decoder that panics on a hostile file fails that item quietly, without a backtrace.
+    pipeline::codec::guard::quiet_decoder_panics();
     // Before any thread starts: it sets environment variables.
     if let Err(error) = jobs::config::layers::read_local_env_file() {
         eprintln!("ferrotype: {error}");

@@ -247,16 +247,24 @@ pub fn decode_to_fit(
     // at full size by the general decoder.
     // The decoders are third-party code fed untrusted bytes; should one of them panic, that is
     // a corrupt image to the caller, not a dead worker.
-    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        DynamicImage::from_decoder(decoder)
-    }))
-    .map_err(|_| {
-        PipelineError::decode_failed(format!(
-            "the {} source could not be decoded (the decoder failed)",
-            format.extension().to_uppercase()
-        ))
-    })?
-    .map_err(|error| image_error(format, error))?;
+    let image = super::guard::guarded(|| DynamicImage::from_decoder(decoder))
+        .map_err(|_| {
+            PipelineError::decode_failed(format!(
+                "the {} source could not be decoded (the decoder failed)",
+                format.extension().to_uppercase()
+            ))
+        })?
+        .map_err(|error| match error {
+            // The header's size was within the budget (`limit_decoder`): a decoder that asks
+            // for more read sizes from elsewhere in the file (a TIFF's strip table, say) that
+            // its picture cannot need.
+            image::ImageError::Limits(_) => PipelineError::decode_failed(format!(
+                "the {} source is corrupt: decoding its {width}x{height} picture asked for \
+                 more memory than such a picture needs",
+                format.extension().to_uppercase()
+            )),
+            other => image_error(format, other),
+        })?;
     let raster = into_raster(image)?;
     Ok(Decoded {
         raster,
@@ -403,7 +411,7 @@ fn open_decoder(
         ImageFormat::Tiff => image::ImageFormat::Tiff,
     };
     // Header parsing is third-party code too: a panic in it is a corrupt header.
-    std::panic::catch_unwind(|| {
+    super::guard::guarded(|| {
         ImageReader::with_format(Cursor::new(source), image_format).into_decoder()
     })
     .map_err(|_| {
@@ -682,6 +690,37 @@ mod tests {
         let error =
             crate::exec::run_one(&pipeline, gif, &crate::Resources::new(&limits)).unwrap_err();
         assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+    }
+
+    #[test]
+    fn a_tiff_whose_strip_table_asks_for_gigabytes_is_corrupt_not_too_large() {
+        // 1x1 grey, LZW, one strip that claims 2 GiB of compressed bytes.
+        let entries: [(u16, u16, u32); 9] = [
+            (256, 3, 1),           // ImageWidth
+            (257, 3, 1),           // ImageLength
+            (258, 3, 8),           // BitsPerSample
+            (259, 3, 5),           // Compression: LZW
+            (262, 3, 1),           // Photometric: black is zero
+            (273, 4, 8),           // StripOffsets
+            (277, 3, 1),           // SamplesPerPixel
+            (278, 3, 1),           // RowsPerStrip
+            (279, 4, 0x7FFF_FFFF), // StripByteCounts
+        ];
+        let mut tiff = b"II\x2A\x00".to_vec();
+        let directory = 8u32 + 4;
+        tiff.extend_from_slice(&directory.to_le_bytes());
+        tiff.extend_from_slice(&[0x80, 0, 0, 0]);
+        tiff.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        for (tag, kind, value) in entries {
+            tiff.extend_from_slice(&tag.to_le_bytes());
+            tiff.extend_from_slice(&kind.to_le_bytes());
+            tiff.extend_from_slice(&1u32.to_le_bytes());
+            tiff.extend_from_slice(&value.to_le_bytes());
+        }
+        tiff.extend_from_slice(&[0; 4]);
+        let error = decode(&tiff, &Limits::default()).unwrap_err();
+        assert_eq!(error.code, ErrorCode::DecodeFailed, "{error}");
+        assert!(error.message.contains("is corrupt"), "{error}");
     }
 
     #[test]

@@ -193,11 +193,35 @@ fn encode_webp(raster: &Raster, quality: u8) -> Result<Vec<u8>, PipelineError> {
         .map(|memory| memory.to_vec())
         .map_err(|error| {
             PipelineError::encode_failed(format!(
-                "encode: could not write {}x{} webp: {error:?}",
+                "encode: could not write {}x{} webp: {}",
                 raster.width(),
-                raster.height()
+                raster.height(),
+                webp_failure_in_words(&error)
             ))
         })
+}
+
+/// What libwebp's error code (`VP8_ENC_ERROR_...`, seen through its `Debug` form: the `webp`
+/// crate does not name the type) means, in words.
+pub(crate) fn webp_failure_in_words(error: &impl std::fmt::Debug) -> &'static str {
+    let code = format!("{error:?}");
+    let table = [
+        (
+            "BAD_DIMENSION",
+            "WebP pictures are at most 16,383 px per side",
+        ),
+        ("FILE_TOO_BIG", "the result would be over WebP's 4 GiB"),
+        (
+            "PARTITION",
+            "the picture's data overflowed the format's partitions",
+        ),
+        ("OUT_OF_MEMORY", "out of memory"),
+        ("INVALID_CONFIGURATION", "the encoder settings were refused"),
+        ("USER_ABORT", "the encoder was stopped"),
+    ];
+    (table.iter())
+        .find(|(part, _)| code.contains(part))
+        .map_or("the encoder failed", |(_, words)| words)
 }
 
 #[cfg(test)]
@@ -331,5 +355,17 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_webp_too_wide_is_refused_in_words() {
+        let wide = Raster::filled(20_000, 2, PixelLayout::Rgb8, Rgb::WHITE);
+        let error = encode(&wide, ImageFormat::Webp, &OPTIONS).unwrap_err();
+        assert!(
+            error.message.contains("16,383 px per side"),
+            "{}",
+            error.message
+        );
+        assert!(!error.message.contains("VP8_"), "{}", error.message);
     }
 }

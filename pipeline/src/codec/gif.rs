@@ -4,6 +4,7 @@
 //! bounded by [`Limits::max_gif_frames`]. The result is a GIF ([`transcode`]) or an animated
 //! WebP ([`transcode_to_webp`]).
 
+use super::encode::webp_failure_in_words;
 use super::{PixelLayout, Raster};
 use crate::error::PipelineError;
 use crate::limits::Limits;
@@ -89,7 +90,7 @@ pub fn transcode_to_webp(
         [(still, _)] => webp::Encoder::from_rgba(still, width, height)
             .encode_advanced(&config)
             .map(|memory| memory.to_vec())
-            .map_err(|error| webp_failed(format!("{error:?}")))?,
+            .map_err(|error| webp_failed(webp_failure_in_words(&error).into()))?,
         _ => {
             let mut encoder = webp::AnimEncoder::new(width, height, &config);
             encoder.set_loop_count(0);
@@ -99,7 +100,7 @@ pub fn transcode_to_webp(
             encoder
                 .try_encode()
                 .map(|memory| memory.to_vec())
-                .map_err(|error| webp_failed(format!("{error:?}")))?
+                .map_err(|error| webp_failed(webp_failure_in_words(&error).into()))?
         }
     };
     Ok(Animation {
@@ -319,23 +320,12 @@ fn each_frame(
              decoding any"
         )));
     }
-    let mut decoder_limits = image::Limits::default();
-    decoder_limits.max_image_width = Some(limits.max_side);
-    decoder_limits.max_image_height = Some(limits.max_side);
-    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
-    let frames = if kind == "WebP" {
-        let mut decoder = WebPDecoder::new(Cursor::new(source)).map_err(corrupt)?;
-        decoder.set_limits(decoder_limits).map_err(corrupt)?;
-        decoder.into_frames()
-    } else {
-        let mut decoder = GifDecoder::new(Cursor::new(source)).map_err(corrupt)?;
-        decoder.set_limits(decoder_limits).map_err(corrupt)?;
-        decoder.into_frames()
-    };
-
+    let mut frames = open_frames(source, kind, limits)
+        .map_err(corrupt)?
+        .enumerate();
     let mut size = None;
     let mut count = 0;
-    for (index, frame) in frames.enumerate() {
+    while let Some((index, frame)) = next_frame(&mut frames, kind)? {
         if index >= most {
             return Err(PipelineError::image_too_large(format!(
                 "the {kind} animation has more than {most} frames"
@@ -343,14 +333,7 @@ fn each_frame(
         }
         let frame = frame.map_err(corrupt)?;
         let delay = frame.delay();
-        let canvas = frame.into_buffer();
-        let (width, height) = canvas.dimensions();
-        if width == 0 || height == 0 {
-            return Err(PipelineError::decode_failed(format!(
-                "the {kind} animation is {width}x{height}: it has no pixels"
-            )));
-        }
-        let raster = Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())?;
+        let raster = canvas_of(frame, kind)?;
         let result = process(index, raster)?;
         let dimensions = result.dimensions();
         if *size.get_or_insert(dimensions) != dimensions {
@@ -364,6 +347,53 @@ fn each_frame(
     let (width, height) = size
         .ok_or_else(|| PipelineError::decode_failed(format!("the {kind} source has no frame")))?;
     Ok((width, height, count))
+}
+
+/// The frames of a GIF or an animated WebP, under the decoder limits of `limits`.
+fn open_frames<'a>(
+    source: &'a [u8],
+    kind: &str,
+    limits: &Limits,
+) -> Result<image::Frames<'a>, image::ImageError> {
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(limits.decoder_alloc_budget());
+    Ok(if kind == "WebP" {
+        let mut decoder = WebPDecoder::new(Cursor::new(source))?;
+        decoder.set_limits(decoder_limits)?;
+        decoder.into_frames()
+    } else {
+        let mut decoder = GifDecoder::new(Cursor::new(source))?;
+        decoder.set_limits(decoder_limits)?;
+        decoder.into_frames()
+    })
+}
+
+type Numbered<'a> = std::iter::Enumerate<image::Frames<'a>>;
+
+/// The next decoded frame and its index; a panic in the decoder is `DecodeFailed`.
+fn next_frame(
+    frames: &mut Numbered<'_>,
+    kind: &str,
+) -> Result<Option<(usize, image::ImageResult<image::Frame>)>, PipelineError> {
+    super::guard::guarded(|| frames.next()).map_err(|_| {
+        PipelineError::decode_failed(format!(
+            "the {kind} animation could not be decoded (the decoder failed)"
+        ))
+    })
+}
+
+/// A frame composited onto its canvas, as a raster; a canvas of no pixels is `DecodeFailed`.
+fn canvas_of(frame: image::Frame, kind: &str) -> Result<Raster, PipelineError> {
+    let canvas = frame.into_buffer();
+    let (width, height) = canvas.dimensions();
+    if width == 0 || height == 0 {
+        return Err(PipelineError::decode_failed(format!(
+            "the {kind} animation is {width}x{height}: it has no pixels"
+        )));
+    }
+    Raster::new(width, height, PixelLayout::Rgba8, canvas.into_raw())
 }
 
 fn encode_failed(error: &image::ImageError) -> PipelineError {

@@ -93,7 +93,7 @@ pub fn orientation_swaps_axes(orientation: Option<u16>) -> bool {
 /// the file. `None` when libjpeg-turbo cannot read the header (the caller falls back to the
 /// general decoder, which may still manage).
 pub fn header_dimensions(source: &[u8]) -> Option<(u32, u32)> {
-    std::panic::catch_unwind(|| {
+    super::guard::guarded(|| {
         let header = turbojpeg::Decompressor::new()
             .ok()?
             .read_header(source)
@@ -111,7 +111,7 @@ pub fn header_dimensions(source: &[u8]) -> Option<(u32, u32)> {
 /// `None` when libjpeg-turbo will not decode it (the caller falls back to the general decoder).
 pub fn decode_scaled(source: &[u8], factor: u32) -> Option<Raster> {
     // Third-party code fed untrusted bytes: a panic is a failed fast path, not a dead worker.
-    std::panic::catch_unwind(|| decode_scaled_inner(source, factor))
+    super::guard::guarded(|| decode_scaled_inner(source, factor))
         .ok()
         .flatten()
 }

@@ -9,12 +9,14 @@
 //! The codecs' vocabulary lives here too, and the languages above use it: [`ImageFormat`]
 //! (what a source is, sniffed from its bytes, and what a result is written as) and [`Rgb`].
 //! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
-//! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame.
+//! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame;
+//! [`guard`] runs the third-party decoders so that their panics are quiet decode failures.
 
 pub mod decode;
 pub mod encode;
 mod format;
 pub mod gif;
+pub mod guard;
 pub mod jpeg;
 
 pub use format::ImageFormat;
