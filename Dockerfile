@@ -22,7 +22,7 @@ FROM debian:bookworm-slim
 # The fonts of text watermarks (the same packages scripts/services.sh installs); ffmpeg
 # extracts the frames of video sources (OSS video/snapshot, Qiniu vframe).
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates ffmpeg \
-       fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-uming fonts-arphic-ukai \
+       fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-uming fonts-arphic-ukai libgs-common \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin ferrotype \
     && install -d -o ferrotype -g ferrotype /data

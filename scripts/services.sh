@@ -214,9 +214,10 @@ ensure_build_tools() {
 
 ensure_runtime() {
   # The fonts of text watermarks (pipeline/src/fonts.rs maps the vendors' font names);
-  # ffmpeg extracts the frames of video sources (OSS video/snapshot, Qiniu vframe).
+  # ffmpeg extracts the frames of video sources (OSS video/snapshot, Qiniu vframe);
+  # libgs-common holds the CMYK profile untagged CMYK sources are converted with.
   apt_install fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback \
-    fonts-arphic-uming fonts-arphic-ukai ffmpeg
+    fonts-arphic-uming fonts-arphic-ukai ffmpeg libgs-common
 }
 
 # The oldest rustc the workspace builds with: Cargo.toml's rust-version.

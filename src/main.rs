@@ -99,10 +99,31 @@ enum KeysCommand {
     },
 }
 
+/// Where the profile of untagged CMYK sources is read from, unless `FERROTYPE_CMYK_PROFILE`
+/// names another: Ghostscript's default CMYK profile (SWOP-like, Debian's `libgs-common`,
+/// which `scripts/services.sh` installs; it is read from the system, not shipped here).
+const DEFAULT_CMYK_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+
+/// Installs the CMYK profile of untagged CMYK sources; without a readable one they are
+/// converted with the plain formula, and a warning says so.
+fn install_cmyk_profile() {
+    let path = std::env::var("FERROTYPE_CMYK_PROFILE")
+        .unwrap_or_else(|_| DEFAULT_CMYK_PROFILE.to_string());
+    let installed = std::fs::read(&path)
+        .is_ok_and(|icc| pipeline::codec::colour::install_default_cmyk_profile(&icc));
+    if !installed {
+        eprintln!(
+            "ferrotype: warning: no CMYK profile at {path}: untagged CMYK sources are \
+             converted with the plain formula"
+        );
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // A decoder that panics on a hostile file fails that item quietly, without a backtrace.
     pipeline::codec::guard::quiet_decoder_panics();
+    install_cmyk_profile();
     // Before any thread starts: it sets environment variables.
     if let Err(error) = jobs::config::layers::read_local_env_file() {
         eprintln!("ferrotype: {error}");

@@ -23,7 +23,8 @@
 //! (`/livez`, `/readyz`, `/metrics`, and the listener a worker-only process serves them on),
 //! [`telemetry`] (the Prometheus recorder, process metrics), [`access_log`] (one INFO line
 //! per request), [`listen`] (the accept loop: connection limit, header and idle timeouts,
-//! graceful shutdown).
+//! graceful shutdown), [`unread`] (`Connection: close` on an answer that left its request's
+//! body unread).
 
 pub mod access_log;
 pub mod answer;
@@ -36,6 +37,7 @@ pub mod native;
 pub mod oss;
 pub mod qiniu;
 pub mod telemetry;
+pub mod unread;
 
 use std::sync::Arc;
 
@@ -76,6 +78,7 @@ pub fn router(services: Arc<Services>) -> Router {
         // Qiniu-signed calls, downloads and OSS addresses are whatever no route above claims.
         .fallback(fallback)
         .with_state(services)
+        .layer(axum::middleware::from_fn(unread::close_when_unread))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     if access_log {
         router.layer(axum::middleware::from_fn(access_log::record))

@@ -16,6 +16,7 @@
 //! instead, frame by frame.
 
 use super::{PixelLayout, Raster};
+use crate::codec::jpeg::Scaled;
 use crate::codec::ImageFormat;
 use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
@@ -234,6 +235,8 @@ pub fn decode_to_fit(
     has_pixels(format, width, height)?;
     limits.check_source_dimensions(width, height)?;
     let orientation = read_orientation(&mut decoder);
+    let profile =
+        (decoder.icc_profile().ok().flatten()).and_then(|icc| super::colour::Profile::parse(&icc));
     limit_decoder(&mut decoder, format, limits)?;
 
     if format == ImageFormat::Jpeg {
@@ -265,6 +268,10 @@ pub fn decode_to_fit(
             )),
             other => image_error(format, other),
         })?;
+    let image = match &profile {
+        Some(profile) => super::colour::image_to_srgb(image, profile),
+        None => image,
+    };
     let raster = into_raster(image)?;
     Ok(Decoded {
         raster,
@@ -341,14 +348,31 @@ fn decode_jpeg_with_turbo(
         let rotated = super::jpeg::orientation_swaps_axes(Some(u16::from(orientation)));
         super::jpeg::shrink_factor((width, height), needed, rotated)
     });
-    Ok(
-        super::jpeg::decode_scaled(source, factor).map(|raster| Decoded {
-            raster,
-            format: ImageFormat::Jpeg,
-            source_quality: super::jpeg::estimate_quality(source),
-            orientation,
-        }),
-    )
+    let Some(scaled) = super::jpeg::decode_scaled(source, factor) else {
+        return Ok(None);
+    };
+    let profile =
+        super::colour::jpeg_icc_profile(source).and_then(|icc| super::colour::Profile::parse(&icc));
+    let raster = match scaled {
+        Scaled::Rgb { raster, grey } => match &profile {
+            Some(profile) => super::colour::raster_to_srgb(raster, profile, grey),
+            None => raster,
+        },
+        Scaled::Cmyk {
+            width,
+            height,
+            pixels,
+        } => {
+            let inverted = super::jpeg::has_adobe_segment(source);
+            super::colour::cmyk_to_srgb(pixels, (width, height), profile.as_ref(), inverted)?
+        }
+    };
+    Ok(Some(Decoded {
+        raster,
+        format: ImageFormat::Jpeg,
+        source_quality: super::jpeg::estimate_quality(source),
+        orientation,
+    }))
 }
 
 /// Refuses a JPEG whose scan data is cut short: without its end-of-image marker (the `image`
@@ -789,7 +813,7 @@ mod tests {
     /// libjpeg-turbo will not turn CMYK into RGB, so a CMYK JPEG takes the general decoder,
     /// at full size even when a smaller picture was asked for; the JPEG fast path shrinks.
     #[test]
-    fn a_jpeg_libjpeg_turbo_refuses_is_decoded_by_the_general_decoder() {
+    fn a_cmyk_jpeg_is_shrunk_on_load_like_any_other() {
         let (width, height) = (64u16, 48u16);
         let cmyk: Vec<u8> = (0..usize::from(width) * usize::from(height))
             .flat_map(|i| [(i % 256) as u8, 40, 200, 10])
@@ -799,7 +823,8 @@ mod tests {
             .encode(&cmyk, width, height, jpeg_encoder::ColorType::Cmyk)
             .expect("CMYK JPEG");
         let decoded = decode_to_fit(&encoded, &Limits::default(), Some((16, 12))).expect("decodes");
-        assert_eq!(decoded.raster.dimensions(), (64, 48));
+        // libjpeg-turbo decodes CMYK too (to its four channels, then colour-managed).
+        assert_eq!(decoded.raster.dimensions(), (16, 12));
         assert_eq!(decoded.format, ImageFormat::Jpeg);
 
         let gopher = decode_to_fit(

@@ -11,8 +11,10 @@
 //! * Encoding: libjpeg-turbo's SIMD DCT and Huffman coder with the standard tables (the same
 //!   bytes libvips and ImageMagick write at a given quality), baseline or progressive.
 //!
-//! Anything libjpeg-turbo refuses, including files with recoverable corruption that it reports
-//! as warnings, CMYK and 12-bit JPEGs, goes back to the general decoder, which is more lenient.
+//! CMYK and YCCK JPEGs come out as their four channels, for the colour management to convert
+//! ([`super::colour`]). Anything libjpeg-turbo refuses, including files with recoverable
+//! corruption that it reports as warnings and 12-bit JPEGs, goes back to the general decoder,
+//! which is more lenient.
 
 use super::{PixelLayout, Raster};
 use crate::error::PipelineError;
@@ -107,39 +109,76 @@ pub fn header_dimensions(source: &[u8]) -> Option<(u32, u32)> {
     .flatten()
 }
 
-/// Decodes a JPEG with libjpeg-turbo at 1/`factor` scale (1, 2, 4 or 8) into RGB8.
+/// What libjpeg-turbo decoded: RGB8 (`grey` when the JPEG has one component, every pixel
+/// then `r = g = b`), or the four channels of a CMYK or YCCK JPEG as stored (Adobe's are
+/// inverted), for [`super::colour::cmyk_to_srgb`].
+pub enum Scaled {
+    /// RGB8, and whether the picture is grey.
+    Rgb { raster: Raster, grey: bool },
+    /// C, M, Y, K bytes per pixel, as the file holds them.
+    Cmyk {
+        width: u32,
+        height: u32,
+        pixels: Vec<u8>,
+    },
+}
+
+/// Decodes a JPEG with libjpeg-turbo at 1/`factor` scale (1, 2, 4 or 8).
 /// `None` when libjpeg-turbo will not decode it (the caller falls back to the general decoder).
-pub fn decode_scaled(source: &[u8], factor: u32) -> Option<Raster> {
+pub fn decode_scaled(source: &[u8], factor: u32) -> Option<Scaled> {
     // Third-party code fed untrusted bytes: a panic is a failed fast path, not a dead worker.
     super::guard::guarded(|| decode_scaled_inner(source, factor))
         .ok()
         .flatten()
 }
 
-fn decode_scaled_inner(source: &[u8], factor: u32) -> Option<Raster> {
+fn decode_scaled_inner(source: &[u8], factor: u32) -> Option<Scaled> {
     let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     let header = decompressor.read_header(source).ok()?;
     let factor = if header.is_lossless { 1 } else { factor };
     let scaling = turbojpeg::ScalingFactor::new(1, usize::try_from(factor).ok()?);
     decompressor.set_scaling_factor(scaling).ok()?;
     let scaled = header.scaled(scaling);
-    let stride = scaled.width.checked_mul(3)?;
+    let cmyk = matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    );
+    let (format, channels) = match cmyk {
+        true => (turbojpeg::PixelFormat::CMYK, 4),
+        false => (turbojpeg::PixelFormat::RGB, 3),
+    };
+    let stride = scaled.width.checked_mul(channels)?;
     let mut pixels = vec![0u8; stride.checked_mul(scaled.height)?];
     let image = turbojpeg::Image {
         pixels: pixels.as_mut_slice(),
         width: scaled.width,
         pitch: stride,
         height: scaled.height,
-        format: turbojpeg::PixelFormat::RGB,
+        format,
     };
     decompressor.decompress(source, image).ok()?;
-    Raster::new(
+    let (width, height) = (
         u32::try_from(scaled.width).ok()?,
         u32::try_from(scaled.height).ok()?,
-        PixelLayout::Rgb8,
-        pixels,
-    )
-    .ok()
+    );
+    if cmyk {
+        return Some(Scaled::Cmyk {
+            width,
+            height,
+            pixels,
+        });
+    }
+    let raster = Raster::new(width, height, PixelLayout::Rgb8, pixels).ok()?;
+    let grey = header.colorspace == turbojpeg::Colorspace::Gray;
+    Some(Scaled::Rgb { raster, grey })
+}
+
+/// Whether a JPEG carries Adobe's APP14 segment: its CMYK values are then stored inverted
+/// (Photoshop's convention, which libjpeg passes through).
+pub fn has_adobe_segment(source: &[u8]) -> bool {
+    const APP14: u8 = 0xEE;
+    header_segments(source)
+        .any(|(marker, payload)| marker == APP14 && payload.starts_with(b"Adobe"))
 }
 
 /// Encodes an opaque RGB8 raster as a JPEG: 4:2:0 chroma below quality 90 (as libvips and
@@ -459,13 +498,20 @@ mod tests {
         }
     }
 
+    fn rgb(scaled: Scaled) -> Raster {
+        match scaled {
+            Scaled::Rgb { raster, .. } => raster,
+            Scaled::Cmyk { .. } => panic!("a CMYK decode of an RGB JPEG"),
+        }
+    }
+
     #[test]
     fn scaled_decodes_have_the_scaled_size_and_the_same_picture() {
         let source = fixture("gopher-640x427.jpg");
-        let full = decode_scaled(&source, 1).unwrap();
+        let full = rgb(decode_scaled(&source, 1).unwrap());
         assert_eq!(full.dimensions(), (640, 427));
         for (factor, size) in [(2, (320, 214)), (4, (160, 107)), (8, (80, 54))] {
-            let scaled = decode_scaled(&source, factor).unwrap();
+            let scaled = rgb(decode_scaled(&source, factor).unwrap());
             assert_eq!(scaled.dimensions(), size, "1/{factor}");
             // The centre pixel of the scaled picture is close to the full one's centre.
             let (x, y) = (size.0 / 2, size.1 / 2);

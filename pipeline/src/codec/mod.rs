@@ -10,8 +10,10 @@
 //! (what a source is, sniffed from its bytes, and what a result is written as) and [`Rgb`].
 //! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
 //! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame;
-//! [`guard`] runs the third-party decoders so that their panics are quiet decode failures.
+//! [`guard`] runs the third-party decoders so that their panics are quiet decode failures;
+//! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB.
 
+pub mod colour;
 pub mod decode;
 pub mod encode;
 mod format;
