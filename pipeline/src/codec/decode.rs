@@ -810,8 +810,8 @@ mod tests {
         }
     }
 
-    /// libjpeg-turbo will not turn CMYK into RGB, so a CMYK JPEG takes the general decoder,
-    /// at full size even when a smaller picture was asked for; the JPEG fast path shrinks.
+    /// libjpeg-turbo decodes a CMYK JPEG to its four channels, shrunk in the DCT domain like
+    /// any other JPEG, and the colour management turns them into RGB.
     #[test]
     fn a_cmyk_jpeg_is_shrunk_on_load_like_any_other() {
         let (width, height) = (64u16, 48u16);
