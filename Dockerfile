@@ -3,8 +3,10 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # The image has gcc and make; pkg-config, cmake and nasm build the bundled C libraries
-# (libjpeg-turbo and its SIMD code, libwebp, aws-lc).
+# (libjpeg-turbo and its SIMD code, libwebp, aws-lc, libheif), which links the distribution's
+# AVIF and HEIC codecs.
 RUN apt-get update && apt-get install -y --no-install-recommends pkg-config cmake nasm \
+       libaom-dev libdav1d-dev libde265-dev libx265-dev libnuma-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
 # BuildKit cache mounts keep the crates.io downloads and the compiled dependencies between
@@ -20,8 +22,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 # The fonts of text watermarks (the same packages scripts/services.sh installs); ffmpeg
-# extracts the frames of video sources (OSS video/snapshot, Qiniu vframe).
+# extracts the frames of video sources (OSS video/snapshot, Qiniu vframe); the AVIF and HEIC
+# codec libraries libheif was linked with.
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates ffmpeg \
+       libaom3 libdav1d6 libde265-0 libx265-199 libnuma1 \
        fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-arphic-uming fonts-arphic-ukai libgs-common \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin ferrotype \

@@ -207,9 +207,12 @@ ensure_services() {
 # ------------------------------------------------------------------ tools
 
 ensure_build_tools() {
-  # build-essential and pkg-config: the C crates (libjpeg-turbo, libwebp, aws-lc); cmake and
-  # nasm: libjpeg-turbo's bundled build and its SIMD code.
-  apt_install build-essential pkg-config cmake nasm curl ca-certificates git
+  # build-essential and pkg-config: the C crates (libjpeg-turbo, libwebp, aws-lc, libheif);
+  # cmake and nasm: libjpeg-turbo's and libheif's bundled builds and the SIMD code; the codec
+  # libraries libheif links (AVIF: aom encodes, dav1d decodes; HEIC: libde265 decodes, x265
+  # encodes, with libnuma).
+  apt_install build-essential pkg-config cmake nasm curl ca-certificates git \
+    libaom-dev libdav1d-dev libde265-dev libx265-dev libnuma-dev
 }
 
 ensure_runtime() {

@@ -30,7 +30,7 @@ pub enum ErrorCode {
     TooManyPipe,
     /// The operation is part of a vendor language but Ferrotype does not do it (yet).
     NotImplemented,
-    /// The source is an image format we recognise but do not decode (HEIC, AVIF, ICO...).
+    /// The source is an image format we recognise but do not decode (PSD, ICO, JPEG XL...).
     UnsupportedFormat,
     /// The source could not be decoded: truncated, corrupt, or not an image at all.
     DecodeFailed,

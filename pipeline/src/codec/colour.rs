@@ -39,6 +39,34 @@ impl Profile {
             .map(Profile)
     }
 
+    /// The RGB space a HEIF/AV1 `nclx` box (or a video stream's CICP) names by its primaries;
+    /// `None` for sRGB's own (BT.709), unspecified or unknown primaries, which are taken as
+    /// sRGB. SDR transfer functions (BT.709, BT.601, sRGB, unspecified) are read as sRGB's
+    /// curve, as browsers do; PQ and HLG (HDR) are not tone-mapped and give `None`.
+    pub fn from_cicp(primaries: u8, transfer: u8) -> Option<Profile> {
+        const BT709: u8 = 1;
+        const SRGB_TRANSFER: u8 = 13;
+        const UNSPECIFIED: u8 = 2;
+        if matches!(primaries, BT709 | UNSPECIFIED)
+            || !matches!(transfer, BT709 | UNSPECIFIED | 6 | 13 | 14 | 15)
+        {
+            return None;
+        }
+        let primaries = moxcms::CicpColorPrimaries::try_from(primaries).ok()?;
+        let transfer_characteristics =
+            moxcms::TransferCharacteristics::try_from(SRGB_TRANSFER).ok()?;
+        // Primaries moxcms has no chromaticities for leave the profile sRGB's (then skipped).
+        let mut profile = ColorProfile::new_srgb();
+        profile.update_rgb_colorimetry_from_cicp(moxcms::CicpProfile {
+            color_primaries: primaries,
+            transfer_characteristics,
+            matrix_coefficients: moxcms::MatrixCoefficients::Bt709,
+            full_range: true,
+        });
+        profile.cicp = None;
+        Some(Profile(profile))
+    }
+
     /// Whether converting to sRGB would change nothing (an sRGB profile, by its primaries
     /// and its tone curves, whatever its name).
     pub fn is_srgb(&self) -> bool {

@@ -7,8 +7,7 @@
 //! well, as a second line of defence.
 //!
 //! Errors: bytes that are no image we recognise, and recognised images that turn out corrupt
-//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (AVIF, HEIC, ICO,
-//! PSD, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
+//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (ICO, PSD, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
 //! named; anything over a limit is `ImageTooLarge`.
 //!
 //! An animated GIF or WebP decodes to its first frame here (what a still result is made
@@ -62,12 +61,16 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
     if source.is_empty() {
         return Err(PipelineError::decode_failed("the source is empty"));
     }
+    if let Some(format) = heif_format(source) {
+        return Ok(format);
+    }
     if let Some(name) = recognised_but_unsupported(source) {
         return Err(unsupported(name));
     }
     let format = image::guess_format(source).map_err(|_| {
         PipelineError::decode_failed(
-            "the source is not an image (no JPEG, PNG, GIF, WebP, BMP or TIFF signature)",
+            "the source is not an image (no JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF or HEIC \
+             signature)",
         )
     })?;
     match format {
@@ -81,12 +84,40 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
     }
 }
 
+/// AVIF or HEIC, from the brands of an ISO media file's `ftyp` box: AVIF when a brand says
+/// AV1 (`avif`, `avis`), HEIC when one says HEVC or names only the generic HEIF brands
+/// (`mif1`, `msf1`), which libheif then reads whatever their codec.
+fn heif_format(source: &[u8]) -> Option<ImageFormat> {
+    if source.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    let size = u32::from_be_bytes(source.get(..4)?.try_into().ok()?);
+    let end = usize::try_from(size).ok()?.min(source.len()).min(4096);
+    let major = source.get(8..12)?;
+    let compatible = source.get(16..end).unwrap_or_default().chunks_exact(4);
+    let brands: Vec<&[u8]> = std::iter::once(major).chain(compatible).collect();
+    let has = |names: &[&[u8; 4]]| {
+        brands
+            .iter()
+            .any(|brand| names.iter().any(|n| *brand == &n[..]))
+    };
+    if has(&[b"avif", b"avis"]) {
+        Some(ImageFormat::Avif)
+    } else if has(&[
+        b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+    ]) {
+        Some(ImageFormat::Heic)
+    } else {
+        None
+    }
+}
+
 fn unsupported(name: &str) -> PipelineError {
     PipelineError::new(
         ErrorCode::UnsupportedFormat,
         format!(
             "the source is {name}, which is not supported (supported: JPEG, PNG, GIF, WebP, BMP, \
-             TIFF)"
+             TIFF, AVIF, HEIC)"
         ),
     )
 }
@@ -110,13 +141,6 @@ fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
         .find(|(magic, _)| source.starts_with(magic))
     {
         return Some(name);
-    }
-    let brand = source.get(4..12)?;
-    if brand.starts_with(b"ftyp") {
-        let heif_brands: [&[u8; 4]; 6] = [b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1"];
-        if heif_brands.iter().any(|b| brand.get(4..) == Some(&b[..])) {
-            return Some("HEIC");
-        }
     }
     if source.starts_with(&[0xFF, 0xD8])
         && super::jpeg::sample_precision(source).is_some_and(|bits| bits != 8)
@@ -185,6 +209,15 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
             });
         }
     }
+    if format.is_heif() {
+        let header = super::heif::header(source, format)?;
+        return Ok(SourceInfo {
+            format,
+            width: header.width,
+            height: header.height,
+            orientation: 1,
+        });
+    }
     let completed = completed(source, format);
     let mut decoder = open_decoder(completed.as_deref().unwrap_or(source), format)?;
     let (width, height) = decoder.dimensions();
@@ -197,7 +230,11 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
 }
 
 /// `DecodeFailed` for an image of no pixels (`0xN`, `Nx0`).
-fn has_pixels(format: ImageFormat, width: u32, height: u32) -> Result<(), PipelineError> {
+pub(super) fn has_pixels(
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+) -> Result<(), PipelineError> {
     if width == 0 || height == 0 {
         return Err(PipelineError::decode_failed(format!(
             "the {} source is {width}x{height}: it has no pixels",
@@ -227,6 +264,14 @@ pub fn decode_to_fit(
         if let Some(decoded) = decode_jpeg_with_turbo(source, limits, needed)? {
             return Ok(decoded);
         }
+    }
+    if format.is_heif() {
+        return Ok(Decoded {
+            raster: super::heif::decode(source, format, limits)?,
+            format,
+            source_quality: None,
+            orientation: 1,
+        });
     }
     let completed = completed(source, format);
     let source = completed.as_deref().unwrap_or(source);
@@ -433,6 +478,12 @@ fn open_decoder(
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
+        // Read by libheif (`super::heif`), never here.
+        ImageFormat::Avif | ImageFormat::Heic => {
+            return Err(PipelineError::internal(format!(
+                "the {format} decoder is libheif's, not the image crate's"
+            )))
+        }
     };
     // Header parsing is third-party code too: a panic in it is a corrupt header.
     super::guard::guarded(|| {
@@ -921,14 +972,55 @@ mod tests {
     }
 
     #[test]
-    fn recognised_formats_we_do_not_decode_are_unsupported() {
+    fn a_heif_container_with_nothing_in_it_is_a_named_decode_failure() {
         let mut heic = vec![0, 0, 0, 24];
         heic.extend_from_slice(b"ftypheic");
         heic.extend_from_slice(&[0; 16]);
+        assert_eq!(sniff(&heic).unwrap(), ImageFormat::Heic);
         let error = decode(&heic, &Limits::default()).unwrap_err();
-        assert_eq!(error.code, ErrorCode::UnsupportedFormat);
-        assert!(error.message.contains("HEIC"));
+        assert_eq!(error.code, ErrorCode::DecodeFailed);
+        assert!(
+            error.message.starts_with("the HEIC source is corrupt"),
+            "{}",
+            error.message
+        );
+    }
 
+    #[test]
+    fn heif_brands_name_avif_and_heic() {
+        let ftyp = |major: &[u8; 4], compatible: &[&[u8; 4]]| {
+            let size = 16 + 4 * compatible.len();
+            let mut file = u32::try_from(size).unwrap().to_be_bytes().to_vec();
+            file.extend_from_slice(b"ftyp");
+            file.extend_from_slice(major);
+            file.extend_from_slice(&[0; 4]);
+            compatible
+                .iter()
+                .for_each(|brand| file.extend_from_slice(&brand[..]));
+            file.extend_from_slice(&[0; 8]);
+            file
+        };
+        let table: [(&[u8; 4], &[&[u8; 4]], Option<ImageFormat>); 6] = [
+            (b"avif", &[b"mif1", b"miaf"], Some(ImageFormat::Avif)),
+            (b"avis", &[b"msf1"], Some(ImageFormat::Avif)),
+            (b"mif1", &[b"avif", b"miaf"], Some(ImageFormat::Avif)),
+            (b"heic", &[b"mif1"], Some(ImageFormat::Heic)),
+            (b"mif1", &[b"heic"], Some(ImageFormat::Heic)),
+            (b"isom", &[b"mp42"], None),
+        ];
+        for (major, compatible, expected) in table {
+            let file = ftyp(major, compatible);
+            assert_eq!(
+                heif_format(&file),
+                expected,
+                "{:?}",
+                std::str::from_utf8(major)
+            );
+        }
+    }
+
+    #[test]
+    fn recognised_formats_we_do_not_decode_are_unsupported() {
         // An ICO header: image recognises it, we do not decode it.
         let ico = [0u8, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0];
         assert_eq!(sniff(&ico).unwrap_err().code, ErrorCode::UnsupportedFormat);

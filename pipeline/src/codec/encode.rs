@@ -5,6 +5,7 @@
 //! | JPEG | libjpeg-turbo ([`super::jpeg`]) | quality 1-100, 4:2:0 chroma below 90 and 4:4:4 from 90, standard Huffman tables, progressive when interlaced; transparency flattened onto white |
 //! | PNG | `png` | fast deflate (fdeflate) with adaptive filters: results are written once and read often, but a worker's CPU is the bottleneck; fed in bands of rows with the deadline looked at between them |
 //! | WebP | libwebp (`webp` crate) | lossy at the resolved quality (as the vendors write it), alpha kept |
+//! | AVIF, HEIC | libheif ([`super::heif`]: aom, x265) | lossy at the resolved quality, lossless at 100, alpha kept |
 //! | BMP, TIFF | `image` | |
 //! | GIF | `image` | one frame, quantised to 256 colours (NeuQuant, speed 10); animations go through [`super::gif`] |
 
@@ -19,7 +20,8 @@ use std::io::{Cursor, Write};
 /// How to encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeOptions {
-    /// JPEG and WebP quality, 1-100 (the other formats are lossless and ignore it).
+    /// JPEG, WebP, AVIF and HEIC quality, 1-100 (the other formats are lossless and ignore
+    /// it).
     pub quality: u8,
     /// Progressive JPEG (ignored by other formats).
     pub progressive: bool,
@@ -39,6 +41,9 @@ pub fn encode(
         ImageFormat::Jpeg => encode_jpeg(raster, options),
         ImageFormat::Png => encode_png(raster, options.deadline, PNG_BAND_PIXELS),
         ImageFormat::Webp => encode_webp(raster, options.quality),
+        ImageFormat::Avif | ImageFormat::Heic => {
+            super::heif::encode(raster, format, options.quality)
+        }
         ImageFormat::Bmp => {
             let mut bytes = Vec::new();
             let encoder = image::codecs::bmp::BmpEncoder::new(&mut bytes);

@@ -21,17 +21,23 @@ pub enum ImageFormat {
     Gif,
     /// TIFF.
     Tiff,
+    /// AVIF: AV1 in HEIF, through libheif ([`super::heif`]); lossless at quality 100.
+    Avif,
+    /// HEIC: HEVC in HEIF, through libheif ([`super::heif`]); lossless at quality 100.
+    Heic,
 }
 
 impl ImageFormat {
     /// Every format, in a stable order (the order of the OSS documentation's list).
-    pub const ALL: [ImageFormat; 6] = [
+    pub const ALL: [ImageFormat; 8] = [
         ImageFormat::Jpeg,
         ImageFormat::Png,
         ImageFormat::Bmp,
         ImageFormat::Webp,
         ImageFormat::Gif,
         ImageFormat::Tiff,
+        ImageFormat::Heic,
+        ImageFormat::Avif,
     ];
 
     /// The usual file extension, without the dot. Also the name OSS uses in `format,<name>`.
@@ -43,6 +49,8 @@ impl ImageFormat {
             ImageFormat::Bmp => "bmp",
             ImageFormat::Gif => "gif",
             ImageFormat::Tiff => "tiff",
+            ImageFormat::Avif => "avif",
+            ImageFormat::Heic => "heic",
         }
     }
 
@@ -55,6 +63,8 @@ impl ImageFormat {
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Gif => "image/gif",
             ImageFormat::Tiff => "image/tiff",
+            ImageFormat::Avif => "image/avif",
+            ImageFormat::Heic => "image/heic",
         }
     }
 
@@ -64,8 +74,13 @@ impl ImageFormat {
         !matches!(self, ImageFormat::Jpeg)
     }
 
-    /// Reads a format name as users write it: the extension, plus the common aliases `jpeg`
-    /// and `tif`, in any letter case.
+    /// Whether the format is a HEIF container (AVIF, HEIC), read and written by libheif.
+    pub fn is_heif(self) -> bool {
+        matches!(self, ImageFormat::Avif | ImageFormat::Heic)
+    }
+
+    /// Reads a format name as users write it: the extension, plus the common aliases `jpeg`,
+    /// `tif` and `heif`, in any letter case.
     pub fn from_name(name: &str) -> Option<ImageFormat> {
         match name.to_ascii_lowercase().as_str() {
             "jpg" | "jpeg" => Some(ImageFormat::Jpeg),
@@ -74,6 +89,8 @@ impl ImageFormat {
             "bmp" => Some(ImageFormat::Bmp),
             "gif" => Some(ImageFormat::Gif),
             "tiff" | "tif" => Some(ImageFormat::Tiff),
+            "avif" => Some(ImageFormat::Avif),
+            "heic" | "heif" => Some(ImageFormat::Heic),
             _ => None,
         }
     }
@@ -99,6 +116,8 @@ mod tests {
             ("bmp", ImageFormat::Bmp, "bmp", "image/bmp"),
             ("gif", ImageFormat::Gif, "gif", "image/gif"),
             ("tif", ImageFormat::Tiff, "tiff", "image/tiff"),
+            ("AVIF", ImageFormat::Avif, "avif", "image/avif"),
+            ("heif", ImageFormat::Heic, "heic", "image/heic"),
         ];
         for (name, format, extension, mime) in table {
             assert_eq!(ImageFormat::from_name(name), Some(format), "{name}");

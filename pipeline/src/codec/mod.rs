@@ -10,6 +10,7 @@
 //! (what a source is, sniffed from its bytes, and what a result is written as) and [`Rgb`].
 //! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
 //! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame;
+//! [`heif`] reads and writes AVIF and HEIC through libheif;
 //! [`guard`] runs the third-party decoders so that their panics are quiet decode failures;
 //! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB.
 
@@ -19,6 +20,7 @@ pub mod encode;
 mod format;
 pub mod gif;
 pub mod guard;
+pub mod heif;
 pub mod jpeg;
 
 pub use format::ImageFormat;

@@ -28,8 +28,10 @@ pub type OutputFormat = ImageFormat;
 /// error naming the dialect's action.
 pub fn parse_argument(action: &str, value: &str) -> Result<ImageFormat, PipelineError> {
     ImageFormat::from_name(value).ok_or_else(|| {
+        let names: Vec<&str> = ImageFormat::ALL.iter().map(|f| f.extension()).collect();
         PipelineError::invalid_argument(format!(
-            "{action}: unknown format '{value}' (expected one of jpg, png, bmp, webp, gif, tiff)"
+            "{action}: unknown format '{value}' (expected one of {})",
+            names.join(", ")
         ))
     })
 }
@@ -75,9 +77,9 @@ mod tests {
 
     #[test]
     fn unknown_names_are_invalid_arguments_naming_the_action() {
-        let error = parse_argument("format", "heic").unwrap_err();
+        let error = parse_argument("format", "jxl").unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidArgument);
-        assert!(error.message.starts_with("format: unknown format 'heic'"));
+        assert!(error.message.starts_with("format: unknown format 'jxl'"));
     }
 
     #[test]

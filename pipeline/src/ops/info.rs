@@ -9,7 +9,7 @@
 //! # imageInfo
 //!
 //! `{"format","width","height","colorModel","frameNumber"?,"size"}`: `format` is `jpeg`, `png`,
-//! `gif`, `webp`, `bmp` or `tiff`; `size` the source's bytes; `frameNumber` only for GIF.
+//! `gif`, `webp`, `bmp`, `tiff`, `avif` or `heic`; `size` the source's bytes; `frameNumber` only for GIF.
 //! `colorModel` uses the names Qiniu's Go service reports: JPEG `ycbcr` (`gray`, `cmyk`),
 //! otherwise `gray`, `gray16`, `nrgba` (8-bit with alpha, also grey + alpha), `rgba` (8-bit
 //! without), `nrgba64`/`rgba64` (16-bit), and `palette` for GIF.
@@ -198,6 +198,15 @@ fn color_model(source: &[u8], format: ImageFormat) -> Result<&'static str, Pipel
     use image::ColorType;
     if format == ImageFormat::Gif {
         return Ok("palette");
+    }
+    if format.is_heif() {
+        let header = crate::codec::heif::header(source, format)?;
+        return Ok(match (header.has_alpha, header.bits > 8) {
+            (true, false) => "nrgba",
+            (false, false) => "rgba",
+            (true, true) => "nrgba64",
+            (false, true) => "rgba64",
+        });
     }
     let decoder = ImageReader::new(Cursor::new(source))
         .with_guessed_format()

@@ -428,7 +428,7 @@ mod tests {
             ("imageMogr2/thumbnail/1001%25x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/thumbnail: 1001%x is out of range 1-1000"),
             ("imageMogr2/quality/0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/quality: 0 is out of range 1-100"),
             ("imageMogr2/quality/high", ErrorCode::InvalidArgument, Some(0), "imageMogr2/quality: high is not a whole number"),
-            ("imageMogr2/format/heic", ErrorCode::InvalidArgument, Some(0), "imageMogr2/format: unknown format 'heic' (expected one of jpg, png, bmp, webp, gif, tiff)"),
+            ("imageMogr2/format/jxl", ErrorCode::InvalidArgument, Some(0), "imageMogr2/format: unknown format 'jxl' (expected one of jpg, png, bmp, webp, gif, tiff, heic, avif)"),
             ("imageMogr2/interlace/yes", ErrorCode::InvalidArgument, Some(0), "imageMogr2/interlace: 'yes' must be 0 or 1"),
             ("imageMogr2/crop/!300x300a10", ErrorCode::InvalidArgument, Some(0), "imageMogr2/crop: '!300x300a10' is not a crop geometry (<W>x, x<H>, <W>x<H>, !<W>x<H>a<dx>a<dy>, with - for negative offsets)"),
             ("imageMogr2/crop/10001x", ErrorCode::InvalidArgument, Some(0), "imageMogr2/crop: 10001x is out of range 0-10000"),
