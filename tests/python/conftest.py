@@ -200,9 +200,17 @@ def fixture_bytes(name):
 
 
 def image_size(data):
-    """Width and height of a PNG or JPEG, without third-party imaging libraries."""
+    """Width and height of a PNG, JPEG, AVIF or HEIC (its `clap` or `ispe` box), without
+    third-party imaging libraries."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[4:8] == b"ftyp":
+        number = lambda at: int.from_bytes(data[at:at + 4], "big")
+        if b"clap" in data:  # a clean aperture: HEVC's even-sized picture cropped to the image
+            at = data.index(b"clap") + 4
+            return number(at) // number(at + 4), number(at + 8) // number(at + 12)
+        at = data.index(b"ispe") + 8
+        return number(at), number(at + 4)
     i = 2
     while i < len(data):
         marker = data[i + 1]
@@ -212,4 +220,4 @@ def image_size(data):
             w = int.from_bytes(data[i + 7:i + 9], "big")
             return w, h
         i += 2 + length
-    raise ValueError("not a PNG or JPEG")
+    raise ValueError("not a PNG, JPEG, AVIF or HEIC")

@@ -70,6 +70,8 @@ def test_get_object_with_process_answers_the_processed_image(server, owner):
         ("image/rotate,90/format,png", "image/png", (427, 640)),
         ("image/resize,w_120/format,png", "image/png", (120, 80)),
         ("image/watermark,text_RmVycm90eXBl,size_20/resize,w_300", "image/jpeg", (300, 200)),
+        ("image/resize,w_100/format,avif", "image/avif", (100, 67)),
+        ("image/resize,w_100/format,heic", "image/heic", (100, 67)),
     ]
     for process, content_type, size in table:
         result = photos.get_object("a.jpg", process=process)
@@ -247,6 +249,22 @@ def test_qiniu_private_download_urls_process_and_refuse(server, owner):
     assert image_size(mogr.content)[0] == 50
     info = requests.get(auth.private_download_url(base + "?imageInfo"), timeout=30)
     assert info.json()["width"] == 640
+    avif = requests.get(auth.private_download_url(base + "?imageMogr2/thumbnail/50x/format/avif"), timeout=30)
+    assert avif.headers["Content-Type"] == "image/avif"
+    assert image_size(avif.content)[0] == 50
+    # An iPhone-style HEIC source, read and written as JPEG; imageInfo names it.
+    bucket(server, owner, "qdl").put_object("q.heic", fixture_bytes("gopher-640x427.heic"))
+    heic = f"{server.url}/qdl/q.heic"
+    view = requests.get(auth.private_download_url(heic + "?imageView2/2/w/100/format/jpg"), timeout=30)
+    assert view.headers["Content-Type"] == "image/jpeg", view.text
+    assert image_size(view.content) == (100, 67)
+    info = requests.get(auth.private_download_url(heic + "?imageInfo"), timeout=30).json()
+    assert (info["format"], info["width"], info["colorModel"]) == ("heic", 640, "rgba")
+    # A Photoshop source (Qiniu lists PSD): its composite, written as PNG unless named.
+    bucket(server, owner, "qdl").put_object("q.psd", fixture_bytes("gopher-120x80.psd"))
+    psd = requests.get(auth.private_download_url(f"{server.url}/qdl/q.psd?imageView2/2/w/60"), timeout=30)
+    assert psd.headers["Content-Type"] == "image/png", psd.text
+    assert image_size(psd.content) == (60, 40)
     chained = requests.get(
         auth.private_download_url(base + "?imageMogr2/thumbnail/200x|imageView2/1/w/50/h/50"), timeout=30
     )

@@ -7,7 +7,7 @@
 //! well, as a second line of defence.
 //!
 //! Errors: bytes that are no image we recognise, and recognised images that turn out corrupt
-//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (ICO, PSD, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
+//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (ICO, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
 //! named; anything over a limit is `ImageTooLarge`.
 //!
 //! An animated GIF or WebP decodes to its first frame here (what a still result is made
@@ -64,6 +64,9 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
     if let Some(format) = heif_format(source) {
         return Ok(format);
     }
+    if source.starts_with(b"8BPS") {
+        return Ok(ImageFormat::Psd);
+    }
     if let Some(name) = recognised_but_unsupported(source) {
         return Err(unsupported(name));
     }
@@ -117,7 +120,7 @@ fn unsupported(name: &str) -> PipelineError {
         ErrorCode::UnsupportedFormat,
         format!(
             "the source is {name}, which is not supported (supported: JPEG, PNG, GIF, WebP, BMP, \
-             TIFF, AVIF, HEIC)"
+             TIFF, AVIF, HEIC, PSD)"
         ),
     )
 }
@@ -126,8 +129,7 @@ fn unsupported(name: &str) -> PipelineError {
 /// rather than called garbage. The `image` crate sniffs others (AVIF, ICO, PNM, OpenEXR ...),
 /// which `sniff` names from its answer.
 fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
-    const SIGNATURES: [(&[u8], &str); 8] = [
-        (b"8BPS", "PSD"),
+    const SIGNATURES: [(&[u8], &str); 7] = [
         (b"%PDF-", "PDF"),
         (b"\x00\x00\x00\x0CjP  \r\n\x87\n", "JPEG 2000"),
         (b"\xFF\x4F\xFF\x51", "JPEG 2000 (a codestream)"),
@@ -209,6 +211,15 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
             });
         }
     }
+    if format == ImageFormat::Psd {
+        let header = super::psd::header(source)?;
+        return Ok(SourceInfo {
+            format,
+            width: header.width,
+            height: header.height,
+            orientation: 1,
+        });
+    }
     if format.is_heif() {
         let header = super::heif::header(source, format)?;
         return Ok(SourceInfo {
@@ -264,6 +275,17 @@ pub fn decode_to_fit(
         if let Some(decoded) = decode_jpeg_with_turbo(source, limits, needed)? {
             return Ok(decoded);
         }
+    }
+    if format == ImageFormat::Psd {
+        // Our own parser, but on untrusted bytes: a bug in it is a corrupt file, not a crash.
+        let raster = super::guard::guarded(|| super::psd::decode(source, limits))
+            .map_err(|_| PipelineError::decode_failed("the PSD source could not be decoded"))??;
+        return Ok(Decoded {
+            raster,
+            format,
+            source_quality: None,
+            orientation: 1,
+        });
     }
     if format.is_heif() {
         return Ok(Decoded {
@@ -478,10 +500,10 @@ fn open_decoder(
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
-        // Read by libheif (`super::heif`), never here.
-        ImageFormat::Avif | ImageFormat::Heic => {
+        // Read by libheif (`super::heif`) and by `super::psd`, never here.
+        ImageFormat::Avif | ImageFormat::Heic | ImageFormat::Psd => {
             return Err(PipelineError::internal(format!(
-                "the {format} decoder is libheif's, not the image crate's"
+                "the {format} decoder is not the image crate's"
             )))
         }
     };
@@ -639,6 +661,19 @@ mod tests {
         // libjpeg-turbo's header reader warns, so the general decoder takes the file.
         let decoded = decode(&junk, &Limits::default()).unwrap();
         assert_eq!(decoded.raster.dimensions(), (640, 427));
+    }
+
+    #[test]
+    fn a_jpeg_with_a_short_adobe_segment_decodes() {
+        // An APP14 holding only "Adobe" (5 bytes; the full segment has 12): libjpeg skips it.
+        let gopher = fixture("gopher-640x427.jpg");
+        let mut short = gopher[..2].to_vec();
+        short.extend_from_slice(b"\xFF\xEE\x00\x07Adobe");
+        short.extend_from_slice(&gopher[2..]);
+        let decoded = decode(&short, &Limits::default()).unwrap();
+        assert_eq!(decoded.raster.dimensions(), (640, 427));
+        let plain = decode(&gopher, &Limits::default()).unwrap();
+        assert_eq!(decoded.raster, plain.raster);
     }
 
     #[test]
@@ -1000,15 +1035,16 @@ mod tests {
             file.extend_from_slice(&[0; 8]);
             file
         };
-        let table: [(&[u8; 4], &[&[u8; 4]], Option<ImageFormat>); 6] = [
-            (b"avif", &[b"mif1", b"miaf"], Some(ImageFormat::Avif)),
-            (b"avis", &[b"msf1"], Some(ImageFormat::Avif)),
-            (b"mif1", &[b"avif", b"miaf"], Some(ImageFormat::Avif)),
-            (b"heic", &[b"mif1"], Some(ImageFormat::Heic)),
-            (b"mif1", &[b"heic"], Some(ImageFormat::Heic)),
-            (b"isom", &[b"mp42"], None),
+        type Brands<'a> = (&'a [u8; 4], &'a [&'a [u8; 4]]);
+        let table: [(Brands, Option<ImageFormat>); 6] = [
+            ((b"avif", &[b"mif1", b"miaf"]), Some(ImageFormat::Avif)),
+            ((b"avis", &[b"msf1"]), Some(ImageFormat::Avif)),
+            ((b"mif1", &[b"avif", b"miaf"]), Some(ImageFormat::Avif)),
+            ((b"heic", &[b"mif1"]), Some(ImageFormat::Heic)),
+            ((b"mif1", &[b"heic"]), Some(ImageFormat::Heic)),
+            ((b"isom", &[b"mp42"]), None),
         ];
-        for (major, compatible, expected) in table {
+        for ((major, compatible), expected) in table {
             let file = ftyp(major, compatible);
             assert_eq!(
                 heif_format(&file),

@@ -44,6 +44,10 @@ pub fn encode(
         ImageFormat::Avif | ImageFormat::Heic => {
             super::heif::encode(raster, format, options.quality)
         }
+        // `ops::format::resolve` never gives PSD (`ImageFormat::default_output`).
+        ImageFormat::Psd => Err(PipelineError::internal(
+            "encode: PSD is a source format only",
+        )),
         ImageFormat::Bmp => {
             let mut bytes = Vec::new();
             let encoder = image::codecs::bmp::BmpEncoder::new(&mut bytes);

@@ -25,10 +25,15 @@ pub enum ImageFormat {
     Avif,
     /// HEIC: HEVC in HEIF, through libheif ([`super::heif`]); lossless at quality 100.
     Heic,
+    /// Photoshop (PSD, PSB): a source only, its composite image ([`super::psd`]). Not in
+    /// [`ImageFormat::ALL`] and not named by [`ImageFormat::from_name`]: a result is never
+    /// written as PSD, and one that names no format is PNG ([`ImageFormat::default_output`]).
+    Psd,
 }
 
 impl ImageFormat {
-    /// Every format, in a stable order (the order of the OSS documentation's list).
+    /// Every format a result can be written in, in a stable order (the order of the OSS
+    /// documentation's list).
     pub const ALL: [ImageFormat; 8] = [
         ImageFormat::Jpeg,
         ImageFormat::Png,
@@ -51,6 +56,7 @@ impl ImageFormat {
             ImageFormat::Tiff => "tiff",
             ImageFormat::Avif => "avif",
             ImageFormat::Heic => "heic",
+            ImageFormat::Psd => "psd",
         }
     }
 
@@ -65,6 +71,7 @@ impl ImageFormat {
             ImageFormat::Tiff => "image/tiff",
             ImageFormat::Avif => "image/avif",
             ImageFormat::Heic => "image/heic",
+            ImageFormat::Psd => "image/vnd.adobe.photoshop",
         }
     }
 
@@ -72,6 +79,16 @@ impl ImageFormat {
     /// without one are flattened onto white (both vendors' rule).
     pub fn supports_alpha(self) -> bool {
         !matches!(self, ImageFormat::Jpeg)
+    }
+
+    /// The format a result of a source in this format is written in when the pipeline names
+    /// none: the source's own, except PSD (never written), which becomes PNG (lossless,
+    /// transparency kept).
+    pub fn default_output(self) -> ImageFormat {
+        match self {
+            ImageFormat::Psd => ImageFormat::Png,
+            other => other,
+        }
     }
 
     /// Whether the format is a HEIF container (AVIF, HEIC), read and written by libheif.

@@ -25,9 +25,8 @@ use libheif_rs::{
 };
 use std::sync::OnceLock;
 
-/// aom's speed (0 slowest and smallest to 9 fastest): 6 is where a 12 MP photo encodes in
-/// about the time libvips' `heifsave` (its default effort 4, aom speed 5) takes, with files a
-/// few percent larger (bench/run, case 1 to AVIF).
+/// aom's speed (0 slowest and smallest to 9 fastest). libvips' `heifsave` uses 5 (its
+/// default effort 4); `bench/run` case 1a compares the two.
 pub const AOM_SPEED: i32 = 6;
 
 /// The library, initialised once for the process (libheif registers its codecs on the first

@@ -10,7 +10,8 @@
 //! (what a source is, sniffed from its bytes, and what a result is written as) and [`Rgb`].
 //! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
 //! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame;
-//! [`heif`] reads and writes AVIF and HEIC through libheif;
+//! [`heif`] reads and writes AVIF and HEIC through libheif; [`psd`] reads Photoshop's
+//! composite image;
 //! [`guard`] runs the third-party decoders so that their panics are quiet decode failures;
 //! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB.
 
@@ -22,6 +23,7 @@ pub mod gif;
 pub mod guard;
 pub mod heif;
 pub mod jpeg;
+pub mod psd;
 
 pub use format::ImageFormat;
 

@@ -63,6 +63,7 @@ pub(crate) fn read_canonical(
 
 /// The format the result is written in, given the settings and the source's format.
 pub fn resolve(settings: &OutputSettings, source: ImageFormat) -> ImageFormat {
+    let source = source.default_output();
     match settings.format {
         Some(ImageFormat::Gif) if settings.gif_requires_gif_source => source,
         Some(format) => format,

@@ -9,7 +9,7 @@
 //! # imageInfo
 //!
 //! `{"format","width","height","colorModel","frameNumber"?,"size"}`: `format` is `jpeg`, `png`,
-//! `gif`, `webp`, `bmp`, `tiff`, `avif` or `heic`; `size` the source's bytes; `frameNumber` only for GIF.
+//! `gif`, `webp`, `bmp`, `tiff`, `avif`, `heic` or `psd`; `size` the source's bytes; `frameNumber` only for GIF.
 //! `colorModel` uses the names Qiniu's Go service reports: JPEG `ycbcr` (`gray`, `cmyk`),
 //! otherwise `gray`, `gray16`, `nrgba` (8-bit with alpha, also grey + alpha), `rgba` (8-bit
 //! without), `nrgba64`/`rgba64` (16-bit), and `palette` for GIF.
@@ -198,6 +198,21 @@ fn color_model(source: &[u8], format: ImageFormat) -> Result<&'static str, Pipel
     use image::ColorType;
     if format == ImageFormat::Gif {
         return Ok("palette");
+    }
+    if format == ImageFormat::Psd {
+        let header = crate::codec::psd::header(source)?;
+        let colours = match header.mode {
+            1 => 1,
+            4 => 4,
+            _ => 3,
+        };
+        let alpha = header.channels > colours;
+        return Ok(match (header.mode, alpha) {
+            (1, _) => "gray",
+            (4, _) => "cmyk",
+            (_, true) => "nrgba",
+            (_, false) => "rgba",
+        });
     }
     if format.is_heif() {
         let header = crate::codec::heif::header(source, format)?;
