@@ -156,16 +156,11 @@ pub fn image_to_srgb(mut image: DynamicImage, profile: &Profile) -> DynamicImage
         colour_in_place(&mut image, profile);
         return image;
     }
-    let greys = match (&image, profile.is_grey()) {
-        (DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_), true) => {
-            grey8_to_rgb(&image, profile)
-        }
-        (DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA16(_), true) => {
-            grey16_to_rgb(&image, profile)
-        }
-        _ => None,
-    };
-    greys.unwrap_or(image)
+    let converted = profile
+        .is_grey()
+        .then(|| grey_to_rgb(&image, profile))
+        .flatten();
+    converted.unwrap_or(image)
 }
 
 /// An 8-bit raster in sRGB. `grey` says the raster's RGB holds a grey picture (its red
@@ -251,48 +246,47 @@ fn colour_in_place(image: &mut DynamicImage, profile: &Profile) {
         };
 }
 
-/// A grey 8-bit image (with or without alpha) as sRGB RGB(A) through its grey profile.
-fn grey8_to_rgb(image: &DynamicImage, profile: &Profile) -> Option<DynamicImage> {
+/// A grey image (8 or 16 bits, with or without alpha) as sRGB RGB(A) through its grey
+/// profile.
+fn grey_to_rgb(image: &DynamicImage, profile: &Profile) -> Option<DynamicImage> {
     let (width, height) = (image.width(), image.height());
+    let eight = |from, to| transform_8(profile, from, to);
+    let sixteen = |from, to| transform_16(profile, from, to);
     match image {
         DynamicImage::ImageLuma8(grey) => {
-            let transform = transform_8(profile, Layout::Gray, Layout::Rgb)?;
-            let rgb = convert_in_bands(grey.as_raw(), (1, 3), |from, to| {
-                transform.transform(from, to)
-            })?;
-            ImageBuffer::from_raw(width, height, rgb).map(DynamicImage::ImageRgb8)
+            ImageBuffer::from_raw(width, height, greys(grey, false, eight)?)
+                .map(DynamicImage::ImageRgb8)
         }
         DynamicImage::ImageLumaA8(grey) => {
-            let transform = transform_8(profile, Layout::GrayAlpha, Layout::Rgba)?;
-            let rgba = convert_in_bands(grey.as_raw(), (2, 4), |from, to| {
-                transform.transform(from, to)
-            })?;
-            ImageBuffer::from_raw(width, height, rgba).map(DynamicImage::ImageRgba8)
+            ImageBuffer::from_raw(width, height, greys(grey, true, eight)?)
+                .map(DynamicImage::ImageRgba8)
+        }
+        DynamicImage::ImageLuma16(grey) => {
+            ImageBuffer::from_raw(width, height, greys(grey, false, sixteen)?)
+                .map(DynamicImage::ImageRgb16)
+        }
+        DynamicImage::ImageLumaA16(grey) => {
+            ImageBuffer::from_raw(width, height, greys(grey, true, sixteen)?)
+                .map(DynamicImage::ImageRgba16)
         }
         _ => None,
     }
 }
 
-/// [`grey8_to_rgb`] for 16-bit greys.
-fn grey16_to_rgb(image: &DynamicImage, profile: &Profile) -> Option<DynamicImage> {
-    let (width, height) = (image.width(), image.height());
-    match image {
-        DynamicImage::ImageLuma16(grey) => {
-            let transform = transform_16(profile, Layout::Gray, Layout::Rgb)?;
-            let rgb = convert_in_bands(grey.as_raw(), (1, 3), |from, to| {
-                transform.transform(from, to)
-            })?;
-            ImageBuffer::from_raw(width, height, rgb).map(DynamicImage::ImageRgb16)
-        }
-        DynamicImage::ImageLumaA16(grey) => {
-            let transform = transform_16(profile, Layout::GrayAlpha, Layout::Rgba)?;
-            let rgba = convert_in_bands(grey.as_raw(), (2, 4), |from, to| {
-                transform.transform(from, to)
-            })?;
-            ImageBuffer::from_raw(width, height, rgba).map(DynamicImage::ImageRgba16)
-        }
-        _ => None,
-    }
+/// Grey samples (`alpha`: each followed by its alpha) converted to RGB(A) by the transform
+/// `make` builds between the two layouts.
+fn greys<T: Copy + Default>(
+    grey: &[T],
+    alpha: bool,
+    make: impl Fn(Layout, Layout) -> Option<Arc<dyn moxcms::TransformExecutor<T> + Send + Sync>>,
+) -> Option<Vec<T>> {
+    let (from, to, channels) = if alpha {
+        (Layout::GrayAlpha, Layout::Rgba, (2, 4))
+    } else {
+        (Layout::Gray, Layout::Rgb, (1, 3))
+    };
+    let transform = make(from, to)?;
+    convert_in_bands(grey, channels, |from, to| transform.transform(from, to))
 }
 
 /// Samples of `channels.0` per pixel converted to `channels.1` per pixel by `convert`, a band

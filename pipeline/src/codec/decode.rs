@@ -271,29 +271,8 @@ pub fn decode_to_fit(
 ) -> Result<Decoded, PipelineError> {
     limits.check_source_len(source.len())?;
     let format = sniff(source)?;
-    if format == ImageFormat::Jpeg {
-        if let Some(decoded) = decode_jpeg_with_turbo(source, limits, needed)? {
-            return Ok(decoded);
-        }
-    }
-    if format == ImageFormat::Psd {
-        // Our own parser, but on untrusted bytes: a bug in it is a corrupt file, not a crash.
-        let raster = super::guard::guarded(|| super::psd::decode(source, limits))
-            .map_err(|_| PipelineError::decode_failed("the PSD source could not be decoded"))??;
-        return Ok(Decoded {
-            raster,
-            format,
-            source_quality: None,
-            orientation: 1,
-        });
-    }
-    if format.is_heif() {
-        return Ok(Decoded {
-            raster: super::heif::decode(source, format, limits)?,
-            format,
-            source_quality: None,
-            orientation: 1,
-        });
+    if let Some(decoded) = decode_with_own_reader(source, format, limits, needed)? {
+        return Ok(decoded);
     }
     let completed = completed(source, format);
     let source = completed.as_deref().unwrap_or(source);
@@ -313,11 +292,54 @@ pub fn decode_to_fit(
         ImageFormat::Jpeg => super::jpeg::estimate_quality(source),
         _ => None,
     };
-    // A JPEG here is one libjpeg-turbo refused (see `decode_jpeg_with_turbo`): it is decoded
-    // at full size by the general decoder.
+    let image = decode_pixels(decoder, format, (width, height))?;
+    let image = match &profile {
+        Some(profile) => super::colour::image_to_srgb(image, profile),
+        None => image,
+    };
+    let raster = into_raster(image)?;
+    Ok(Decoded {
+        raster,
+        format,
+        source_quality,
+        orientation,
+    })
+}
+
+/// The formats whose decoders are not the `image` crate's: JPEG through libjpeg-turbo (`None`
+/// when it refuses one, which then goes to the general decoder), PSD, AVIF and HEIC.
+fn decode_with_own_reader(
+    source: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+    needed: Option<(u32, u32)>,
+) -> Result<Option<Decoded>, PipelineError> {
+    let raster = match format {
+        ImageFormat::Jpeg => return decode_jpeg_with_turbo(source, limits, needed),
+        // Our own parser, but on untrusted bytes: a bug in it is a corrupt file, not a crash.
+        ImageFormat::Psd => super::guard::guarded(|| super::psd::decode(source, limits))
+            .map_err(|_| PipelineError::decode_failed("the PSD source could not be decoded"))??,
+        ImageFormat::Avif | ImageFormat::Heic => super::heif::decode(source, format, limits)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(Decoded {
+        raster,
+        format,
+        source_quality: None,
+        orientation: 1,
+    }))
+}
+
+/// The general decoder's pixels. A JPEG here is one libjpeg-turbo refused (see
+/// `decode_jpeg_with_turbo`): it is decoded at full size.
+fn decode_pixels(
+    decoder: impl ImageDecoder,
+    format: ImageFormat,
+    (width, height): (u32, u32),
+) -> Result<DynamicImage, PipelineError> {
     // The decoders are third-party code fed untrusted bytes; should one of them panic, that is
     // a corrupt image to the caller, not a dead worker.
-    let image = super::guard::guarded(|| DynamicImage::from_decoder(decoder))
+    super::guard::guarded(|| DynamicImage::from_decoder(decoder))
         .map_err(|_| {
             PipelineError::decode_failed(format!(
                 "the {} source could not be decoded (the decoder failed)",
@@ -334,18 +356,7 @@ pub fn decode_to_fit(
                 format.extension().to_uppercase()
             )),
             other => image_error(format, other),
-        })?;
-    let image = match &profile {
-        Some(profile) => super::colour::image_to_srgb(image, profile),
-        None => image,
-    };
-    let raster = into_raster(image)?;
-    Ok(Decoded {
-        raster,
-        format,
-        source_quality,
-        orientation,
-    })
+        })
 }
 
 /// A PNG's closing chunk: IEND, empty, with its CRC.
