@@ -7,7 +7,8 @@
 //! well, as a second line of defence.
 //!
 //! Errors: bytes that are no image we recognise, and recognised images that turn out corrupt
-//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (ICO, PDF, SVG, JPEG 2000, JPEG XL, TGA, BigTIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
+//! or truncated, are `DecodeFailed`; a format we recognise but do not decode (ICO, PDF, SVG,
+//! JPEG 2000, JPEG XL, TGA, palette or CIELab TIFF, 12-bit JPEG ...) is `UnsupportedFormat`,
 //! named; anything over a limit is `ImageTooLarge`.
 //!
 //! An animated GIF or WebP decodes to its first frame here (what a still result is made
@@ -66,6 +67,10 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
     }
     if source.starts_with(b"8BPS") {
         return Ok(ImageFormat::Psd);
+    }
+    // BigTIFF, which the `image` crate does not sniff and its TIFF decoder reads.
+    if source.starts_with(b"II\x2B\x00") || source.starts_with(b"MM\x00\x2B") {
+        return Ok(ImageFormat::Tiff);
     }
     if let Some(name) = recognised_but_unsupported(source) {
         return Err(unsupported(name));
@@ -129,14 +134,12 @@ fn unsupported(name: &str) -> PipelineError {
 /// rather than called garbage. The `image` crate sniffs others (AVIF, ICO, PNM, OpenEXR ...),
 /// which `sniff` names from its answer.
 fn recognised_but_unsupported(source: &[u8]) -> Option<&'static str> {
-    const SIGNATURES: [(&[u8], &str); 7] = [
+    const SIGNATURES: [(&[u8], &str); 5] = [
         (b"%PDF-", "PDF"),
         (b"\x00\x00\x00\x0CjP  \r\n\x87\n", "JPEG 2000"),
         (b"\xFF\x4F\xFF\x51", "JPEG 2000 (a codestream)"),
         (b"\x00\x00\x00\x0CJXL \r\n\x87\n", "JPEG XL"),
         (b"\xFF\x0A", "JPEG XL"),
-        (b"II\x2B\x00", "BigTIFF"),
-        (b"MM\x00\x2B", "BigTIFF"),
     ];
     if let Some((_, name)) = SIGNATURES
         .iter()
@@ -210,6 +213,14 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
                 orientation: jpeg_orientation(source),
             });
         }
+    }
+    if let Some((width, height)) = low_bit_grey_tiff(source, format) {
+        return Ok(SourceInfo {
+            format,
+            width,
+            height,
+            orientation: super::tiff::orientation(source),
+        });
     }
     if format == ImageFormat::Psd {
         let header = super::psd::header(source)?;
@@ -297,13 +308,24 @@ pub fn decode_to_fit(
         Some(profile) => super::colour::image_to_srgb(image, profile),
         None => image,
     };
-    let raster = into_raster(image)?;
+    let mut raster = into_raster(image)?;
+    if format == ImageFormat::Tiff && super::tiff::has_associated_alpha(source) {
+        super::tiff::unpremultiply(&mut raster);
+    }
     Ok(Decoded {
         raster,
         format,
         source_quality,
         orientation,
     })
+}
+
+/// The size of a TIFF of 1-, 2- or 4-bit greys (read by `super::tiff`, not the `image`
+/// crate); `None` for any other source.
+fn low_bit_grey_tiff(source: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    (format == ImageFormat::Tiff)
+        .then(|| super::tiff::low_bit_grey_size(source))
+        .flatten()
 }
 
 /// The formats whose decoders are not the `image` crate's: JPEG through libjpeg-turbo (`None`
@@ -320,6 +342,7 @@ fn decode_with_own_reader(
         ImageFormat::Psd => super::guard::guarded(|| super::psd::decode(source, limits))
             .map_err(|_| PipelineError::decode_failed("the PSD source could not be decoded"))??,
         ImageFormat::Avif | ImageFormat::Heic => super::heif::decode(source, format, limits)?,
+        ImageFormat::Tiff => return decode_tiff_kinds(source, limits),
         _ => return Ok(None),
     };
     Ok(Some(Decoded {
@@ -328,6 +351,22 @@ fn decode_with_own_reader(
         source_quality: None,
         orientation: 1,
     }))
+}
+
+/// The TIFFs `super::tiff` reads (low-bit greys) or refuses by name (before the general
+/// decoder fails in its own words); `None` for the others.
+fn decode_tiff_kinds(source: &[u8], limits: &Limits) -> Result<Option<Decoded>, PipelineError> {
+    if let Some(refusal) = super::tiff::unsupported_reason(source) {
+        return Err(refusal);
+    }
+    Ok(
+        super::tiff::decode_low_bit_grey(source, limits)?.map(|raster| Decoded {
+            raster,
+            format: ImageFormat::Tiff,
+            source_quality: None,
+            orientation: super::tiff::orientation(source),
+        }),
+    )
 }
 
 /// The general decoder's pixels. A JPEG here is one libjpeg-turbo refused (see
@@ -528,7 +567,12 @@ fn open_decoder(
             format.extension().to_uppercase()
         ))
     })?
-    .map_err(|error| image_error(format, error))
+    .map_err(|error| match format {
+        ImageFormat::Tiff => {
+            super::tiff::unsupported_reason(source).unwrap_or_else(|| image_error(format, error))
+        }
+        _ => image_error(format, error),
+    })
 }
 
 /// Maps the `image` crate's errors onto our codes.
@@ -1084,7 +1128,7 @@ mod tests {
         tga.extend_from_slice(&[128; 48]);
         let svg =
             b"\xEF\xBB\xBF\n <?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>";
-        let table: [(&[u8], &str); 10] = [
+        let table: [(&[u8], &str); 9] = [
             (b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj", "PDF"),
             (svg, "SVG"),
             (b"<svg width=\"10\" height=\"10\"></svg>", "SVG"),
@@ -1097,10 +1141,6 @@ mod tests {
             (
                 b"\x00\x00\x00\x0CJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl ",
                 "JPEG XL",
-            ),
-            (
-                b"II\x2B\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00",
-                "BigTIFF",
             ),
             (&tga, "TGA"),
             (&twelve_bit, "12 or 16 bits"),

@@ -92,7 +92,7 @@ pub fn decode(
     let image =
         super::guard::guarded(|| library().decode(&handle, ColorSpace::Rgb(chroma), options))
             .map_err(|_| corrupt(format, "the decoder failed"))?
-            .map_err(|error| corrupt(format, &error.message))?;
+            .map_err(|error| container_error(format, &error))?;
     let raster = packed_raster(&image, layout)
         .ok_or_else(|| corrupt(format, "the decoder gave no RGB pixels of the image's size"))?;
     Ok(to_srgb(raster, &handle))

@@ -11,7 +11,7 @@
 //! [`jpeg`] is the libjpeg-turbo fast path and the JPEG header walking (EXIF orientation,
 //! quantization tables, start-of-frame, end of image); [`gif`] runs animations frame by frame;
 //! [`heif`] reads and writes AVIF and HEIC through libheif; [`psd`] reads Photoshop's
-//! composite image;
+//! composite image; [`tiff`] reads the TIFF kinds the `image` crate does not;
 //! [`guard`] runs the third-party decoders so that their panics are quiet decode failures;
 //! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB.
 
@@ -24,6 +24,7 @@ pub mod guard;
 pub mod heif;
 pub mod jpeg;
 pub mod psd;
+pub mod tiff;
 
 pub use format::ImageFormat;
 

@@ -83,9 +83,11 @@ pub fn decode(source: &[u8], limits: &Limits) -> Result<Raster, PipelineError> {
     skip_block(&mut reader, false)?; // colour mode data: only indexed and duotone use it
     let resources = reader.block(false)?;
     skip_block(&mut reader, header.large)?; // layers and masks: the composite follows them
-    let planes = read_planes(&mut reader, &header)?;
-    let profile = icc_profile(resources).and_then(|icc| Profile::parse(&icc));
     let with_alpha = usize::from(header.channels) > colours;
+    let wanted = colours + usize::from(with_alpha);
+    check_budget(&header, wanted, limits)?;
+    let planes = read_planes(&mut reader, &header, wanted)?;
+    let profile = icc_profile(resources).and_then(|icc| Profile::parse(&icc));
     assemble(&header, &planes, colours, with_alpha, profile.as_ref())
 }
 
@@ -122,6 +124,22 @@ fn colour_channels(header: &Header) -> Result<usize, PipelineError> {
     Ok(colours)
 }
 
+/// Refuses a composite whose planes (only the ones read: colours and transparency) would
+/// exceed the decoders' allocation budget.
+fn check_budget(header: &Header, planes: usize, limits: &Limits) -> Result<(), PipelineError> {
+    let bytes = u64::from(header.width)
+        .saturating_mul(u64::from(header.height))
+        .saturating_mul(u64::from(header.depth / 8))
+        .saturating_mul(planes as u64);
+    if bytes > limits.decoder_alloc_budget() {
+        return Err(PipelineError::image_too_large(format!(
+            "the PSD source needs {bytes} bytes to decode, over the budget of {} bytes",
+            limits.decoder_alloc_budget()
+        )));
+    }
+    Ok(())
+}
+
 fn skip_block(reader: &mut Reader<'_>, large: bool) -> Result<(), PipelineError> {
     reader.block(large).map(|_| ())
 }
@@ -143,22 +161,26 @@ fn icc_profile(mut resources: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// The composite's channel planes, each `height` rows of `width` samples (big-endian).
-fn read_planes(reader: &mut Reader<'_>, header: &Header) -> Result<Vec<Vec<u8>>, PipelineError> {
+/// The composite's first `wanted` channel planes, each `height` rows of `width` samples
+/// (big-endian); the channels after them are not decoded.
+fn read_planes(
+    reader: &mut Reader<'_>,
+    header: &Header,
+    wanted: usize,
+) -> Result<Vec<Vec<u8>>, PipelineError> {
     let row = usize::try_from(header.width)
         .ok()
         .and_then(|width| width.checked_mul(usize::from(header.depth / 8)))
         .ok_or_else(|| corrupt("its rows are too wide"))?;
     let rows = usize::try_from(header.height).map_err(|_| corrupt("it is too tall"))?;
-    let channels = usize::from(header.channels);
     match reader.u16()? {
-        0 => (0..channels)
+        0 => (0..wanted)
             .map(|_| {
                 (reader.take(row * rows).map(<[u8]>::to_vec))
                     .ok_or_else(|| corrupt("its image data is cut short"))
             })
             .collect(),
-        1 => read_packbits_planes(reader, header, (row, rows)),
+        1 => read_packbits_planes(reader, header, (row, rows), wanted),
         2 | 3 => Err(unsupported("a PSD whose composite image is ZIP-compressed")),
         other => Err(corrupt(&format!("its image data has compression {other}"))),
     }
@@ -169,6 +191,7 @@ fn read_packbits_planes(
     reader: &mut Reader<'_>,
     header: &Header,
     (row, rows): (usize, usize),
+    wanted: usize,
 ) -> Result<Vec<Vec<u8>>, PipelineError> {
     let channels = usize::from(header.channels);
     let counts: Vec<usize> = (0..channels * rows)
@@ -182,8 +205,8 @@ fn read_packbits_planes(
             }
         })
         .collect::<Result<_, _>>()?;
-    let mut planes = Vec::with_capacity(channels);
-    for channel_counts in counts.chunks_exact(rows.max(1)) {
+    let mut planes = Vec::with_capacity(wanted);
+    for channel_counts in counts.chunks_exact(rows.max(1)).take(wanted) {
         let mut plane = vec![0u8; row * rows];
         for (target, &count) in plane.chunks_exact_mut(row.max(1)).zip(channel_counts) {
             let packed = reader
@@ -423,6 +446,16 @@ mod tests {
         );
         let huge = with(14, &40_000u32.to_be_bytes());
         assert_eq!(huge.code, ErrorCode::ImageTooLarge, "{}", huge.message);
+        // 144 MP (within the pixel limit) of 16-bit CMYK and alpha: 1.44 GB of planes.
+        let mut header = [0u8; 14];
+        header[..2].copy_from_slice(&5u16.to_be_bytes());
+        header[2..6].copy_from_slice(&12_000u32.to_be_bytes());
+        header[6..10].copy_from_slice(&12_000u32.to_be_bytes());
+        header[10..12].copy_from_slice(&16u16.to_be_bytes());
+        header[12..].copy_from_slice(&4u16.to_be_bytes());
+        let heavy = with(12, &header);
+        assert_eq!(heavy.code, ErrorCode::ImageTooLarge, "{}", heavy.message);
+        assert!(heavy.message.contains("budget"), "{}", heavy.message);
 
         let cut = decode_any(&whole[..whole.len() / 2], &Limits::default()).unwrap_err();
         assert_eq!(cut.code, ErrorCode::DecodeFailed);
