@@ -137,7 +137,7 @@ pub fn unsupported_reason(source: &[u8]) -> Option<PipelineError> {
     let photometric = match tag(&mut decoder, Tag::PhotometricInterpretation) {
         Some(3) => Some("a palette (indexed-colour) TIFF"),
         Some(4) => Some("a transparency-mask TIFF"),
-        Some(8 | 9 | 10) => Some("a CIELab TIFF"),
+        Some(8..=10) => Some("a CIELab TIFF"),
         _ => None,
     };
     let compression = match tag(&mut decoder, Tag::Compression) {
