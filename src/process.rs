@@ -36,6 +36,8 @@ pub struct Request<'a> {
     pub limits: Option<Limits>,
     /// Where the fonts of text watermarks are.
     pub font_dir: &'a Path,
+    /// Which EXIF tags and colour profile results carry (the configuration's `[metadata]`).
+    pub metadata: pipeline::metadata::MetadataPolicy,
 }
 
 /// One result written.
@@ -88,7 +90,8 @@ pub fn run_one(request: &Request<'_>, input: &Path) -> anyhow::Result<Made> {
     let resources = pipeline::Resources::new(&limits)
         .with_assets(&assets)
         .with_fonts(pipeline::fonts::SystemFonts::shared_at(request.font_dir))
-        .with_frames(&extractor);
+        .with_frames(&extractor)
+        .with_metadata(request.metadata);
     let rendered = pipeline::run_one(&command.pipeline, &source, &resources)
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
     write_output(&output, &rendered.bytes)?;
@@ -110,6 +113,7 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
         output: &output,
         limits: Some(Limits::default()),
         font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
+        metadata: Default::default(),
     };
     let made = run_one(&request, input)?;
     Ok((made.width, made.height, made.format))
@@ -256,6 +260,7 @@ mod tests {
             output,
             limits: Some(Limits::default()),
             font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
+            metadata: Default::default(),
         }
     }
 

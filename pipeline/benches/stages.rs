@@ -110,6 +110,7 @@ fn encoding(c: &mut Criterion) {
         quality: 80,
         progressive: false,
         deadline: Deadline::default(),
+        carried: &pipeline::metadata::Carried::default(),
     };
     let mut group = c.benchmark_group("encode 800x450");
     group.bench_function("jpeg q80, libjpeg-turbo (engine)", |b| {

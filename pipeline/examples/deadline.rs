@@ -110,6 +110,7 @@ fn main() {
                 quality: 80,
                 progressive: false,
                 deadline,
+                carried: &pipeline::metadata::Carried::default(),
             };
             encode(&output, format, &options)
         });

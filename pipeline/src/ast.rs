@@ -42,6 +42,7 @@
 //! | `watermark,text_<b64>,type_<b64>,color_RRGGBB,size_N[,shadow_N][,rotate_N]` | the mark text, every look parameter written; `size` in px (Qiniu twips converted); `type` also for Qiniu's font names, mapped ([`crate::ops::text`]) |
 //! | `watermark,...,order_N,align_N,interval_N` | written for a mixed (image and text) mark only |
 //! | `ignore-error,1` | Qiniu `ignore-error/1`: a failed run returns the source |
+//! | `strip,1` | Qiniu `strip`: the result carries no metadata ([`OutputSettings::strip`]) |
 //! | `size-limit,b_N[,force_1]`, `size-limit,fsize_1` | Qiniu `size-limit` ([`crate::ops::size_limit`]) |
 //! | `animation,multi-step` | Qiniu: every step runs on each frame of an animated GIF (OSS allows one, see [`OutputSettings::multi_step_animation`]) |
 //! | `frame,t_MS[,m_fast][,ar_auto][,end_last]` (first) | the source is a video: start from this frame (OSS `video/snapshot`, Qiniu `vframe`; [`crate::video`]) |
@@ -77,6 +78,7 @@ use std::str::FromStr;
 /// The canonical form's names of the output settings that have no operation module.
 const INTERLACE: &str = "interlace";
 const IGNORE_ERROR: &str = "ignore-error";
+const STRIP: &str = "strip";
 const ANIMATION: &str = "animation";
 
 /// A processing pipeline: steps in order, then how to encode the result.
@@ -209,6 +211,9 @@ pub struct OutputSettings {
     pub size_limit: Option<SizeLimit>,
     /// Qiniu `ignore-error/1`: when processing fails, the result is the source unchanged.
     pub ignore_error: bool,
+    /// Qiniu `strip` ("去除图片中的元信息"): the result carries no EXIF tag and no colour
+    /// profile, whatever the configuration keeps ([`crate::metadata`]).
+    pub strip: bool,
     /// The result is a JSON document about the source instead of an image (Qiniu
     /// `imageInfo`, `exif`, OSS `info`, `average-hue`); such a pipeline has no steps.
     pub document: Option<Document>,
@@ -246,6 +251,7 @@ impl OutputSettings {
                 .and_then(|value| zero_or_one(name, value))
                 .map(|interlace| self.interlace = Some(interlace)),
             IGNORE_ERROR => only(name, arguments, "1").map(|()| self.ignore_error = true),
+            STRIP => only(name, arguments, "1").map(|()| self.strip = true),
             ANIMATION => {
                 only(name, arguments, "multi-step").map(|()| self.multi_step_animation = true)
             }
@@ -348,6 +354,9 @@ impl fmt::Display for Pipeline {
         }
         if output.ignore_error {
             write!(f, "/{IGNORE_ERROR},1")?;
+        }
+        if output.strip {
+            write!(f, "/{STRIP},1")?;
         }
         if output.multi_step_animation {
             write!(f, "/{ANIMATION},multi-step")?;
@@ -533,10 +542,9 @@ mod tests {
             ),
             ("imageMogr2/quality/75!", "image/quality,forced_75"),
             ("imageMogr2/thumbnail/0x0", "image/quality,adaptive_75"),
-            // strip is always in effect (no metadata is ever written), so it renders as nothing.
             (
                 "imageMogr2/strip/thumbnail/0x0",
-                "image/quality,adaptive_75",
+                "image/quality,adaptive_75/strip,1",
             ),
             (
                 "imageMogr2/thumbnail/50%25",

@@ -58,10 +58,8 @@ pub fn estimate(pipelines: &[&Pipeline], source: &[u8], limits: &Limits) -> Batc
     BatchCost { each, total }
 }
 
-/// A GIF, or a WebP whose header says it is animated.
 fn is_animated(info: &SourceInfo, source: &[u8]) -> bool {
-    info.format == ImageFormat::Gif
-        || (info.format == ImageFormat::Webp && gif::is_animated_webp(source))
+    gif::is_animation(info.format, source)
 }
 
 /// The source as the estimate sees it.

@@ -9,12 +9,14 @@
 //! through [`Resources::frames`] and then runs like any other on that frame.
 
 use crate::ast::{Pipeline, Step};
+use crate::codec::colour;
 use crate::codec::decode::{self, Decoded, SourceInfo};
 use crate::codec::encode::{self, EncodeOptions};
 use crate::codec::gif;
 use crate::codec::ImageFormat;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
+use crate::metadata::{self, Carried, ColourPolicy};
 use crate::ops::format::{self, OutputFormat};
 use crate::ops::quality::{self, QualityContext};
 use crate::ops::size_limit::Limited;
@@ -217,7 +219,8 @@ struct StillSource<'s> {
     bytes: &'s [u8],
     /// The header, or why the source is no image we take.
     info: Result<SourceInfo, PipelineError>,
-    /// A GIF or animated WebP, which GIF and WebP outputs take frame by frame.
+    /// A GIF, animated WebP or AVIF/HEIC sequence, which GIF and WebP outputs take frame by
+    /// frame.
     animated: bool,
     /// The one decode, made when a pipeline first needs pixels.
     decoded: Option<Result<Decoded, PipelineError>>,
@@ -238,10 +241,7 @@ impl<'s> StillSource<'s> {
         let info = limits
             .check_source_len(bytes.len())
             .and_then(|()| decode::probe(bytes));
-        let animated = info.as_ref().is_ok_and(|info| {
-            info.format == ImageFormat::Gif
-                || (info.format == ImageFormat::Webp && gif::is_animated_webp(bytes))
-        });
+        let animated = (info.as_ref()).is_ok_and(|info| gif::is_animation(info.format, bytes));
         let mut source = StillSource {
             bytes,
             info,
@@ -316,7 +316,7 @@ impl<'s> StillSource<'s> {
         if self.is_animation(&plan) {
             return run_animation(pipeline, plan.format, self.bytes, resources);
         }
-        let picture = self.take_picture(resources.limits)?;
+        let picture = self.take_picture(resources.limits, resources.metadata.colour_profile)?;
         let source = Source {
             bytes: self.bytes,
             info,
@@ -324,11 +324,16 @@ impl<'s> StillSource<'s> {
         render(pipeline, &plan, &source, picture, resources)
     }
 
-    /// The decoded picture for one more user: decoded on first use; the last user takes it.
-    fn take_picture(&mut self, limits: &Limits) -> Result<Decoded, PipelineError> {
+    /// The decoded picture for one more user: decoded on first use (converted to sRGB or
+    /// left in its profile as `colour` says); the last user takes it.
+    fn take_picture(
+        &mut self,
+        limits: &Limits,
+        colour: ColourPolicy,
+    ) -> Result<Decoded, PipelineError> {
         let decoded = match self.decoded.take() {
             Some(decoded) => decoded,
-            None => decode::decode_to_fit(self.bytes, limits, self.needed),
+            None => decode::decode_as(self.bytes, limits, self.needed, colour),
         };
         self.users_left = self.users_left.saturating_sub(1);
         if self.users_left > 0 {
@@ -384,6 +389,7 @@ fn render(
         .and_then(|(index, _)| Some((index, *plan.steps.get(index)?)));
     let mut raster = decoded.raster;
     let context = step_context(resources, decoded.orientation);
+    let format = format::resolve(&pipeline.output, decoded.format);
     for (index, step) in pipeline.steps.iter().enumerate() {
         resources.check_deadline(|| format!("step {index} ({})", step.action_name()))?;
         // Planned again on the decoded size, which is what the pixels really are.
@@ -396,24 +402,34 @@ fn render(
             .map_err(|error| error.at_step(index))?;
     }
     resources.check_deadline(|| "encoding".to_string())?;
+    let carries = !pipeline.output.strip && format.carries_metadata();
+    let (raster, icc) = match decoded.icc {
+        Some(icc) if !carries => (colour::kept_to_srgb(raster, &icc), None),
+        icc => (raster, icc),
+    };
+    let exif = carries
+        .then(|| metadata::exif_to_carry(source.bytes, resources.metadata.exif))
+        .flatten();
     let quality = QualityContext {
         source_quality: decoded.source_quality,
         source_pixels: u64::from(source_size.0) * u64::from(source_size.1),
         output_pixels: u64::from(raster.width()) * u64::from(raster.height()),
     };
     let encoding = Encoding {
-        format: format::resolve(&pipeline.output, decoded.format),
+        format,
         quality,
         deadline: Deadline(resources.deadline),
+        carried: Carried { exif, icc },
     };
     encode_result(pipeline, &raster, &encoding, source)
 }
 
-/// What the processed picture is encoded as, and by when.
+/// What the processed picture is encoded as, with what metadata, and by when.
 struct Encoding {
     format: OutputFormat,
     quality: QualityContext,
     deadline: Deadline,
+    carried: Carried,
 }
 
 /// Encodes the processed picture as `format`, within the pipeline's size limit if it has one.
@@ -428,6 +444,7 @@ fn encode_result(
         quality: quality::resolve(output.quality, &encoding.quality),
         progressive: output.interlace == Some(true),
         deadline: encoding.deadline,
+        carried: &encoding.carried,
     };
     let mut bytes = encode::encode(raster, format, &options)?;
     if let Some(size_limit) = output.size_limit {
@@ -465,9 +482,9 @@ fn step_context<'r>(resources: &Resources<'r>, orientation: u8) -> ops::StepCont
     }
 }
 
-/// GIF or animated WebP to GIF or to animated WebP (OSS "将一张gif图片保存后成动态webp格式"): every frame through
-/// the steps, one at a time ([`gif::transcode`], [`gif::transcode_to_webp`]); a still GIF is an
-/// animation of one frame. The WebP's quality follows the `quality` setting (a GIF has no
+/// GIF, animated WebP or an AVIF/HEIC sequence to GIF or to animated WebP (OSS
+/// "将一张gif图片保存后成动态webp格式"): every frame through the steps, one at a time
+/// ([`gif::transcode`], [`gif::transcode_to_webp`]); a still GIF is an animation of one frame. The WebP's quality follows the `quality` setting (a GIF has no
 /// source quality, so relative and absolute are the same).
 ///
 /// OSS's one-level rule ("gif、webp 动图由于资源消耗原因目前只支持一级处理。如不能在缩略操作后直接
@@ -562,6 +579,44 @@ mod tests {
     fn run_oss(text: &str, source: &str) -> Rendered {
         run(&oss_pipeline(text), &fixture(source), &Limits::default())
             .unwrap_or_else(|error| panic!("{text} on {source}: {error}"))
+    }
+
+    #[test]
+    fn an_avif_sequence_goes_frame_by_frame_to_gif_and_webp_and_is_held_to_the_frame_limit() {
+        let source = fixture("anim-64x48.avif");
+        assert!(gif::is_animation(ImageFormat::Avif, &source));
+        for format in ["gif", "webp"] {
+            // Qiniu's format/gif converts any source (OSS's only GIF sources).
+            let text = format!("imageMogr2/thumbnail/32x/format/{format}");
+            let pipeline = qiniu::parse_command(&text).unwrap().pipeline;
+            let result = run(&pipeline, &source, &Limits::default()).unwrap();
+            assert_eq!((result.width, result.height), (32, 24), "{format}");
+            // Three frames: red, green, blue.
+            let mut colours = Vec::new();
+            let each = |index: usize, raster: crate::codec::Raster| {
+                let pixel = raster.pixel(16, 12).unwrap();
+                colours.push((index, [pixel[0], pixel[1], pixel[2]]));
+                Ok(raster)
+            };
+            let frames = match format {
+                "gif" => gif::transcode(&result.bytes, &Limits::default(), each).unwrap(),
+                _ => gif::transcode_to_webp(&result.bytes, &Limits::default(), 90, each).unwrap(),
+            };
+            assert_eq!(frames.frames, 3, "{format}");
+            let dominant: Vec<usize> = (colours.iter())
+                .map(|(_, rgb)| (0..3).max_by_key(|&channel| rgb[channel]).unwrap())
+                .collect();
+            assert_eq!(dominant, [0, 1, 2], "{format}: {colours:?}");
+        }
+        // Written as AVIF (its own format), the result is the primary still image.
+        let still = run_oss("image/resize,w_32", "anim-64x48.avif");
+        assert_eq!(still.format, ImageFormat::Avif);
+        let two = Limits {
+            max_gif_frames: 2,
+            ..Limits::default()
+        };
+        let error = run(&oss_pipeline("image/format,gif"), &source, &two).unwrap_err();
+        assert_eq!(error.code, ErrorCode::ImageTooLarge, "{error}");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! | [`resources`] | [`Resources`]: what a run takes besides its inputs (limits, deadline (checked in bands of rows inside long steps: [`resources::Deadline`]), watermark images, fonts, video frames through [`FrameLookup`]) |
 //! | [`fonts`] | the system font loader callers hand to [`Resources::with_fonts`] for text watermarks: the only module that reads files, never called by the engine itself |
 //! | [`limits`] | [`Limits`]: source bytes, header dimensions, output geometry |
+//! | [`metadata`] | [`metadata::MetadataPolicy`]: which EXIF tags and which colour profile a result carries (configuration; Qiniu `strip` drops them all) |
 //! | [`error`] | [`PipelineError`] and the stable [`ErrorCode`]s the HTTP surfaces map to vendor errors |
 //! | [`video`] | [`video::FrameGrab`]: which frame of a video source a pipeline starts from (extracted through the caller's [`FrameLookup`]), and its canonical text |
 //!
@@ -51,6 +52,7 @@ pub mod error;
 pub mod exec;
 pub mod fonts;
 pub mod limits;
+pub mod metadata;
 pub mod ops;
 pub mod parse;
 pub mod resources;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
+use crate::metadata::MetadataPolicy;
 use crate::ops::text::{FontLookup, NoFonts};
 use crate::ops::watermark::{AssetLookup, NoAssets};
 use crate::video::FrameGrab;
@@ -50,6 +51,8 @@ pub struct Resources<'a> {
     pub fonts: &'a dyn FontLookup,
     /// Where the frames of video sources come from.
     pub frames: &'a dyn FrameLookup,
+    /// Which EXIF tags and colour profile results carry.
+    pub metadata: MetadataPolicy,
 }
 
 impl<'a> Resources<'a> {
@@ -61,7 +64,13 @@ impl<'a> Resources<'a> {
             assets: &NoAssets,
             fonts: &NoFonts,
             frames: &NoFrames,
+            metadata: MetadataPolicy::default(),
         }
+    }
+
+    /// These resources with `metadata` as the metadata policy.
+    pub fn with_metadata(self, metadata: MetadataPolicy) -> Resources<'a> {
+        Resources { metadata, ..self }
     }
 
     /// These resources with `deadline`.

@@ -77,6 +77,7 @@ fn png_of(raster: &Raster) -> Vec<u8> {
         quality: 90,
         progressive: false,
         deadline: Deadline::default(),
+        carried: &pipeline::metadata::Carried::default(),
     };
     encode(raster, ImageFormat::Png, &options).unwrap()
 }
@@ -562,6 +563,7 @@ fn format_fills_transparency_with_white_for_jpg_from_png_webp_and_bmp() {
         quality: 100,
         progressive: false,
         deadline: Deadline::default(),
+        carried: &pipeline::metadata::Carried::default(),
     };
     for format in [ImageFormat::Png, ImageFormat::Webp, ImageFormat::Bmp] {
         let source = encode(&raster, format, &options).unwrap();

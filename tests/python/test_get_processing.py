@@ -357,3 +357,49 @@ def test_a_full_render_queue_answers_slow_down_with_retry_after_and_a_stored_res
         assert slow.get_object("s.jpg").read() == GOPHER
     finally:
         busy.stop()
+
+
+def camera_jpeg():
+    """The gopher as a camera writes it: rights, a maker, a GPS position and an orientation."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    picture = Image.open(BytesIO(GOPHER))
+    exif = Image.Exif()
+    exif[315] = "Ada Lovelace"  # Artist
+    exif[33432] = "(c) 2026 Ferrotype"  # Copyright
+    exif[271] = "Camera Maker"  # Make
+    exif[274] = 1  # Orientation
+    exif.get_ifd(0x8825)[1] = "N"  # GPSLatitudeRef
+    out = BytesIO()
+    picture.save(out, "JPEG", exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def exif_tags(image_bytes):
+    from io import BytesIO
+
+    from PIL import Image
+
+    exif = Image.open(BytesIO(image_bytes)).getexif()
+    return sorted(exif.keys()) + sorted(exif.get_ifd(0x8825).keys())
+
+
+def test_results_keep_artist_and_copyright_and_strip_removes_them(server, owner):
+    """The default metadata policy: of the source's EXIF, only the rights survive; Qiniu strip."""
+    source = camera_jpeg()
+    assert exif_tags(source) == [271, 274, 315, 33432, 34853, 1]
+    photos = bucket(server, owner, "qdl")
+    photos.put_object("camera.jpg", source)
+    for process in ["image/resize,w_100", "image/resize,w_100/format,webp", "image/resize,w_100/format,png"]:
+        result = photos.get_object("camera.jpg", process=process).read()
+        assert exif_tags(result) == [315, 33432], process
+    auth = qiniu.Auth(*owner)
+    base = f"{server.url}/qdl/camera.jpg"
+    kept = requests.get(auth.private_download_url(base + "?imageMogr2/thumbnail/100x"), timeout=30)
+    assert exif_tags(kept.content) == [315, 33432]
+    stripped = requests.get(auth.private_download_url(base + "?imageMogr2/strip/thumbnail/100x"), timeout=30)
+    assert stripped.status_code == 200, stripped.text
+    assert image_size(stripped.content) == (100, 67)
+    assert exif_tags(stripped.content) == []

@@ -217,6 +217,7 @@ mod tests {
         assert_eq!(config.max_source_bytes, 20 * 1024 * 1024);
         assert_eq!(config.oss_region, "cn-hangzhou");
         assert_eq!(config.engine_limits(), pipeline::Limits::default());
+        assert_eq!(config.metadata, Default::default(), "rights kept, sRGB");
         assert_eq!(config.font_dir, PathBuf::from("/usr/share/fonts"));
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.access_log);
@@ -236,6 +237,8 @@ mod tests {
                 ("FERROTYPE_ACCESS_LOG", "false"),
                 ("FERROTYPE_LIMITS__MAX_PIXELS", "1000"),
                 ("FERROTYPE_MEMORY_BUDGET_MIB", "512"),
+                ("FERROTYPE_METADATA__EXIF", "all"),
+                ("FERROTYPE_METADATA__COLOUR_PROFILE", "keep"),
                 ("DATABASE_URL", "postgres://db/x"),
                 ("FERROTYPE_LOG_SPANS", "1"),
                 ("FERROTYPE_RESULTS_BUCKET", ""),
@@ -252,6 +255,12 @@ mod tests {
         assert!(!config.access_log);
         assert_eq!(config.engine_limits().max_pixels, 1000);
         assert_eq!(config.memory_budget_mib, Some(512));
+        let metadata = config.metadata;
+        assert_eq!(metadata.exif, pipeline::metadata::ExifPolicy::All);
+        assert_eq!(
+            metadata.colour_profile,
+            pipeline::metadata::ColourPolicy::Keep
+        );
         assert_eq!(config.database_url, "postgres://db/x");
         assert_eq!(config.results_bucket, None);
     }

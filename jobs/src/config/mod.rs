@@ -97,6 +97,11 @@ pub struct Config {
     pub font_dir: PathBuf,
     /// The engine's pixel and frame limits.
     pub limits: ImageLimits,
+    /// What of a source's metadata results carry: `exif` (`rights`, the default: Artist and
+    /// Copyright; `none`; `all`: every descriptive tag) and `colour_profile` (`srgb`, the
+    /// default: converted and untagged; `keep`: an RGB profile stays with the pixels and is
+    /// embedded). See `pipeline::metadata`.
+    pub metadata: pipeline::metadata::MetadataPolicy,
     /// Where `/metrics`, `/livez` and `/readyz` are served besides the API's own address:
     /// unset, `127.0.0.1:9464` for a worker-only process and nowhere else (the API serves
     /// them itself); `off`: nowhere.
@@ -239,6 +244,7 @@ impl Default for Config {
             oss_domains: Vec::new(),
             font_dir: PathBuf::from(pipeline::fonts::DEFAULT_FONT_DIR),
             limits: ImageLimits::default(),
+            metadata: pipeline::metadata::MetadataPolicy::default(),
             metrics_listen: None,
             log_format: LogFormat::Text,
             access_log: true,

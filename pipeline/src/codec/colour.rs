@@ -1,5 +1,6 @@
 //! Colour management: a source's embedded ICC profile is honoured, and every picture is
-//! processed and written as sRGB (untagged, as imgproxy and the vendors write it).
+//! processed and written as sRGB (untagged, as imgproxy and the vendors write it), unless the
+//! configuration keeps RGB profiles ([`kept_profile`], [`crate::metadata`]).
 //!
 //! A source tagged Adobe RGB, Display P3 (iPhones), ProPhoto (camera exports) or anything
 //! else has its pixels converted to sRGB right after decoding, through `moxcms`; after the
@@ -22,6 +23,7 @@ use image::{DynamicImage, ImageBuffer};
 use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
 
 use super::{PixelLayout, Raster};
+use crate::metadata::ColourPolicy;
 
 /// The pixels a transform works on at a time: bounds the scratch copy of the conversions
 /// that change the channel count.
@@ -97,6 +99,32 @@ impl Profile {
 
     fn is_rgb(&self) -> bool {
         self.0.color_space == DataColorSpace::Rgb
+    }
+}
+
+/// Decoded pixels and the ICC profile they are still in ([`kept_profile`]; `None`: sRGB).
+pub type Tagged = (Raster, Option<Arc<[u8]>>);
+
+/// The raw profile the pixels stay in under `policy` instead of being converted to sRGB: an
+/// RGB profile other than sRGB's, when the configuration keeps profiles
+/// ([`ColourPolicy::Keep`]); `None` otherwise (the caller converts).
+pub fn kept_profile(
+    icc: Option<&[u8]>,
+    profile: Option<&Profile>,
+    policy: ColourPolicy,
+) -> Option<Arc<[u8]>> {
+    let stays = |profile: &Profile| profile.is_rgb() && !profile.is_srgb();
+    (policy == ColourPolicy::Keep && profile.is_some_and(stays))
+        .then(|| icc.map(Arc::from))
+        .flatten()
+}
+
+/// A raster whose pixels are in the ICC profile `icc`, converted to sRGB (for a result that
+/// will not carry the profile).
+pub fn kept_to_srgb(raster: Raster, icc: &[u8]) -> Raster {
+    match Profile::parse(icc) {
+        Some(profile) => raster_to_srgb(raster, &profile, false),
+        None => raster,
     }
 }
 
@@ -382,17 +410,17 @@ fn cmyk_by_formula(cmyk: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::decode::decode;
     use crate::limits::Limits;
 
-    fn icc(profile: &ColorProfile) -> Vec<u8> {
+    pub(crate) fn icc(profile: &ColorProfile) -> Vec<u8> {
         profile.encode().expect("moxcms writes its own profiles")
     }
 
     /// A JPEG of one colour, with `profile` (if any) in APP2 chunks of at most `chunk` bytes.
-    fn tagged_jpeg(colour: [u8; 3], profile: Option<&[u8]>, chunk: usize) -> Vec<u8> {
+    pub(crate) fn tagged_jpeg(colour: [u8; 3], profile: Option<&[u8]>, chunk: usize) -> Vec<u8> {
         let pixels = colour.repeat(32 * 32);
         let raster = Raster::new(32, 32, PixelLayout::Rgb8, pixels).expect("32x32");
         let plain = super::super::jpeg::encode(&raster, 95, false).expect("encodes");

@@ -21,8 +21,10 @@ use crate::codec::ImageFormat;
 use crate::codec::Rgb;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
+use crate::metadata::ColourPolicy;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use std::io::Cursor;
+use std::sync::Arc;
 
 /// What the header says about a source, without decoding pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +53,9 @@ pub struct Decoded {
     pub source_quality: Option<u8>,
     /// The EXIF orientation (1-8; 1 when there is none).
     pub orientation: u8,
+    /// The ICC profile the pixels are still in (`metadata.colour_profile = keep`, see
+    /// [`crate::metadata`]); `None`: they are sRGB.
+    pub icc: Option<Arc<[u8]>>,
 }
 
 /// The start-of-frame marker of a JPEG ([`super::jpeg::frame_marker`]), here too for the
@@ -95,7 +100,7 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
 /// AVIF or HEIC, from the brands of an ISO media file's `ftyp` box: AVIF when a brand says
 /// AV1 (`avif`, `avis`), HEIC when one says HEVC or names only the generic HEIF brands
 /// (`mif1`, `msf1`), which libheif then reads whatever their codec.
-fn heif_format(source: &[u8]) -> Option<ImageFormat> {
+pub(crate) fn heif_format(source: &[u8]) -> Option<ImageFormat> {
     if source.get(4..8) != Some(b"ftyp") {
         return None;
     }
@@ -214,7 +219,7 @@ fn probe_header(source: &[u8]) -> Result<SourceInfo, PipelineError> {
             });
         }
     }
-    if let Some((width, height)) = low_bit_grey_tiff(source, format) {
+    if let Some((width, height)) = own_kind_tiff(source, format) {
         return Ok(SourceInfo {
             format,
             width,
@@ -271,18 +276,30 @@ pub fn decode(source: &[u8], limits: &Limits) -> Result<Decoded, PipelineError> 
     decode_to_fit(source, limits, None)
 }
 
-/// [`decode`], allowed to return a smaller picture than the source when the caller only needs
-/// `needed` pixels (the size the first geometric step resamples to): JPEGs are then decoded
-/// at 1/2, 1/4 or 1/8 scale in the DCT domain ([`super::jpeg`]), never below `needed`.
-/// Other formats, and `None`, decode at full size.
+/// [`decode_as`] to sRGB.
 pub fn decode_to_fit(
     source: &[u8],
     limits: &Limits,
     needed: Option<(u32, u32)>,
 ) -> Result<Decoded, PipelineError> {
+    decode_as(source, limits, needed, ColourPolicy::Srgb)
+}
+
+/// [`decode`], allowed to return a smaller picture than the source when the caller only needs
+/// `needed` pixels (the size the first geometric step resamples to): JPEGs are then decoded
+/// at 1/2, 1/4 or 1/8 scale in the DCT domain ([`super::jpeg`]), never below `needed`.
+/// Other formats, and `None`, decode at full size. The pixels are converted to sRGB, or stay
+/// in the source's RGB profile as `colour` says ([`super::colour::kept_profile`]).
+pub fn decode_as(
+    source: &[u8],
+    limits: &Limits,
+    needed: Option<(u32, u32)>,
+    colour: ColourPolicy,
+) -> Result<Decoded, PipelineError> {
     limits.check_source_len(source.len())?;
     let format = sniff(source)?;
-    if let Some(decoded) = decode_with_own_reader(source, format, limits, needed)? {
+    let wish = Wish { needed, colour };
+    if let Some(decoded) = decode_with_own_reader(source, format, limits, wish)? {
         return Ok(decoded);
     }
     let completed = completed(source, format);
@@ -292,8 +309,10 @@ pub fn decode_to_fit(
     has_pixels(format, width, height)?;
     limits.check_source_dimensions(width, height)?;
     let orientation = read_orientation(&mut decoder);
-    let profile =
-        (decoder.icc_profile().ok().flatten()).and_then(|icc| super::colour::Profile::parse(&icc));
+    let icc = decoder.icc_profile().ok().flatten();
+    let profile = icc.as_deref().and_then(super::colour::Profile::parse);
+    let kept = super::colour::kept_profile(icc.as_deref(), profile.as_ref(), colour);
+    let profile = profile.filter(|_| kept.is_none());
     limit_decoder(&mut decoder, format, limits)?;
 
     if format == ImageFormat::Jpeg {
@@ -317,14 +336,23 @@ pub fn decode_to_fit(
         format,
         source_quality,
         orientation,
+        icc: kept,
     })
 }
 
-/// The size of a TIFF of 1-, 2- or 4-bit greys (read by `super::tiff`, not the `image`
-/// crate); `None` for any other source.
-fn low_bit_grey_tiff(source: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+/// What a caller asks of a decode besides the source: how small it may be, and what becomes
+/// of its colour profile.
+#[derive(Debug, Clone, Copy)]
+struct Wish {
+    needed: Option<(u32, u32)>,
+    colour: ColourPolicy,
+}
+
+/// The size of a TIFF of 1-, 2- or 4-bit greys or of palette indices (read by
+/// `super::tiff`, not the `image` crate); `None` for any other source.
+fn own_kind_tiff(source: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
     (format == ImageFormat::Tiff)
-        .then(|| super::tiff::low_bit_grey_size(source))
+        .then(|| super::tiff::own_kind_size(source))
         .flatten()
 }
 
@@ -334,14 +362,19 @@ fn decode_with_own_reader(
     source: &[u8],
     format: ImageFormat,
     limits: &Limits,
-    needed: Option<(u32, u32)>,
+    wish: Wish,
 ) -> Result<Option<Decoded>, PipelineError> {
-    let raster = match format {
-        ImageFormat::Jpeg => return decode_jpeg_with_turbo(source, limits, needed),
+    let colour = wish.colour;
+    let (raster, icc) = match format {
+        ImageFormat::Jpeg => return decode_jpeg_with_turbo(source, limits, wish),
         // Our own parser, but on untrusted bytes: a bug in it is a corrupt file, not a crash.
-        ImageFormat::Psd => super::guard::guarded(|| super::psd::decode(source, limits))
-            .map_err(|_| PipelineError::decode_failed("the PSD source could not be decoded"))??,
-        ImageFormat::Avif | ImageFormat::Heic => super::heif::decode(source, format, limits)?,
+        ImageFormat::Psd => super::guard::guarded(|| super::psd::decode(source, limits, colour))
+            .map_err(|_| {
+            PipelineError::decode_failed("the PSD source could not be decoded")
+        })??,
+        ImageFormat::Avif | ImageFormat::Heic => {
+            super::heif::decode(source, format, limits, colour)?
+        }
         ImageFormat::Tiff => return decode_tiff_kinds(source, limits),
         _ => return Ok(None),
     };
@@ -350,21 +383,23 @@ fn decode_with_own_reader(
         format,
         source_quality: None,
         orientation: 1,
+        icc,
     }))
 }
 
-/// The TIFFs `super::tiff` reads (low-bit greys) or refuses by name (before the general
-/// decoder fails in its own words); `None` for the others.
+/// The TIFFs `super::tiff` reads (low-bit greys, palettes) or refuses by name (before the
+/// general decoder fails in its own words); `None` for the others.
 fn decode_tiff_kinds(source: &[u8], limits: &Limits) -> Result<Option<Decoded>, PipelineError> {
     if let Some(refusal) = super::tiff::unsupported_reason(source) {
         return Err(refusal);
     }
     Ok(
-        super::tiff::decode_low_bit_grey(source, limits)?.map(|raster| Decoded {
+        super::tiff::decode_own_kind(source, limits)?.map(|raster| Decoded {
             raster,
             format: ImageFormat::Tiff,
             source_quality: None,
             orientation: super::tiff::orientation(source),
+            icc: None,
         }),
     )
 }
@@ -451,7 +486,7 @@ fn limit_decoder(
 fn decode_jpeg_with_turbo(
     source: &[u8],
     limits: &Limits,
-    needed: Option<(u32, u32)>,
+    Wish { needed, colour }: Wish,
 ) -> Result<Option<Decoded>, PipelineError> {
     let Some((width, height)) = super::jpeg::header_dimensions(source) else {
         return Ok(None);
@@ -468,13 +503,19 @@ fn decode_jpeg_with_turbo(
     let Some(scaled) = super::jpeg::decode_scaled(source, factor) else {
         return Ok(None);
     };
-    let profile =
-        super::colour::jpeg_icc_profile(source).and_then(|icc| super::colour::Profile::parse(&icc));
+    let icc = super::colour::jpeg_icc_profile(source);
+    let profile = icc.as_deref().and_then(super::colour::Profile::parse);
+    let mut kept = None;
     let raster = match scaled {
-        Scaled::Rgb { raster, grey } => match &profile {
-            Some(profile) => super::colour::raster_to_srgb(raster, profile, grey),
-            None => raster,
-        },
+        Scaled::Rgb { raster, grey } => {
+            kept = (!grey)
+                .then(|| super::colour::kept_profile(icc.as_deref(), profile.as_ref(), colour))
+                .flatten();
+            match profile.as_ref().filter(|_| kept.is_none()) {
+                Some(profile) => super::colour::raster_to_srgb(raster, profile, grey),
+                None => raster,
+            }
+        }
         Scaled::Cmyk {
             width,
             height,
@@ -489,6 +530,7 @@ fn decode_jpeg_with_turbo(
         format: ImageFormat::Jpeg,
         source_quality: super::jpeg::estimate_quality(source),
         orientation,
+        icc: kept,
     }))
 }
 
@@ -911,6 +953,7 @@ mod tests {
                 quality: 1,
                 progressive,
                 deadline: crate::resources::Deadline::default(),
+                carried: &crate::metadata::Carried::default(),
             };
             let jpeg = crate::codec::encode::encode(&flat, ImageFormat::Jpeg, &options).unwrap();
             assert_eq!(super::super::jpeg::scan_data_short_of_frame(&jpeg), None);

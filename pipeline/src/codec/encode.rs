@@ -13,13 +13,14 @@ use super::{PixelLayout, Raster};
 use crate::codec::ImageFormat;
 use crate::codec::Rgb;
 use crate::error::PipelineError;
+use crate::metadata::Carried;
 use crate::resources::Deadline;
 use image::{ExtendedColorType, ImageEncoder};
 use std::io::{Cursor, Write};
 
 /// How to encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EncodeOptions {
+pub struct EncodeOptions<'a> {
     /// JPEG, WebP, AVIF and HEIC quality, 1-100 (the other formats are lossless and ignore
     /// it).
     pub quality: u8,
@@ -28,21 +29,28 @@ pub struct EncodeOptions {
     /// Looked at before the encoder starts, and between bands of rows where the encoder is
     /// ours to drive (PNG).
     pub deadline: Deadline,
+    /// The EXIF tags and colour profile written with the pixels, in the formats that carry
+    /// them (JPEG, PNG, WebP, AVIF, HEIC: see [`crate::metadata`]); the others write none.
+    pub carried: &'a Carried,
 }
 
 /// Encodes `raster` as `format`.
 pub fn encode(
     raster: &Raster,
     format: ImageFormat,
-    options: &EncodeOptions,
+    options: &EncodeOptions<'_>,
 ) -> Result<Vec<u8>, PipelineError> {
     (options.deadline).check(|| format!("before encoding {}", format.extension()))?;
+    let carried = options.carried;
     match format {
-        ImageFormat::Jpeg => encode_jpeg(raster, options),
-        ImageFormat::Png => encode_png(raster, options.deadline, PNG_BAND_PIXELS),
-        ImageFormat::Webp => encode_webp(raster, options.quality),
+        ImageFormat::Jpeg => {
+            encode_jpeg(raster, options).map(|jpeg| super::embed::into_jpeg(jpeg, carried))
+        }
+        ImageFormat::Png => encode_png(raster, options, PNG_BAND_PIXELS),
+        ImageFormat::Webp => encode_webp(raster, options.quality)
+            .map(|webp| super::embed::into_webp(webp, raster.dimensions(), carried)),
         ImageFormat::Avif | ImageFormat::Heic => {
-            super::heif::encode(raster, format, options.quality)
+            super::heif::encode(raster, format, options.quality, carried)
         }
         // `ops::format::resolve` never gives PSD (`ImageFormat::default_output`).
         ImageFormat::Psd => Err(PipelineError::internal(
@@ -103,11 +111,11 @@ const PNG_BAND_PIXELS: usize = 4 << 20;
 /// a worker's CPU is the bottleneck.
 fn encode_png(
     raster: &Raster,
-    deadline: Deadline,
+    options: &EncodeOptions<'_>,
     band_pixels: usize,
 ) -> Result<Vec<u8>, PipelineError> {
     let mut bytes = Vec::new();
-    write_png(&mut bytes, raster, deadline, band_pixels).map_err(|error| match error {
+    write_png(&mut bytes, raster, options, band_pixels).map_err(|error| match error {
         PngStop::Deadline(error) => error,
         PngStop::Encoder(error) => PipelineError::encode_failed(format!(
             "encode: could not write {}x{} png: {error}",
@@ -139,15 +147,19 @@ impl From<std::io::Error> for PngStop {
 fn write_png(
     out: &mut Vec<u8>,
     raster: &Raster,
-    deadline: Deadline,
+    options: &EncodeOptions<'_>,
     band_pixels: usize,
 ) -> Result<(), PngStop> {
-    let mut encoder = png::Encoder::new(out, raster.width(), raster.height());
-    encoder.set_color(match raster.layout() {
+    let mut info = png::Info::with_size(raster.width(), raster.height());
+    info.color_type = match raster.layout() {
         PixelLayout::Rgb8 => png::ColorType::Rgb,
         PixelLayout::Rgba8 => png::ColorType::Rgba,
-    });
-    encoder.set_depth(png::BitDepth::Eight);
+    };
+    info.bit_depth = png::BitDepth::Eight;
+    info.icc_profile = (options.carried.icc.as_deref()).map(std::borrow::Cow::Borrowed);
+    info.exif_metadata = (options.carried.exif.as_deref()).map(std::borrow::Cow::Borrowed);
+    let deadline = options.deadline;
+    let mut encoder = png::Encoder::with_info(out, info)?;
     encoder.set_compression(png::Compression::Fast);
     encoder.set_filter(png::Filter::Adaptive);
     let mut writer = encoder.write_header()?;
@@ -164,7 +176,7 @@ fn write_png(
     Ok(writer.finish()?)
 }
 
-fn encode_jpeg(raster: &Raster, options: &EncodeOptions) -> Result<Vec<u8>, PipelineError> {
+fn encode_jpeg(raster: &Raster, options: &EncodeOptions<'_>) -> Result<Vec<u8>, PipelineError> {
     let too_large = || {
         PipelineError::encode_failed(format!(
             "encode: a JPEG cannot be {}x{} (65535 px per side at most)",
@@ -253,10 +265,16 @@ mod tests {
         Raster::new(width, height, layout, data).unwrap()
     }
 
-    const OPTIONS: EncodeOptions = EncodeOptions {
+    const NOTHING: Carried = Carried {
+        exif: None,
+        icc: None,
+    };
+
+    const OPTIONS: EncodeOptions<'static> = EncodeOptions {
         quality: 85,
         progressive: false,
         deadline: Deadline(None),
+        carried: &NOTHING,
     };
 
     #[test]
@@ -338,7 +356,7 @@ mod tests {
     fn a_png_written_in_bands_keeps_every_pixel() {
         let raster = gradient(PixelLayout::Rgba8);
         // One row per band: every seam between bands is crossed.
-        let bytes = encode_png(&raster, Deadline::default(), 1).unwrap();
+        let bytes = encode_png(&raster, &OPTIONS, 1).unwrap();
         assert_eq!(decode(&bytes, &Limits::default()).unwrap().raster, raster);
     }
 
@@ -358,7 +376,11 @@ mod tests {
                 "{format}"
             );
         }
-        let error = encode_png(&raster, passed, 1).unwrap_err();
+        let options = EncodeOptions {
+            deadline: passed,
+            ..OPTIONS
+        };
+        let error = encode_png(&raster, &options, 1).unwrap_err();
         assert!(
             error.message.contains("while encoding png"),
             "{}",

@@ -96,6 +96,19 @@ impl ImageFormat {
         matches!(self, ImageFormat::Avif | ImageFormat::Heic)
     }
 
+    /// Whether results in this format carry EXIF tags and an ICC profile
+    /// ([`crate::metadata`]); BMP, TIFF and GIF results are written without.
+    pub fn carries_metadata(self) -> bool {
+        matches!(
+            self,
+            ImageFormat::Jpeg
+                | ImageFormat::Png
+                | ImageFormat::Webp
+                | ImageFormat::Avif
+                | ImageFormat::Heic
+        )
+    }
+
     /// Reads a format name as users write it: the extension, plus the common aliases `jpeg`,
     /// `tif` and `heif`, in any letter case.
     pub fn from_name(name: &str) -> Option<ImageFormat> {

@@ -1,5 +1,6 @@
-//! Animations (GIF, and animated WebP sources), frame by frame: decode one frame (composited onto the full canvas, as it is
-//! shown), hand it to the pipeline's steps, quantise and write it, and drop it before the next.
+//! Animations (GIF, and animated WebP and AVIF/HEIC sequence sources), frame by frame: decode
+//! one frame (composited onto the full canvas, as it is shown), hand it to the pipeline's
+//! steps, quantise and write it, and drop it before the next.
 //! Memory stays at one canvas and one result whatever the frame count; the count itself is
 //! bounded by [`Limits::max_gif_frames`]. The result is a GIF ([`transcode`]) or an animated
 //! WebP ([`transcode_to_webp`]).
@@ -111,6 +112,17 @@ pub fn transcode_to_webp(
     })
 }
 
+/// Whether a source of `format` goes frame by frame to GIF and WebP results: a GIF, a WebP
+/// whose header says it is animated ([`is_animated_webp`]), an AVIF/HEIC sequence.
+pub fn is_animation(format: super::ImageFormat, source: &[u8]) -> bool {
+    match format {
+        super::ImageFormat::Gif => true,
+        super::ImageFormat::Webp => is_animated_webp(source),
+        format if format.is_heif() => super::heif::is_sequence(source),
+        _ => false,
+    }
+}
+
 /// Whether `source` is a WebP whose extended header (`VP8X`) says it is animated; such a
 /// source goes frame by frame like a GIF instead of being read as its first frame.
 pub fn is_animated_webp(source: &[u8]) -> bool {
@@ -126,8 +138,13 @@ pub fn is_animated_webp(source: &[u8]) -> bool {
 /// The number of frames of the GIF or animated WebP `source`, counted by walking its blocks
 /// (GIF image descriptors, WebP `ANMF` chunks) without decoding a pixel, and no further than
 /// `at_most + 1`: what a frame limit needs before the first frame costs anything. A structure
-/// that breaks off is counted as far as it goes; the decoder later says what is wrong.
+/// that breaks off is counted as far as it goes; the decoder later says what is wrong. An
+/// AVIF/HEIC sequence counts as `at_most` (libheif holds it to the limit when it reads the
+/// container, and says no count before).
 pub fn frame_count(source: &[u8], at_most: usize) -> usize {
+    if super::decode::heif_format(source).is_some() {
+        return at_most;
+    }
     if source.starts_with(b"RIFF") {
         webp_frame_count(source, at_most)
     } else {
@@ -291,49 +308,28 @@ fn webp_frame_count(source: &[u8], at_most: usize) -> usize {
     frames
 }
 
-/// The decode-process loop of [`transcode`] and [`transcode_to_webp`]: each frame of the GIF
-/// or animated WebP `source` (composited onto the full canvas) through `process`, then to
-/// `write` with its delay. Both decoders hand out one frame at a time. Returns the frames'
-/// (width, height) and count.
+/// The decode-process loop of [`transcode`] and [`transcode_to_webp`]: each frame of the GIF,
+/// animated WebP or AVIF/HEIC sequence `source` (composited onto the full canvas) through
+/// `process`, then to `write` with its delay. Every decoder hands out one frame at a time.
+/// Returns the frames' (width, height) and count.
 fn each_frame(
     source: &[u8],
     limits: &Limits,
     mut process: impl FnMut(usize, Raster) -> Result<Raster, PipelineError>,
     mut write: impl FnMut(RgbaImage, image::Delay) -> Result<(), PipelineError>,
 ) -> Result<(u32, u32, usize), PipelineError> {
-    let kind = if is_animated_webp(source) {
-        "WebP"
-    } else {
-        "GIF"
-    };
-    let corrupt = |error: image::ImageError| {
-        PipelineError::decode_failed(format!(
-            "the {kind} animation is corrupt or truncated: {error}"
-        ))
-    };
     let completed = repaired(source);
     let source = completed.as_deref().unwrap_or(source);
-    let most = limits.max_gif_frames as usize;
-    if frame_count(source, most) > most {
-        return Err(PipelineError::image_too_large(format!(
-            "the {kind} animation has more than {most} frames (the limit), counted before \
-             decoding any"
-        )));
-    }
-    let mut frames = open_frames(source, kind, limits)
-        .map_err(corrupt)?
-        .enumerate();
+    let mut frames = FrameSource::open(source, limits)?;
+    let (kind, most) = (frames.kind(), limits.max_gif_frames as usize);
     let mut size = None;
     let mut count = 0;
-    while let Some((index, frame)) = next_frame(&mut frames, kind)? {
+    while let Some((index, raster, delay)) = frames.next()? {
         if index >= most {
             return Err(PipelineError::image_too_large(format!(
                 "the {kind} animation has more than {most} frames"
             )));
         }
-        let frame = frame.map_err(corrupt)?;
-        let delay = frame.delay();
-        let raster = canvas_of(frame, kind)?;
         let result = process(index, raster)?;
         let dimensions = result.dimensions();
         if *size.get_or_insert(dimensions) != dimensions {
@@ -347,6 +343,75 @@ fn each_frame(
     let (width, height) = size
         .ok_or_else(|| PipelineError::decode_failed(format!("the {kind} source has no frame")))?;
     Ok((width, height, count))
+}
+
+/// Where an animation's frames come from: the `image` crate's GIF and WebP decoders, or
+/// libheif's sequence track.
+enum FrameSource<'a> {
+    Image(Numbered<'a>, &'static str),
+    Heif(super::heif::Frames<'a>, usize),
+}
+
+impl<'a> FrameSource<'a> {
+    /// The frames of `source`, its frame count checked against the limit first.
+    fn open(source: &'a [u8], limits: &Limits) -> Result<FrameSource<'a>, PipelineError> {
+        if super::heif::is_sequence(source) {
+            return Ok(FrameSource::Heif(super::heif::frames(source, limits)?, 0));
+        }
+        let kind = if is_animated_webp(source) {
+            "WebP"
+        } else {
+            "GIF"
+        };
+        let most = limits.max_gif_frames as usize;
+        if frame_count(source, most) > most {
+            return Err(PipelineError::image_too_large(format!(
+                "the {kind} animation has more than {most} frames (the limit), counted before \
+                 decoding any"
+            )));
+        }
+        let frames = open_frames(source, kind, limits).map_err(|error| corrupt(kind, &error))?;
+        Ok(FrameSource::Image(frames.enumerate(), kind))
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            FrameSource::Image(_, kind) => kind,
+            FrameSource::Heif(..) => "AVIF/HEIC",
+        }
+    }
+
+    /// The next frame: its index, its canvas, how long it shows.
+    fn next(&mut self) -> Result<Option<(usize, Raster, image::Delay)>, PipelineError> {
+        match self {
+            FrameSource::Image(frames, kind) => {
+                let Some((index, frame)) = next_frame(frames, kind)? else {
+                    return Ok(None);
+                };
+                let frame = frame.map_err(|error| corrupt(kind, &error))?;
+                let delay = frame.delay();
+                Ok(Some((index, canvas_of(frame, kind)?, delay)))
+            }
+            FrameSource::Heif(frames, next) => {
+                let Some((raster, shown_ms)) = frames.next_frame()? else {
+                    return Ok(None);
+                };
+                let index = *next;
+                *next += 1;
+                Ok(Some((
+                    index,
+                    raster,
+                    image::Delay::from_numer_denom_ms(shown_ms, 1),
+                )))
+            }
+        }
+    }
+}
+
+fn corrupt(kind: &str, error: &image::ImageError) -> PipelineError {
+    PipelineError::decode_failed(format!(
+        "the {kind} animation is corrupt or truncated: {error}"
+    ))
 }
 
 /// The frames of a GIF or an animated WebP, under the decoder limits of `limits`.

@@ -19,6 +19,7 @@ use super::{PixelLayout, Raster};
 use crate::codec::ImageFormat;
 use crate::error::PipelineError;
 use crate::limits::Limits;
+use crate::metadata::{Carried, ColourPolicy};
 use libheif_rs::{
     Channel, ColorSpace, CompressionFormat, DecodingOptions, EncoderParameterValue, EncoderQuality,
     HeifContext, HeifError, Image, ImageHandle, LibHeif, RgbChroma, SecurityLimits,
@@ -65,12 +66,14 @@ pub fn header(source: &[u8], format: ImageFormat) -> Result<Header, PipelineErro
     })
 }
 
-/// Decodes the primary image after checking its size against `limits`.
+/// Decodes the primary image after checking its size against `limits`: its pixels, and the
+/// ICC profile they stay in under `colour` (see [`super::colour::kept_profile`]).
 pub fn decode(
     source: &[u8],
     format: ImageFormat,
     limits: &Limits,
-) -> Result<Raster, PipelineError> {
+    colour: ColourPolicy,
+) -> Result<super::colour::Tagged, PipelineError> {
     let context = open(source, format, Some(limits))?;
     let handle = primary(&context, format)?;
     let (width, height) = (handle.width(), handle.height());
@@ -85,17 +88,83 @@ pub fn decode(
         PixelLayout::Rgb8 => RgbChroma::Rgb,
         PixelLayout::Rgba8 => RgbChroma::Rgba,
     };
-    let mut options = DecodingOptions::new();
-    if let Some(options) = options.as_mut() {
-        options.set_convert_hdr_to_8bit(true);
-    }
+    let options = eight_bit_decoding();
     let image =
         super::guard::guarded(|| library().decode(&handle, ColorSpace::Rgb(chroma), options))
             .map_err(|_| corrupt(format, "the decoder failed"))?
             .map_err(|error| container_error(format, &error))?;
     let raster = packed_raster(&image, layout)
         .ok_or_else(|| corrupt(format, "the decoder gave no RGB pixels of the image's size"))?;
-    Ok(to_srgb(raster, &handle))
+    Ok(to_srgb(raster, &handle, colour))
+}
+
+/// Whether `source` is an AVIF or HEIC image sequence (an animation) with a visual track,
+/// which GIF and WebP results take frame by frame ([`Frames`]); other results take its
+/// primary still image.
+pub fn is_sequence(source: &[u8]) -> bool {
+    let Some(format) = super::decode::heif_format(source) else {
+        return false;
+    };
+    open(source, format, None)
+        .is_ok_and(|context| context.has_sequence() && context.track(0).is_some())
+}
+
+/// The frames of an AVIF or HEIC sequence's first visual track, decoded one at a time.
+pub struct Frames<'a> {
+    // Declared before the context it reads from, so dropped first.
+    track: libheif_rs::Track,
+    timescale: u32,
+    format: ImageFormat,
+    _context: HeifContext<'a>,
+}
+
+/// Opens the sequence of `source` under `limits`; more frames than
+/// [`Limits::max_gif_frames`] are refused by libheif when it reads the container, before
+/// any frame is decoded.
+pub fn frames<'a>(source: &'a [u8], limits: &Limits) -> Result<Frames<'a>, PipelineError> {
+    let format = super::decode::heif_format(source).unwrap_or(ImageFormat::Avif);
+    let context = open(source, format, Some(limits))?;
+    let track = context
+        .track(0)
+        .ok_or_else(|| corrupt(format, "the sequence has no visual track"))?;
+    Ok(Frames {
+        timescale: track.timescale().max(1),
+        track,
+        format,
+        _context: context,
+    })
+}
+
+impl Frames<'_> {
+    /// The next frame as RGBA8 and how long it shows, in milliseconds; `None` after the last.
+    /// Frames are taken as sRGB.
+    pub fn next_frame(&mut self) -> Result<Option<(Raster, u32)>, PipelineError> {
+        let format = self.format;
+        let colours = ColorSpace::Rgb(RgbChroma::Rgba);
+        let decoded =
+            super::guard::guarded(|| (self.track).decode_next_image(colours, eight_bit_decoding()))
+                .map_err(|_| corrupt(format, "the decoder failed"))?;
+        let image = match decoded {
+            Ok(image) => image,
+            Err(error) if matches!(error.code, libheif_rs::HeifErrorCode::EndOfSequence) => {
+                return Ok(None)
+            }
+            Err(error) => return Err(container_error(format, &error)),
+        };
+        let raster = packed_raster(&image, PixelLayout::Rgba8)
+            .ok_or_else(|| corrupt(format, "a frame decoded to no RGBA pixels"))?;
+        let shown = u64::from(image.duration()) * 1000 / u64::from(self.timescale);
+        Ok(Some((raster, u32::try_from(shown).unwrap_or(u32::MAX))))
+    }
+}
+
+/// Decoding options that narrow more than 8 bits a sample to 8.
+fn eight_bit_decoding() -> Option<DecodingOptions> {
+    let mut options = DecodingOptions::new();
+    if let Some(options) = options.as_mut() {
+        options.set_convert_hdr_to_8bit(true);
+    }
+    options
 }
 
 /// The container parsed, with libheif's own limits set from ours when decoding follows.
@@ -111,6 +180,7 @@ fn open<'a>(
         // What one decode may hold in all (its coded planes and the RGB it converts them to):
         // the decoders' budget.
         security.set_max_total_memory(limits.decoder_alloc_budget());
+        security.set_max_sequence_frames(limits.max_gif_frames);
         context
             .set_security_limits(&security)
             .map_err(|error| corrupt(format, &error.message))?;
@@ -165,10 +235,16 @@ fn packed_raster(image: &Image, layout: PixelLayout) -> Option<Raster> {
 }
 
 /// The pixels in sRGB: through the ICC profile when there is one, else through the `nclx`
-/// primaries when they are not sRGB's.
-fn to_srgb(raster: Raster, handle: &ImageHandle) -> Raster {
+/// primaries when they are not sRGB's; or as decoded, beside the ICC profile that `colour`
+/// keeps.
+fn to_srgb(raster: Raster, handle: &ImageHandle, colour: ColourPolicy) -> super::colour::Tagged {
     // libheif hands the nclx box out as a "raw" profile too: only an ICC one parses.
-    let icc = (handle.color_profile_raw()).and_then(|raw| super::colour::Profile::parse(&raw.data));
+    let raw = handle.color_profile_raw();
+    let icc = (raw.as_ref()).and_then(|raw| super::colour::Profile::parse(&raw.data));
+    let raw_icc = raw.as_ref().map(|raw| raw.data.as_slice());
+    if let Some(kept) = super::colour::kept_profile(raw_icc, icc.as_ref(), colour) {
+        return (raster, Some(kept));
+    }
     let profile = icc.or_else(|| {
         let nclx = handle.color_profile_nclx()?;
         super::colour::Profile::from_cicp(
@@ -176,14 +252,21 @@ fn to_srgb(raster: Raster, handle: &ImageHandle) -> Raster {
             nclx.transfer_characteristics() as u8,
         )
     });
-    match profile {
+    let raster = match profile {
         Some(profile) => super::colour::raster_to_srgb(raster, &profile, false),
         None => raster,
-    }
+    };
+    (raster, None)
 }
 
-/// Encodes `raster` as AVIF or HEIC at `quality` (1-100; 100 is lossless).
-pub fn encode(raster: &Raster, format: ImageFormat, quality: u8) -> Result<Vec<u8>, PipelineError> {
+/// Encodes `raster` as AVIF or HEIC at `quality` (1-100; 100 is lossless), with the EXIF
+/// block and ICC profile of `carried`.
+pub fn encode(
+    raster: &Raster,
+    format: ImageFormat,
+    quality: u8,
+    carried: &Carried,
+) -> Result<Vec<u8>, PipelineError> {
     let failed = |error: HeifError| {
         PipelineError::encode_failed(format!(
             "encode: could not write {}x{} {}: {}",
@@ -198,40 +281,58 @@ pub fn encode(raster: &Raster, format: ImageFormat, quality: u8) -> Result<Vec<u
         _ => CompressionFormat::Av1,
     };
     let mut image = heif_image(raster).map_err(failed)?;
+    tag_colours(&mut image, quality, carried).map_err(failed)?;
+    let mut encoder = configured_encoder(compression, quality).map_err(failed)?;
+    let mut context = HeifContext::new().map_err(failed)?;
+    let handle = super::guard::guarded(|| context.encode_image(&image, &mut encoder, None))
+        .map_err(|_| {
+            PipelineError::encode_failed(format!("encode: the {} encoder failed", format))
+        })?
+        .map_err(failed)?;
+    if let Some(exif) = &carried.exif {
+        context.add_exif_metadata(&handle, exif).map_err(failed)?;
+    }
+    context.write_to_bytes().map_err(failed)
+}
+
+/// The colours the image is written as: the ICC profile it is in, when one is carried;
+/// else, for lossless, sRGB stored as RGB (the identity matrix); else libheif's default.
+fn tag_colours(image: &mut Image, quality: u8, carried: &Carried) -> Result<(), HeifError> {
+    if let Some(icc) = &carried.icc {
+        let profile =
+            libheif_rs::ColorProfileRaw::new(libheif_rs::color_profile_types::PROF, icc.to_vec());
+        return image.set_color_profile_raw(&profile);
+    }
     if quality >= 100 {
         if let Some(nclx) = identity_matrix_nclx() {
-            image.set_color_profile_nclx(&nclx).map_err(failed)?;
+            image.set_color_profile_nclx(&nclx)?;
         }
     }
-    let library = library();
-    let mut encoder = library.encoder_for_format(compression).map_err(failed)?;
+    Ok(())
+}
+
+/// libheif's AV1 or HEVC encoder at `quality` (100: lossless, every chroma sample) and the
+/// speed this project chose for each.
+fn configured_encoder(
+    compression: CompressionFormat,
+    quality: u8,
+) -> Result<libheif_rs::Encoder<'static>, HeifError> {
+    let mut encoder = library().encoder_for_format(compression)?;
     if quality >= 100 {
-        encoder
-            .set_quality(EncoderQuality::LossLess)
-            .map_err(failed)?;
+        encoder.set_quality(EncoderQuality::LossLess)?;
     } else {
-        encoder
-            .set_quality(EncoderQuality::Lossy(quality))
-            .map_err(failed)?;
+        encoder.set_quality(EncoderQuality::Lossy(quality))?;
     }
     let (name, value) = match compression {
         CompressionFormat::Av1 => ("speed", EncoderParameterValue::Int(AOM_SPEED)),
         _ => ("preset", EncoderParameterValue::String(X265_PRESET.into())),
     };
-    encoder.set_parameter_value(name, value).map_err(failed)?;
+    encoder.set_parameter_value(name, value)?;
     if quality >= 100 {
         // Lossless needs every chroma sample (libheif then keeps RGB as it is).
-        encoder
-            .set_parameter_value("chroma", EncoderParameterValue::String("444".into()))
-            .map_err(failed)?;
+        encoder.set_parameter_value("chroma", EncoderParameterValue::String("444".into()))?;
     }
-    let mut context = HeifContext::new().map_err(failed)?;
-    super::guard::guarded(|| context.encode_image(&image, &mut encoder, None))
-        .map_err(|_| {
-            PipelineError::encode_failed(format!("encode: the {} encoder failed", format))
-        })?
-        .map_err(failed)?;
-    context.write_to_bytes().map_err(failed)
+    Ok(encoder)
 }
 
 /// An `nclx` profile of sRGB colours stored as RGB (matrix coefficients 0, the identity),
@@ -351,12 +452,12 @@ mod tests {
     fn encoded_avif_and_heic_decode_back_to_the_picture() {
         let picture = gopher();
         for format in [ImageFormat::Avif, ImageFormat::Heic] {
-            let bytes = encode(&picture, format, 60).unwrap();
+            let bytes = encode(&picture, format, 60, &Carried::default()).unwrap();
             assert_eq!(crate::codec::decode::sniff(&bytes).unwrap(), format);
             let back = decode_any(&bytes, &Limits::default()).unwrap().raster;
             let difference = mean_difference(&back, &picture);
             assert!(difference < 6.0, "{format}: {difference}");
-            let smaller = encode(&picture, format, 20).unwrap();
+            let smaller = encode(&picture, format, 20, &Carried::default()).unwrap();
             assert!(smaller.len() < bytes.len(), "{format}: quality is honoured");
         }
     }
@@ -366,12 +467,12 @@ mod tests {
         let alpha = decode_any(&fixture("alpha-300x200.png"), &Limits::default())
             .unwrap()
             .raster;
-        let bytes = encode(&alpha, ImageFormat::Avif, 100).unwrap();
+        let bytes = encode(&alpha, ImageFormat::Avif, 100, &Carried::default()).unwrap();
         let back = decode_any(&bytes, &Limits::default()).unwrap().raster;
         assert_eq!(back.layout(), PixelLayout::Rgba8);
         let opaque = gopher();
         for format in [ImageFormat::Avif, ImageFormat::Heic] {
-            let bytes = encode(&opaque, format, 100).unwrap();
+            let bytes = encode(&opaque, format, 100, &Carried::default()).unwrap();
             let back = decode_any(&bytes, &Limits::default()).unwrap().raster;
             assert_eq!(mean_difference(&back, &opaque), 0.0, "{format}");
         }

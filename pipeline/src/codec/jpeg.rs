@@ -566,6 +566,7 @@ mod tests {
                     quality,
                     progressive: false,
                     deadline: crate::resources::Deadline::default(),
+                    carried: &crate::metadata::Carried::default(),
                 },
             )
             .unwrap();

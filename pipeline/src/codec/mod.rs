@@ -13,10 +13,12 @@
 //! [`heif`] reads and writes AVIF and HEIC through libheif; [`psd`] reads Photoshop's
 //! composite image; [`tiff`] reads the TIFF kinds the `image` crate does not;
 //! [`guard`] runs the third-party decoders so that their panics are quiet decode failures;
-//! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB.
+//! [`colour`] converts what a source's ICC profile describes (and CMYK) to sRGB; [`embed`]
+//! writes a result's EXIF and ICC profile into the JPEG and WebP files the encoders make.
 
 pub mod colour;
 pub mod decode;
+pub mod embed;
 pub mod encode;
 mod format;
 pub mod gif;

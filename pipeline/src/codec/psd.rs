@@ -18,6 +18,7 @@ use super::colour::Profile;
 use super::{PixelLayout, Raster};
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
+use crate::metadata::ColourPolicy;
 
 /// What a PSD's 26-byte header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +74,13 @@ pub fn header(source: &[u8]) -> Result<Header, PipelineError> {
     })
 }
 
-/// Decodes the composite image after checking its size against `limits`.
-pub fn decode(source: &[u8], limits: &Limits) -> Result<Raster, PipelineError> {
+/// Decodes the composite image after checking its size against `limits`: its pixels, and the ICC profile they stay in under `colour` (an RGB
+/// document's, see [`super::colour::kept_profile`]).
+pub fn decode(
+    source: &[u8],
+    limits: &Limits,
+    colour: ColourPolicy,
+) -> Result<super::colour::Tagged, PipelineError> {
     let header = header(source)?;
     super::decode::has_pixels(super::ImageFormat::Psd, header.width, header.height)?;
     limits.check_source_dimensions(header.width, header.height)?;
@@ -87,8 +93,14 @@ pub fn decode(source: &[u8], limits: &Limits) -> Result<Raster, PipelineError> {
     let wanted = colours + usize::from(with_alpha);
     check_budget(&header, wanted, limits)?;
     let planes = read_planes(&mut reader, &header, wanted)?;
-    let profile = icc_profile(resources).and_then(|icc| Profile::parse(&icc));
-    assemble(&header, &planes, colours, with_alpha, profile.as_ref())
+    let icc = icc_profile(resources);
+    let profile = icc.as_deref().and_then(Profile::parse);
+    let kept = (header.mode == RGB)
+        .then(|| super::colour::kept_profile(icc.as_deref(), profile.as_ref(), colour))
+        .flatten();
+    let profile = profile.filter(|_| kept.is_none());
+    let raster = assemble(&header, &planes, colours, with_alpha, profile.as_ref())?;
+    Ok((raster, kept))
 }
 
 /// How many of the channels are colours; unsupported modes and depths are refused by name.

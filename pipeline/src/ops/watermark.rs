@@ -767,6 +767,7 @@ mod tests {
                 quality: 90,
                 progressive: false,
                 deadline: crate::resources::Deadline::default(),
+                carried: &crate::metadata::Carried::default(),
             },
         )
         .unwrap()

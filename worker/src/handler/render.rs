@@ -239,6 +239,7 @@ async fn run_engine(
         nice_increment: config.render_nice.clamp(0, 19),
     };
     let fonts = pipeline::fonts::SystemFonts::shared_at(&config.font_dir);
+    let metadata = config.metadata;
     let task = crate::render_thread::run(priority, move || {
         // A video source's frame extraction shares the items' time allowance.
         let frames = crate::video::Ffmpeg::from_env(timeout);
@@ -246,7 +247,8 @@ async fn run_engine(
             .with_deadline(Some(Instant::now() + timeout))
             .with_assets(&assets)
             .with_fonts(fonts)
-            .with_frames(&frames);
+            .with_frames(&frames)
+            .with_metadata(metadata);
         let (items, pipelines): (Vec<ItemRow>, Vec<Pipeline>) = ready.into_iter().unzip();
         pipeline::run(items.into_iter().zip(&pipelines), &source, &resources)
     });

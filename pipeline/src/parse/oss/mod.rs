@@ -192,6 +192,7 @@ mod tests {
                 gif_requires_gif_source: false,
                 size_limit: None,
                 ignore_error: false,
+                strip: false,
                 document: None,
                 multi_step_animation: false,
             }

@@ -33,8 +33,7 @@ pub(super) fn parse(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pip
         match name {
             "thumbnail" => pipeline.steps.extend(thumbnail::parse(&value()?)?),
             "auto-orient" => push_auto_orient(pipeline),
-            // The encoders never copy metadata, so every result is already stripped.
-            "strip" => {}
+            "strip" => pipeline.output.strip = true,
             "gravity" => anchor = gravity(&action, &value()?)?,
             "crop" => pipeline
                 .steps

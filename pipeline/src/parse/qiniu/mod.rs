@@ -32,8 +32,8 @@
 //!
 //! Every parameter of the document, in any order; each becomes a step in the order written
 //! (`thumbnail`, `crop`, `rotate`, `blur`, `auto-orient`) or an output setting (`format`,
-//! `quality`, `interlace`, `size-limit`). `strip` is accepted and has no step: the encoders
-//! never write metadata. `gravity/<NorthWest|North|...|SouthEast>` sets the anchor of the
+//! `quality`, `interlace`, `size-limit`, `strip`: the result carries no metadata, see
+//! [`crate::metadata`]). `gravity/<NorthWest|North|...|SouthEast>` sets the anchor of the
 //! crops that follow it in the same `imageMogr2` step ("只影响其后的裁剪偏移"). A command with
 //! Qiniu steps and no `quality` gets Qiniu's default, `quality/75` (adaptive), made explicit in
 //! the AST; a command that is only `style/<name>` keeps the style's (OSS) defaults.
