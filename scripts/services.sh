@@ -4,7 +4,7 @@
 #                       binary and the tests use (the defaults, or those written to .ferrotype.env)
 #   ensure_build_tools  the C toolchain that libjpeg-turbo, libwebp and aws-lc are built with
 #   ensure_runtime      fonts (text watermarks) and ffmpeg (video frames)
-#   ensure_venv         .venv with the vendor SDKs and pytest, for tests/python
+#   ensure_venv         .venv with the vendor SDKs, pytest and Pillow, for tests/python
 #   ensure_rust         rustc new enough for the workspace
 # Nothing is installed or written when everything already answers. FERROTYPE_PG_PORT and
 # FERROTYPE_AMQP_PORT (defaults 5432, 5672) choose other ports.
@@ -239,7 +239,7 @@ ensure_rust() {
   fi
 }
 
-# .venv at the repository root (git-ignored) with oss2, qiniu and pytest: Debian's Python
+# .venv at the repository root (git-ignored) with oss2, qiniu, pytest and Pillow: Debian's Python
 # refuses `pip install` outside a virtualenv (PEP 668).
 ensure_venv() {
   local venv=$FERROTYPE_ROOT/.venv
@@ -252,9 +252,10 @@ ensure_venv() {
       python3 -m venv "$venv"
     fi
   fi
-  if ! "$venv/bin/python" -c 'import oss2, qiniu, pytest' >/dev/null 2>&1; then
-    log "pip install oss2 qiniu pytest (into .venv)"
-    "$venv/bin/python" -m pip install oss2 qiniu pytest
+  # Pillow reads results back as an independent decoder would (EXIF tags).
+  if ! "$venv/bin/python" -c 'import oss2, qiniu, pytest, PIL' >/dev/null 2>&1; then
+    log "pip install oss2 qiniu pytest pillow (into .venv)"
+    "$venv/bin/python" -m pip install oss2 qiniu pytest pillow
   fi
 }
 
