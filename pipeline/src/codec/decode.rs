@@ -101,19 +101,7 @@ pub fn sniff(source: &[u8]) -> Result<ImageFormat, PipelineError> {
 /// AV1 (`avif`, `avis`), HEIC when one says HEVC or names only the generic HEIF brands
 /// (`mif1`, `msf1`), which libheif then reads whatever their codec.
 pub(crate) fn heif_format(source: &[u8]) -> Option<ImageFormat> {
-    if source.get(4..8) != Some(b"ftyp") {
-        return None;
-    }
-    let size = u32::from_be_bytes(source.get(..4)?.try_into().ok()?);
-    let end = usize::try_from(size).ok()?.min(source.len()).min(4096);
-    let major = source.get(8..12)?;
-    let compatible = source.get(16..end).unwrap_or_default().chunks_exact(4);
-    let brands: Vec<&[u8]> = std::iter::once(major).chain(compatible).collect();
-    let has = |names: &[&[u8; 4]]| {
-        brands
-            .iter()
-            .any(|brand| names.iter().any(|n| *brand == &n[..]))
-    };
+    let has = |names: &[&[u8; 4]]| has_ftyp_brand(source, names);
     if has(&[b"avif", b"avis"]) {
         Some(ImageFormat::Avif)
     } else if has(&[
@@ -123,6 +111,24 @@ pub(crate) fn heif_format(source: &[u8]) -> Option<ImageFormat> {
     } else {
         None
     }
+}
+
+/// Whether the ISO-BMFF `ftyp` box that starts `source` names one of `names` as its major or
+/// a compatible brand.
+pub(crate) fn has_ftyp_brand(source: &[u8], names: &[&[u8; 4]]) -> bool {
+    if source.get(4..8) != Some(b"ftyp") {
+        return false;
+    }
+    let Some(size) = (source.get(..4)).and_then(|size| size.try_into().ok()) else {
+        return false;
+    };
+    let end = usize::try_from(u32::from_be_bytes(size)).unwrap_or(usize::MAX);
+    let end = end.min(source.len()).min(4096);
+    let major = source.get(8..12).unwrap_or_default();
+    let compatible = source.get(16..end).unwrap_or_default().chunks_exact(4);
+    std::iter::once(major)
+        .chain(compatible)
+        .any(|brand| names.iter().any(|name| brand == &name[..]))
 }
 
 fn unsupported(name: &str) -> PipelineError {

@@ -102,6 +102,12 @@ pub fn decode(
 /// which GIF and WebP results take frame by frame ([`Frames`]); other results take its
 /// primary still image.
 pub fn is_sequence(source: &[u8]) -> bool {
+    // The image-sequence brands (AVIF, HEVC, any HEIF) are looked for first, so that a still
+    // image's container is not parsed for this.
+    const SEQUENCE_BRANDS: [&[u8; 4]; 3] = [b"avis", b"hevs", b"msf1"];
+    if !super::decode::has_ftyp_brand(source, &SEQUENCE_BRANDS) {
+        return false;
+    }
     let Some(format) = super::decode::heif_format(source) else {
         return false;
     };
