@@ -252,10 +252,11 @@ ensure_venv() {
       python3 -m venv "$venv"
     fi
   fi
-  # Pillow reads results back as an independent decoder would (EXIF tags).
-  if ! "$venv/bin/python" -c 'import oss2, qiniu, pytest, PIL' >/dev/null 2>&1; then
-    log "pip install oss2 qiniu pytest pillow (into .venv)"
-    "$venv/bin/python" -m pip install oss2 qiniu pytest pillow
+  # Pillow reads results back as an independent decoder would (EXIF tags); segno and
+  # python-barcode draw the QR codes and barcodes the image/codes tests read.
+  if ! "$venv/bin/python" -c 'import oss2, qiniu, pytest, PIL, segno, barcode' >/dev/null 2>&1; then
+    log "pip install oss2 qiniu pytest pillow segno python-barcode (into .venv)"
+    "$venv/bin/python" -m pip install oss2 qiniu pytest pillow segno python-barcode
   fi
 }
 

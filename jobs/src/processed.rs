@@ -44,6 +44,8 @@ pub struct Served {
     pub object: Object,
     pub content_type: &'static str,
     pub location: ResultLocation,
+    /// The JSON document the result is, when it is one (the surfaces stamp some answers).
+    pub document: Option<pipeline::ops::info::Document>,
 }
 
 /// The processed result for `request`: from storage when it was made before, else rendered
@@ -56,6 +58,7 @@ pub async fn processed(services: &Services, request: &GetProcess<'_>) -> Result<
         .caller
         .check_read(bucket, key, request.settings, request.via)?;
     let pipeline = parse(services, request).await?;
+    check_signed_if_needed(request, &pipeline)?;
     check_asset_reads(services, request, &pipeline).await?;
     let Some(source) = services.buckets.head(bucket, key).await? else {
         return Err(no_such_key(bucket, key));
@@ -144,6 +147,24 @@ impl pipeline::StyleLookup for StyleProbe {
     }
 }
 
+/// Some documents are served only to a signed request, whatever the bucket's ACL
+/// (`image/codes`: "不支持匿名访问").
+fn check_signed_if_needed(
+    request: &GetProcess<'_>,
+    pipeline: &pipeline::Pipeline,
+) -> Result<(), Failure> {
+    let document = pipeline.output.document;
+    if matches!(request.caller, Caller::Anonymous)
+        && document.is_some_and(|document| document.needs_a_signed_caller())
+    {
+        return Err(Failure::new(
+            FailureCode::AccessDenied,
+            "this processing is not served to anonymous readers: sign the request",
+        ));
+    }
+    Ok(())
+}
+
 /// Watermark images are read with the caller's rights: a bucket it may not read cannot be
 /// copied into a result it may.
 async fn check_asset_reads(
@@ -215,6 +236,7 @@ async fn stored(services: &Services, wanted: &Wanted<'_>) -> Result<Option<Serve
             content_type: wanted.content_type(&object),
             object,
             location: location.clone(),
+            document: wanted.pipeline.output.document,
         })),
         Err(error) if error.code() == FailureCode::NoSuchKey => Ok(None),
         Err(error) => Err(error.into()),

@@ -33,7 +33,7 @@ S3_BIN = Path(os.environ.get("FERROTYPE_TEST_S3_BIN",
 S3_BUCKET = "s3photos"
 # The folder buckets the tests use, made before the server starts (as PutBucket would: the OSS
 # surface answers NoSuchBucket for a bucket that does not exist).
-FOLDER_BUCKETS = ["photos", "results", "getp", "prot", "pubr", "qdl", "sepr", "slow", "qrs", "qlist"]
+FOLDER_BUCKETS = ["photos", "results", "getp", "prot", "pubr", "qdl", "sepr", "slow", "qrs", "qlist", "imm"]
 
 
 def wait_for_port(port, process, what):

@@ -33,13 +33,17 @@ enum Asked {
     },
 }
 
-pub(super) async fn get(
-    services: &Services,
-    caller: &Caller,
-    target: &Target,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Response, OssError> {
+/// One GET or HEAD: who asks, for what, and the request's id (some answers carry it).
+pub(super) struct GetRequest<'a> {
+    pub caller: &'a Caller,
+    pub target: &'a Target,
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    pub request_id: &'a str,
+}
+
+pub(super) async fn get(services: &Services, get: &GetRequest<'_>) -> Result<Response, OssError> {
+    let (caller, target, method, headers) = (get.caller, get.target, get.method, get.headers);
     let overrides = response_overrides(caller, target)?;
     let settings = bucket_settings(&services.ledger, &target.bucket).await?;
     let cache_control = settings.cache_control.as_deref();
@@ -63,7 +67,13 @@ pub(super) async fn get(
                 caller,
                 settings: &settings,
             };
-            let served = processed(services, &request).await?;
+            let mut served = processed(services, &request).await?;
+            if served
+                .document
+                .is_some_and(|document| document.carries_request_id())
+            {
+                stamp_request_id(&mut served.object, get.request_id);
+            }
             let answer = ObjectAnswer {
                 entity: Entity::of_object(&served.object, served.content_type),
                 content: Content::Bytes(served.object.bytes),
@@ -72,6 +82,19 @@ pub(super) async fn get(
             };
             Ok(answer.respond(method, headers)?)
         }
+    }
+}
+
+/// Adds `"RequestId"` to a JSON document's top level (IMM's answers carry it; the stored
+/// document serves many requests). The entity tag stays the stored result's: the body
+/// differs from one answer to the next only by this id.
+fn stamp_request_id(object: &mut jobs::buckets::Object, request_id: &str) {
+    let Ok(serde_json::Value::Object(mut document)) = serde_json::from_slice(&object.bytes) else {
+        return;
+    };
+    document.insert("RequestId".into(), request_id.into());
+    if let Ok(bytes) = serde_json::to_vec(&document) {
+        object.bytes = bytes.into();
     }
 }
 

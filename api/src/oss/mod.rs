@@ -192,7 +192,14 @@ async fn handle(
     match method {
         // Reads may be anonymous (public-read buckets); the read rule decides.
         Method::GET | Method::HEAD => {
-            get::get(services, &caller, &target, &method, request.headers()).await
+            let get = get::GetRequest {
+                caller: &caller,
+                target: &target,
+                method: &method,
+                headers: request.headers(),
+                request_id,
+            };
+            get::get(services, &get).await
         }
         Method::PUT if request.headers().contains_key(copy::COPY_SOURCE) => {
             let who = auth::require_key(caller)?;

@@ -1,5 +1,6 @@
 //! Operations whose result is a JSON document about the source instead of an image: Qiniu
-//! `imageInfo` and `exif`, OSS `info` and `average-hue`.
+//! `imageInfo` and `exif`, OSS `info`, `average-hue` and `codes` (the QR codes and barcodes,
+//! [`crate::ops::codes`]).
 //!
 //! A command holding one of these has no other processing step; the executor answers it from
 //! the source bytes without decoding pixels (except GIF frames, which are counted, and
@@ -75,6 +76,8 @@ pub enum Document {
     OssInfo,
     /// OSS `average-hue`: the mean colour.
     OssAverageHue,
+    /// OSS `codes`: the QR codes and barcodes in the picture ([`crate::ops::codes`]).
+    OssCodes,
 }
 
 impl Document {
@@ -85,6 +88,7 @@ impl Document {
             Document::QiniuExif => "qiniu-exif",
             Document::OssInfo => "oss-info",
             Document::OssAverageHue => "oss-average-hue",
+            Document::OssCodes => "oss-codes",
         }
     }
 
@@ -94,8 +98,22 @@ impl Document {
         match self {
             Document::OssInfo => "info",
             Document::OssAverageHue => "average-hue",
+            Document::OssCodes => "codes",
             Document::QiniuImageInfo | Document::QiniuExif => "document",
         }
+    }
+
+    /// Whether only a signed request may ask for it: OSS refuses `image/codes` to anonymous
+    /// readers ("不支持匿名访问"), even on a public-read bucket.
+    pub fn needs_a_signed_caller(self) -> bool {
+        self == Document::OssCodes
+    }
+
+    /// Whether the vendor's answer carries the request's id in its body (IMM's answers do:
+    /// `"RequestId"`). A stored document serves many requests, so the surface adds it to
+    /// each answer.
+    pub fn carries_request_id(self) -> bool {
+        self == Document::OssCodes
     }
 
     /// Reads a canonical action that asks for a document (`info`, `average-hue`,
@@ -104,9 +122,13 @@ impl Document {
         action: &str,
         arguments: &[&str],
     ) -> Option<Result<Document, PipelineError>> {
-        let oss = [Document::OssInfo, Document::OssAverageHue]
-            .into_iter()
-            .find(|document| document.action() == action);
+        let oss = [
+            Document::OssInfo,
+            Document::OssAverageHue,
+            Document::OssCodes,
+        ]
+        .into_iter()
+        .find(|document| document.action() == action);
         if let Some(document) = oss {
             if !arguments.is_empty() {
                 return Some(Err(PipelineError::invalid_argument(format!(
@@ -136,6 +158,7 @@ impl Document {
             Document::QiniuExif,
             Document::OssInfo,
             Document::OssAverageHue,
+            Document::OssCodes,
         ]
         .into_iter()
         .find(|document| document.name() == name)
@@ -147,7 +170,9 @@ impl Document {
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Document::OssInfo | Document::OssAverageHue => f.write_str(self.action()),
+            Document::OssInfo | Document::OssAverageHue | Document::OssCodes => {
+                f.write_str(self.action())
+            }
             Document::QiniuImageInfo | Document::QiniuExif => {
                 write!(f, "{},{}", self.action(), self.name())
             }
@@ -168,6 +193,7 @@ pub fn render(
         Document::QiniuExif => exif(source)?,
         Document::OssInfo => oss_info(source, info)?,
         Document::OssAverageHue => average_hue(source, limits)?,
+        Document::OssCodes => crate::ops::codes::render(source, limits)?,
     };
     serde_json::to_vec(&value).map_err(|error| PipelineError::internal(format!("json: {error}")))
 }

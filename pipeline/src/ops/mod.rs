@@ -15,8 +15,8 @@
 //! * [`resize`]: OSS `resize`, Qiniu `thumbnail` (the OSS-expressible geometries).
 //! * [`scale`]: Qiniu's other thumbnail geometries (`!Npx`, `!xNp`, `WxH<`, `Area@`).
 //! * [`image_view`]: Qiniu `imageView2` modes 0-5.
-//! * [`info`]: Qiniu `imageInfo` and `exif`, OSS `info` and `average-hue`, whose result is a
-//!   JSON document.
+//! * [`info`]: Qiniu `imageInfo` and `exif`, OSS `info`, `average-hue` and `codes`, whose
+//!   result is a JSON document; [`codes`] finds and reads the QR codes and barcodes.
 //! * [`watermark`]: image, text and mixed watermarks (OSS `watermark`, Qiniu `watermark/1`, `/2`,
 //!   `/3`), images via [`watermark::AssetLookup`], fonts via [`text::FontLookup`]; [`text`]
 //!   renders the text marks.
@@ -33,6 +33,7 @@ pub mod auto_orient;
 pub mod blur;
 pub mod bright;
 pub mod circle;
+pub mod codes;
 pub mod contrast;
 pub mod crop;
 pub mod format;

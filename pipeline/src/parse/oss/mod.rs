@@ -14,7 +14,7 @@
 //! | `crop.rs` | `crop`, `indexcrop`, `circle`, `rounded-corners` |
 //! | `adjust.rs` | `rotate`, `auto-orient`, `blur`, `bright`, `contrast`, `sharpen` |
 //! | `watermark.rs` | `watermark` (image, text, mixed) |
-//! | `output.rs` | `format`, `quality`, `interlace`, `info`, `average-hue` |
+//! | `output.rs` | `format`, `quality`, `interlace`, `info`, `average-hue`, `codes` |
 //! | `video.rs` | `video/snapshot` ([`crate::video`]) |
 //! | `style.rs` | `style/<name>` |
 //! | `saveas.rs` | `\|sys/saveas,...` |
@@ -56,7 +56,7 @@ const OTHER_MODULES: [&str; 2] = ["video", "imm"];
 type ActionReader = fn(&[&str], &mut Pipeline) -> Result<(), PipelineError>;
 
 /// The actions of the `image/` module, by name.
-const ACTIONS: [(&str, ActionReader); 17] = [
+const ACTIONS: [(&str, ActionReader); 18] = [
     ("resize", resize::read),
     ("crop", crop::read_crop),
     ("indexcrop", crop::read_index_crop),
@@ -74,6 +74,7 @@ const ACTIONS: [(&str, ActionReader); 17] = [
     ("interlace", output::read_interlace),
     ("info", output::read_info),
     ("average-hue", output::read_average_hue),
+    ("codes", output::read_codes),
 ];
 
 /// Parses an `x-oss-process` value into a command.
@@ -288,6 +289,9 @@ mod tests {
             ("image", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'image'"),
             ("video/info", ErrorCode::NotImplemented, None, "video/info: only video/snapshot is implemented"),
             ("imm/detect", ErrorCode::NotImplemented, None, "the imm module is not implemented; only image/ is"),
+            ("image/codes,x_1", ErrorCode::InvalidArgument, Some(0), "codes: takes no parameters, got 'x_1'"),
+            ("image/codes/resize,w_10", ErrorCode::InvalidArgument, None, "codes: describes the source and cannot be combined with other actions"),
+            ("image/resize,w_10/codes", ErrorCode::InvalidArgument, None, "codes: describes the source and cannot be combined with other actions"),
             ("image/resize,w_1|sys/saveas", ErrorCode::MissingArgument, None, "saveas: o (the target object) is required"),
             ("image/resize,w_1|sys/saveas,o_", ErrorCode::InvalidArgument, None, "saveas: '' is not a valid object name (1-1023 bytes, not starting with / or \\)"),
             ("image/resize,w_1|sys/saveas,o_L2E", ErrorCode::InvalidArgument, None, "saveas: '/a' is not a valid object name (1-1023 bytes, not starting with / or \\)"),

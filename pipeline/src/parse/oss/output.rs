@@ -1,6 +1,6 @@
 //! The OSS actions that set the output rather than add a step: `format,<name>`,
-//! `quality,q_<1-100>|Q_<1-100>`, `interlace,<0|1>`, and `info` / `average-hue`, whose result is
-//! a JSON document ([`crate::ops::info`]).
+//! `quality,q_<1-100>|Q_<1-100>`, `interlace,<0|1>`, and `info` / `average-hue` / `codes`,
+//! whose result is a JSON document ([`crate::ops::info`]).
 
 use crate::ast::Pipeline;
 use crate::codec::ImageFormat;
@@ -66,6 +66,11 @@ pub(super) fn read_average_hue(
     pipeline: &mut Pipeline,
 ) -> Result<(), PipelineError> {
     read_document("average-hue", Document::OssAverageHue, arguments, pipeline)
+}
+
+/// `codes`: the QR codes and barcodes in the picture, as JSON.
+pub(super) fn read_codes(arguments: &[&str], pipeline: &mut Pipeline) -> Result<(), PipelineError> {
+    read_document("codes", Document::OssCodes, arguments, pipeline)
 }
 
 /// An action that asks for `document` and takes no parameters.

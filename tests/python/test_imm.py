@@ -1,0 +1,133 @@
+"""Smart media (the OSS document's section 4, IMM) with the unmodified `oss2`: `image/codes`
+(QR codes and barcodes) on GET, through a signed URL fetched by a plain client, refused to
+anonymous readers, and saved by a job. The codes are drawn here, with segno and
+python-barcode."""
+
+import base64
+import io
+import json
+
+import barcode
+import oss2
+import pytest
+import requests
+import segno
+from barcode.writer import ImageWriter
+from PIL import Image, ImageOps
+
+REGION = "cn-hangzhou"
+QR_TEXT = "https://ferrotype.example/二维码?id=42"
+EAN = "4006381333931"
+
+
+def b64(text):
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def imm(server):
+    key = server.key("imm:rw")
+    return oss2.Bucket(oss2.Auth(*key), server.url, "imm", is_cname=False, region=REGION)
+
+
+def qr_image(text, scale):
+    out = io.BytesIO()
+    segno.make_qr(text, error="m").save(out, kind="png", scale=scale, border=0)
+    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+
+
+def ean_image():
+    out = io.BytesIO()
+    options = {"module_width": 0.4, "module_height": 15, "quiet_zone": 0, "write_text": False}
+    barcode.get("ean13", EAN[:12], writer=ImageWriter()).write(out, options)
+    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+
+
+def photo_with_codes():
+    """A 900x700 JPEG: an EAN-13 near the top, a QR code below it. Returns the JPEG and where
+    each code was pasted (left, top, width, height)."""
+    canvas = Image.new("RGB", (900, 700), (236, 230, 220))
+    ean, qr = ean_image(), qr_image(QR_TEXT, 8)
+    canvas.paste(ean, (60, 40))
+    canvas.paste(qr, (420, 300))
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=92)
+    # The writer leaves margins above and below the bars: the code is where the bars are.
+    left, top, right, bottom = ImageOps.invert(ean.convert("L")).getbbox()
+    bars = (60 + left, 40 + top, right - left, bottom - top)
+    return out.getvalue(), bars, (420, 300) + qr.size
+
+
+def close(boundary, placed, slack):
+    found = (boundary["Left"], boundary["Top"], boundary["Width"], boundary["Height"])
+    return all(abs(a - b) <= slack for a, b in zip(found, placed))
+
+
+def test_codes_on_get_answer_imm_json(server, imm):
+    jpeg, ean_at, qr_at = photo_with_codes()
+    imm.put_object("shelf.jpg", jpeg)
+    result = imm.get_object("shelf.jpg", process="image/codes")
+    assert result.headers["Content-Type"] == "application/json"
+    answer = json.loads(result.read())
+    assert answer.pop("RequestId") == result.request_id
+    codes = answer["Codes"]
+    assert [c["Type"] for c in codes] == ["qrcode", "barcode"], answer
+    qr, ean = codes
+    assert qr["Content"] == QR_TEXT
+    assert close(qr["Boundary"], qr_at, 3), (qr, qr_at)
+    assert len(qr["Boundary"]["Polygon"]) == 4
+    assert ean["Content"] == EAN
+    # The row read is widened to the bars' height.
+    assert close(ean["Boundary"], ean_at, 3), (ean, ean_at)
+    # A second request is served from the stored result.
+    again = imm.get_object("shelf.jpg", process="image/codes")
+    second = json.loads(again.read())
+    assert second.pop("RequestId") == again.request_id != result.request_id
+    assert second == answer
+
+
+def test_a_signed_url_serves_codes_and_anonymous_readers_are_refused(server, imm):
+    jpeg, _, _ = photo_with_codes()
+    imm.put_object("signed.jpg", jpeg)
+    url = imm.sign_url("GET", "signed.jpg", 300, params={"x-oss-process": "image/codes"})
+    answer = requests.get(url, timeout=60).json()
+    assert [c["Content"] for c in answer["Codes"]] == [QR_TEXT, EAN]
+    imm.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    try:
+        plain = f"{server.url}/imm/signed.jpg"
+        assert requests.get(plain + "?x-oss-process=image/resize,w_50", timeout=60).status_code == 200
+        refused = requests.get(plain + "?x-oss-process=image/codes", timeout=60)
+        assert refused.status_code == 403
+        assert "<Code>AccessDenied</Code>" in refused.text
+    finally:
+        imm.put_bucket_acl(oss2.BUCKET_ACL_PRIVATE)
+
+
+def test_codes_refusals_and_a_picture_without_codes(server, imm):
+    plain = Image.new("RGB", (300, 200), (90, 140, 200))
+    out = io.BytesIO()
+    plain.save(out, format="PNG")
+    imm.put_object("sky.png", out.getvalue())
+    empty = json.loads(imm.get_object("sky.png", process="image/codes").read())
+    assert empty["Codes"] == [] and set(empty) == {"Codes", "RequestId"}
+    for process in ("image/codes,x_1", "image/codes/resize,w_10", "image/resize,w_10/codes"):
+        with pytest.raises(oss2.exceptions.OssError) as error:
+            imm.get_object("sky.png", process=process)
+        assert error.value.status == 400, process
+        assert error.value.code == "InvalidArgument", process
+
+
+def test_more_than_five_codes_answers_five_and_a_job_saves_them(server, imm):
+    canvas = Image.new("RGB", (1000, 700), "white")
+    for index in range(6):
+        canvas.paste(qr_image(f"code {index}", 5), (40 + (index % 3) * 320, 40 + (index // 3) * 340))
+    out = io.BytesIO()
+    canvas.save(out, format="PNG")
+    imm.put_object("six.png", out.getvalue())
+    codes = json.loads(imm.get_object("six.png", process="image/codes").read())["Codes"]
+    assert len(codes) == 5
+    assert sorted(c["Content"] for c in codes) == [f"code {i}" for i in (0, 1, 2, 3, 4)]
+    saved = imm.process_object("six.png", f"image/codes|sys/saveas,o_{b64('six.json')}")
+    assert saved.status == 200 and saved.process_status == "OK"
+    stored = json.loads(server.path("imm", "six.json").read_bytes())
+    assert stored["Codes"] == codes
