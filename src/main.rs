@@ -279,6 +279,7 @@ fn process_command(
         output,
         limits: (!no_limits).then(|| config.engine_limits()),
         font_dir: &config.font_dir,
+        face_models: &config.face_models,
         metadata: config.metadata,
     };
     if let Err(error) = ferrotype::process::check(&request) {

@@ -36,6 +36,8 @@ pub struct Request<'a> {
     pub limits: Option<Limits>,
     /// Where the fonts of text watermarks are.
     pub font_dir: &'a Path,
+    /// The face detector's models (`imm/detectface`).
+    pub face_models: &'a Path,
     /// Which EXIF tags and colour profile results carry (the configuration's `[metadata]`).
     pub metadata: pipeline::metadata::MetadataPolicy,
 }
@@ -91,6 +93,9 @@ pub fn run_one(request: &Request<'_>, input: &Path) -> anyhow::Result<Made> {
         .with_assets(&assets)
         .with_fonts(pipeline::fonts::SystemFonts::shared_at(request.font_dir))
         .with_frames(&extractor)
+        .with_faces(pipeline::ops::faces::installed::InstalledFaces::shared_at(
+            request.face_models,
+        ))
         .with_metadata(request.metadata);
     let rendered = pipeline::run_one(&command.pipeline, &source, &resources)
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.code.as_str()))?;
@@ -113,6 +118,7 @@ pub fn run(input: &Path, pipeline_text: &str, output: &Path) -> anyhow::Result<(
         output: &output,
         limits: Some(Limits::default()),
         font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
+        face_models: Path::new(pipeline::ops::faces::installed::DEFAULT_FACE_MODELS),
         metadata: Default::default(),
     };
     let made = run_one(&request, input)?;
@@ -260,6 +266,7 @@ mod tests {
             output,
             limits: Some(Limits::default()),
             font_dir: Path::new(pipeline::fonts::DEFAULT_FONT_DIR),
+            face_models: Path::new(pipeline::ops::faces::installed::DEFAULT_FACE_MODELS),
             metadata: Default::default(),
         }
     }

@@ -416,6 +416,7 @@ mod tests {
             "image/info",
             "image/average-hue",
             "image/codes",
+            "imm/detectface",
             "video/snapshot,t_7000,f_jpg,w_800,h_600,m_fast",
             "video/snapshot,t_0,f_png,w_100,ar_auto",
             "@100w_100h_1e_1c_90Q.png",

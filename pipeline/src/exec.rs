@@ -310,7 +310,7 @@ impl<'s> StillSource<'s> {
     ) -> Result<Rendered, PipelineError> {
         resources.check_deadline(|| "decoding".to_string())?;
         if pipeline.output.document.is_some() {
-            return describe(pipeline, self.bytes, info, resources.limits);
+            return describe(pipeline, self.bytes, info, resources);
         }
         let plan = plan(pipeline, info, resources.limits)?;
         if self.is_animation(&plan) {
@@ -354,15 +354,16 @@ fn describe(
     pipeline: &Pipeline,
     source: &[u8],
     info: &SourceInfo,
-    limits: &Limits,
+    resources: &Resources<'_>,
 ) -> Result<Rendered, PipelineError> {
+    let limits = resources.limits;
     let document = pipeline
         .output
         .document
         .ok_or_else(|| PipelineError::internal("no document was asked for"))?;
     limits.check_source_dimensions(info.width, info.height)?;
     Ok(Rendered {
-        bytes: ops::info::render(document, source, info, limits)?,
+        bytes: ops::info::render(document, source, info, resources)?,
         width: info.width,
         height: info.height,
         format: info.format,

@@ -1,15 +1,17 @@
 //! What a run needs from outside its inputs, in one bundle: [`Resources`].
 //!
 //! The engine is pure, so everything that lives in the world (watermark images in buckets,
-//! the installed fonts, a video decoder, the clock's deadline) is handed in by the caller
+//! the installed fonts, a video decoder, a face detector, the clock's deadline) is handed in by the caller
 //! through a lookup trait. A run without a resource gets the `No*` stand-in, whose every
-//! lookup misses: a watermark image is missing, a text mark has no font, a video has no frame.
+//! lookup misses: a watermark image is missing, a text mark has no font, a video has no frame, a face
+//! search is not implemented.
 
 use std::time::Instant;
 
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
 use crate::metadata::MetadataPolicy;
+use crate::ops::faces::{FaceDetection, NO_FACES};
 use crate::ops::text::{FontLookup, NoFonts};
 use crate::ops::watermark::{AssetLookup, NoAssets};
 use crate::video::FrameGrab;
@@ -51,6 +53,8 @@ pub struct Resources<'a> {
     pub fonts: &'a dyn FontLookup,
     /// Where the frames of video sources come from.
     pub frames: &'a dyn FrameLookup,
+    /// What finds faces (`imm/detectface`).
+    pub faces: &'a dyn FaceDetection,
     /// Which EXIF tags and colour profile results carry.
     pub metadata: MetadataPolicy,
 }
@@ -64,6 +68,7 @@ impl<'a> Resources<'a> {
             assets: &NoAssets,
             fonts: &NoFonts,
             frames: &NoFrames,
+            faces: &NO_FACES,
             metadata: MetadataPolicy::default(),
         }
     }
@@ -86,6 +91,11 @@ impl<'a> Resources<'a> {
     /// These resources with the fonts of `fonts`.
     pub fn with_fonts(self, fonts: &'a dyn FontLookup) -> Resources<'a> {
         Resources { fonts, ..self }
+    }
+
+    /// These resources with `faces` as the face detector.
+    pub fn with_faces(self, faces: &'a dyn FaceDetection) -> Resources<'a> {
+        Resources { faces, ..self }
     }
 
     /// These resources with the video frames of `frames`.

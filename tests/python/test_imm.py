@@ -131,3 +131,56 @@ def test_more_than_five_codes_answers_five_and_a_job_saves_them(server, imm):
     assert saved.status == 200 and saved.process_status == "OK"
     stored = json.loads(server.path("imm", "six.json").read_bytes())
     assert stored["Codes"] == codes
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def test_detectface_on_get_answers_imm_json_with_its_request_members(server, imm):
+    imm.put_object("astronaut.jpg", (FIXTURES / "face-astronaut-320x320.jpg").read_bytes())
+    result = imm.get_object("astronaut.jpg", process="imm/detectface")
+    assert result.headers["Content-Type"] == "application/json"
+    answer = json.loads(result.read())
+    assert answer.pop("RequestId") == result.request_id
+    assert answer.pop("ImageUri") == "oss://imm/astronaut.jpg"
+    assert answer.pop("httpStatusCode") == 200 and answer.pop("success") is True
+    (face,) = answer["Faces"]
+    box = face["FaceAttributes"]["FaceBoundary"]
+    # The face of the 320x320 astronaut is at about (114, 40), 50x67.
+    assert close(box, (114, 40, 50, 67), 8), face
+    assert 0.9 < face["FaceConfidence"] <= 1 and len(face["FaceId"]) == 64
+    assert set(face["FaceLandmarks"]) == {"LeftEye", "RightEye", "Nose", "MouthLeft", "MouthRight"}
+    # The vendor's own example spells it "detecface": it is read the same.
+    typo = json.loads(imm.get_object("astronaut.jpg", process="imm/detecface").read())
+    assert typo["Faces"] == answer["Faces"]
+
+
+def test_detectface_through_a_signed_url_refused_anonymously_and_saved_by_a_job(server, imm):
+    imm.put_object("pair.jpg", (FIXTURES / "faces-two-640x320.jpg").read_bytes())
+    url = imm.sign_url("GET", "pair.jpg", 300, params={"x-oss-process": "imm/detectface"})
+    answer = requests.get(url, timeout=60).json()
+    assert len(answer["Faces"]) == 2 and answer["success"] is True
+    imm.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    try:
+        refused = requests.get(f"{server.url}/imm/pair.jpg?x-oss-process=imm/detectface", timeout=60)
+        assert refused.status_code == 403 and "<Code>AccessDenied</Code>" in refused.text
+    finally:
+        imm.put_bucket_acl(oss2.BUCKET_ACL_PRIVATE)
+    saved = imm.process_object("pair.jpg", f"imm/detectface|sys/saveas,o_{b64('pair.json')}")
+    assert saved.status == 200 and saved.process_status == "OK"
+    stored = json.loads(server.path("imm", "pair.json").read_bytes())
+    assert stored["Faces"] == answer["Faces"]
+
+
+def test_imm_actions_without_an_engine_are_refused_by_name(server, imm):
+    imm.put_object("cat.jpg", (FIXTURES / "no-face-cat-300x225.jpg").read_bytes())
+    assert json.loads(imm.get_object("cat.jpg", process="imm/detectface").read())["Faces"] == []
+    for process, status, code in (
+        ("imm/tagimage", 501, "NotImplemented"),
+        ("imm/previewdoc,copy_1", 501, "NotImplemented"),
+        ("imm/detectface,x_1", 400, "InvalidArgument"),
+        ("imm/sing", 400, "InvalidArgument"),
+    ):
+        with pytest.raises(oss2.exceptions.OssError) as error:
+            imm.get_object("cat.jpg", process=process)
+        assert (error.value.status, error.value.code) == (status, code), process

@@ -12,6 +12,7 @@ use jobs::model::Dialect;
 use jobs::processed::{processed, GetProcess};
 use jobs::submit::CommandText;
 use jobs::Services;
+use pipeline::ops::info::RequestMember;
 
 use jobs::objects::{self, Described};
 
@@ -68,11 +69,13 @@ pub(super) async fn get(services: &Services, get: &GetRequest<'_>) -> Result<Res
                 settings: &settings,
             };
             let mut served = processed(services, &request).await?;
-            if served
-                .document
-                .is_some_and(|document| document.carries_request_id())
-            {
-                stamp_request_id(&mut served.object, get.request_id);
+            if let Some(document) = served.document {
+                let about = AboutRequest {
+                    request_id: get.request_id,
+                    bucket: &target.bucket,
+                    key: &key,
+                };
+                stamp_request_members(&mut served.object, document.request_members(), &about);
             }
             let answer = ObjectAnswer {
                 entity: Entity::of_object(&served.object, served.content_type),
@@ -85,14 +88,40 @@ pub(super) async fn get(services: &Services, get: &GetRequest<'_>) -> Result<Res
     }
 }
 
-/// Adds `"RequestId"` to a JSON document's top level (IMM's answers carry it; the stored
-/// document serves many requests). The entity tag stays the stored result's: the body
-/// differs from one answer to the next only by this id.
-fn stamp_request_id(object: &mut jobs::buckets::Object, request_id: &str) {
+/// What a document's request members say.
+struct AboutRequest<'a> {
+    request_id: &'a str,
+    bucket: &'a str,
+    key: &'a str,
+}
+
+/// Adds `members` to a JSON document's top level (IMM's answers carry `RequestId`, some also
+/// `ImageUri`, `httpStatusCode` and `success`; the stored document serves many requests).
+/// The entity tag stays the stored result's: the body differs from one answer to the next
+/// only by the request id.
+fn stamp_request_members(
+    object: &mut jobs::buckets::Object,
+    members: &[RequestMember],
+    about: &AboutRequest<'_>,
+) {
+    if members.is_empty() {
+        return;
+    }
     let Ok(serde_json::Value::Object(mut document)) = serde_json::from_slice(&object.bytes) else {
         return;
     };
-    document.insert("RequestId".into(), request_id.into());
+    for member in members {
+        let (name, value) = match member {
+            RequestMember::RequestId => ("RequestId", about.request_id.into()),
+            RequestMember::ImageUri => (
+                "ImageUri",
+                format!("oss://{}/{}", about.bucket, about.key).into(),
+            ),
+            RequestMember::HttpStatusCode => ("httpStatusCode", 200.into()),
+            RequestMember::Success => ("success", true.into()),
+        };
+        document.insert(name.into(), value);
+    }
     if let Ok(bytes) = serde_json::to_vec(&document) {
         object.bytes = bytes.into();
     }

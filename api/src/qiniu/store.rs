@@ -179,8 +179,9 @@ fn image_documents(head: &[u8], fsize: u64) -> (Option<Value>, Option<Value>) {
         return (None, None);
     };
     let limits = pipeline::Limits::default();
+    let resources = pipeline::Resources::new(&limits);
     let document = |kind| {
-        let bytes = render(kind, head, &info, &limits).ok()?;
+        let bytes = render(kind, head, &info, &resources).ok()?;
         serde_json::from_slice::<Value>(&bytes).ok()
     };
     let image = document(Document::QiniuImageInfo).map(|mut image| {

@@ -95,6 +95,9 @@ pub struct Config {
     pub oss_domains: Vec<String>,
     /// Where the fonts of text watermarks are (laid out as Debian installs them).
     pub font_dir: PathBuf,
+    /// The folder of the face detector's models (`pnet.onnx`, `rnet.onnx`, `onet.onnx`) that
+    /// `imm/detectface` needs (`scripts/services.sh` installs them there).
+    pub face_models: PathBuf,
     /// The engine's pixel and frame limits.
     pub limits: ImageLimits,
     /// What of a source's metadata results carry: `exif` (`rights`, the default: Artist and
@@ -243,6 +246,7 @@ impl Default for Config {
             results_bucket: None,
             oss_domains: Vec::new(),
             font_dir: PathBuf::from(pipeline::fonts::DEFAULT_FONT_DIR),
+            face_models: PathBuf::from(pipeline::ops::faces::installed::DEFAULT_FACE_MODELS),
             limits: ImageLimits::default(),
             metadata: pipeline::metadata::MetadataPolicy::default(),
             metrics_listen: None,

@@ -1,6 +1,6 @@
 //! Operations whose result is a JSON document about the source instead of an image: Qiniu
 //! `imageInfo` and `exif`, OSS `info`, `average-hue` and `codes` (the QR codes and barcodes,
-//! [`crate::ops::codes`]).
+//! [`crate::ops::codes`]), and `imm/detectface` (the faces, [`crate::ops::faces`]).
 //!
 //! A command holding one of these has no other processing step; the executor answers it from
 //! the source bytes without decoding pixels (except GIF frames, which are counted, and
@@ -59,6 +59,7 @@ use crate::codec::decode::SourceInfo;
 use crate::codec::ImageFormat;
 use crate::error::{ErrorCode, PipelineError};
 use crate::limits::Limits;
+use crate::resources::Resources;
 use image::{AnimationDecoder, ImageDecoder, ImageReader};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -78,6 +79,22 @@ pub enum Document {
     OssAverageHue,
     /// OSS `codes`: the QR codes and barcodes in the picture ([`crate::ops::codes`]).
     OssCodes,
+    /// OSS `imm/detectface`: the faces in the picture ([`crate::ops::faces`]).
+    ImmDetectFace,
+}
+
+/// A member the vendor's answer carries about the request rather than the picture; a
+/// stored document serves many requests, so the surface fills these in on each answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestMember {
+    /// `"RequestId"`: the answer's request id.
+    RequestId,
+    /// `"ImageUri"`: `oss://<bucket>/<key>` of the source.
+    ImageUri,
+    /// `"httpStatusCode": 200`.
+    HttpStatusCode,
+    /// `"success": true`.
+    Success,
 }
 
 impl Document {
@@ -89,6 +106,7 @@ impl Document {
             Document::OssInfo => "oss-info",
             Document::OssAverageHue => "oss-average-hue",
             Document::OssCodes => "oss-codes",
+            Document::ImmDetectFace => "imm-detectface",
         }
     }
 
@@ -99,21 +117,34 @@ impl Document {
             Document::OssInfo => "info",
             Document::OssAverageHue => "average-hue",
             Document::OssCodes => "codes",
+            Document::ImmDetectFace => "detectface",
             Document::QiniuImageInfo | Document::QiniuExif => "document",
         }
     }
 
     /// Whether only a signed request may ask for it: OSS refuses `image/codes` to anonymous
-    /// readers ("不支持匿名访问"), even on a public-read bucket.
+    /// readers ("不支持匿名访问"), even on a public-read bucket, and IMM's actions are
+    /// signed calls ("出于安全性考虑此处建议使用 URL 签名方式").
     pub fn needs_a_signed_caller(self) -> bool {
-        self == Document::OssCodes
+        matches!(self, Document::OssCodes | Document::ImmDetectFace)
     }
 
-    /// Whether the vendor's answer carries the request's id in its body (IMM's answers do:
-    /// `"RequestId"`). A stored document serves many requests, so the surface adds it to
-    /// each answer.
-    pub fn carries_request_id(self) -> bool {
-        self == Document::OssCodes
+    /// The members about the request the vendor's answer carries besides the document
+    /// (IMM's answers: `RequestId`; `detectface` also `ImageUri`, `httpStatusCode`, `success`).
+    pub fn request_members(self) -> &'static [RequestMember] {
+        match self {
+            Document::OssCodes => &[RequestMember::RequestId],
+            Document::ImmDetectFace => &[
+                RequestMember::ImageUri,
+                RequestMember::RequestId,
+                RequestMember::HttpStatusCode,
+                RequestMember::Success,
+            ],
+            Document::QiniuImageInfo
+            | Document::QiniuExif
+            | Document::OssInfo
+            | Document::OssAverageHue => &[],
+        }
     }
 
     /// Reads a canonical action that asks for a document (`info`, `average-hue`,
@@ -126,6 +157,7 @@ impl Document {
             Document::OssInfo,
             Document::OssAverageHue,
             Document::OssCodes,
+            Document::ImmDetectFace,
         ]
         .into_iter()
         .find(|document| document.action() == action);
@@ -159,6 +191,7 @@ impl Document {
             Document::OssInfo,
             Document::OssAverageHue,
             Document::OssCodes,
+            Document::ImmDetectFace,
         ]
         .into_iter()
         .find(|document| document.name() == name)
@@ -170,9 +203,10 @@ impl Document {
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Document::OssInfo | Document::OssAverageHue | Document::OssCodes => {
-                f.write_str(self.action())
-            }
+            Document::OssInfo
+            | Document::OssAverageHue
+            | Document::OssCodes
+            | Document::ImmDetectFace => f.write_str(self.action()),
             Document::QiniuImageInfo | Document::QiniuExif => {
                 write!(f, "{},{}", self.action(), self.name())
             }
@@ -180,20 +214,23 @@ impl fmt::Display for Document {
     }
 }
 
-/// Writes the JSON document about `source` (already probed into `info`; `limits` bound the
-/// decode `average-hue` needs).
+/// Writes the JSON document about `source` (already probed into `info`; the limits of
+/// `resources` bound the decodes `average-hue`, `codes` and `detectface` need, and its face
+/// detector answers `detectface`).
 pub fn render(
     document: Document,
     source: &[u8],
     info: &SourceInfo,
-    limits: &Limits,
+    resources: &Resources<'_>,
 ) -> Result<Vec<u8>, PipelineError> {
+    let limits = resources.limits;
     let value = match document {
         Document::QiniuImageInfo => image_info(source, info)?,
         Document::QiniuExif => exif(source)?,
         Document::OssInfo => oss_info(source, info)?,
         Document::OssAverageHue => average_hue(source, limits)?,
         Document::OssCodes => crate::ops::codes::render(source, limits)?,
+        Document::ImmDetectFace => crate::ops::faces::render(source, resources)?,
     };
     serde_json::to_vec(&value).map_err(|error| PipelineError::internal(format!("json: {error}")))
 }

@@ -16,7 +16,9 @@
 //! * [`scale`]: Qiniu's other thumbnail geometries (`!Npx`, `!xNp`, `WxH<`, `Area@`).
 //! * [`image_view`]: Qiniu `imageView2` modes 0-5.
 //! * [`info`]: Qiniu `imageInfo` and `exif`, OSS `info`, `average-hue` and `codes`, whose
-//!   result is a JSON document; [`codes`] finds and reads the QR codes and barcodes.
+//!   result is a JSON document; [`codes`] finds and reads the QR codes and barcodes, and
+//!   [`faces`] answers OSS `imm/detectface` with a [`faces::FaceDetection`] (the MTCNN
+//!   cascade of [`faces::mtcnn`]).
 //! * [`watermark`]: image, text and mixed watermarks (OSS `watermark`, Qiniu `watermark/1`, `/2`,
 //!   `/3`), images via [`watermark::AssetLookup`], fonts via [`text::FontLookup`]; [`text`]
 //!   renders the text marks.
@@ -36,6 +38,7 @@ pub mod circle;
 pub mod codes;
 pub mod contrast;
 pub mod crop;
+pub mod faces;
 pub mod format;
 pub mod gravity;
 pub mod image_view;

@@ -239,6 +239,7 @@ async fn run_engine(
         nice_increment: config.render_nice.clamp(0, 19),
     };
     let fonts = pipeline::fonts::SystemFonts::shared_at(&config.font_dir);
+    let faces = pipeline::ops::faces::installed::InstalledFaces::shared_at(&config.face_models);
     let metadata = config.metadata;
     let task = crate::render_thread::run(priority, move || {
         // A video source's frame extraction shares the items' time allowance.
@@ -248,6 +249,7 @@ async fn run_engine(
             .with_assets(&assets)
             .with_fonts(fonts)
             .with_frames(&frames)
+            .with_faces(faces)
             .with_metadata(metadata);
         let (items, pipelines): (Vec<ItemRow>, Vec<Pipeline>) = ready.into_iter().unzip();
         pipeline::run(items.into_iter().zip(&pipelines), &source, &resources)

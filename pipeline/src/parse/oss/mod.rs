@@ -5,6 +5,7 @@
 //! image/<action>,<k>_<v>,<k>_<v>/<action>,<value>/...[|sys/saveas,o_<b64 key>[,b_<b64 bucket>]]
 //! style/<name>[|sys/saveas,...]
 //! video/snapshot,t_<ms>,f_<jpg|png>[,w_<W>][,h_<H>][,m_fast][,ar_auto][|sys/saveas,...]
+//! imm/detectface
 //! @<old API string>[|sys/saveas,...]
 //! ```
 //!
@@ -16,6 +17,7 @@
 //! | `watermark.rs` | `watermark` (image, text, mixed) |
 //! | `output.rs` | `format`, `quality`, `interlace`, `info`, `average-hue`, `codes` |
 //! | `video.rs` | `video/snapshot` ([`crate::video`]) |
+//! | `imm.rs` | `imm/detectface` (`tagimage` and `previewdoc` are refused) |
 //! | `style.rs` | `style/<name>` |
 //! | `saveas.rs` | `\|sys/saveas,...` |
 //! | [`legacy`] | the old image-service API after `@` (`object@100w_100h_90Q.jpg`) |
@@ -26,14 +28,16 @@
 //!   and the parameter;
 //! * a required parameter absent (`resize` with no size, `quality` with neither q nor Q,
 //!   saveas without `o`): `MissingArgument`;
-//! * an OSS module or action Ferrotype does not implement (`imm/`, `video/` actions other than
-//!   `snapshot`): `NotImplemented`;
+//! * an OSS action Ferrotype does not implement (`imm/tagimage`, `imm/previewdoc`, `video/`
+//!   actions other than `snapshot`): `NotImplemented`; an unknown `imm/` action:
+//!   `InvalidArgument`;
 //! * `style/<name>` not found: `NoSuchStyle`.
 //!
 //! Error `step` indexes are the 0-based position of the action after `image/`.
 
 mod adjust;
 mod crop;
+mod imm;
 pub mod legacy;
 mod output;
 mod resize;
@@ -48,9 +52,6 @@ use super::lex::split_action;
 use super::StyleLookup;
 use crate::ast::{Command, Pipeline};
 use crate::error::PipelineError;
-
-/// OSS processing modules other than `image`.
-const OTHER_MODULES: [&str; 2] = ["video", "imm"];
 
 /// Reads one action's arguments into the pipeline.
 type ActionReader = fn(&[&str], &mut Pipeline) -> Result<(), PipelineError>;
@@ -108,18 +109,15 @@ pub fn parse_process(text: &str, styles: &dyn StyleLookup) -> Result<Command, Pi
     })
 }
 
-/// Parses the processing itself: `image/...` or `video/...`.
+/// Parses the processing itself: `image/...`, `video/...` or `imm/...`.
 pub(crate) fn parse_image(text: &str) -> Result<Pipeline, PipelineError> {
     if let Some(body) = text.strip_prefix("video/") {
         return video::parse(body);
     }
+    if let Some(body) = text.strip_prefix("imm/") {
+        return imm::parse(body);
+    }
     let Some(body) = text.strip_prefix("image/") else {
-        let module = text.split('/').next().unwrap_or_default();
-        if OTHER_MODULES.contains(&module) {
-            return Err(PipelineError::not_implemented(format!(
-                "the {module} module is not implemented; only image/ is"
-            )));
-        }
         return Err(PipelineError::invalid_argument(format!(
             "the process must start with image/ or style/, found '{text}'"
         )));
@@ -288,7 +286,10 @@ mod tests {
             ("resize,w_100", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'resize,w_100'"),
             ("image", ErrorCode::InvalidArgument, None, "the process must start with image/ or style/, found 'image'"),
             ("video/info", ErrorCode::NotImplemented, None, "video/info: only video/snapshot is implemented"),
-            ("imm/detect", ErrorCode::NotImplemented, None, "the imm module is not implemented; only image/ is"),
+            ("imm/detect", ErrorCode::InvalidArgument, None, "imm: unknown action 'detect' (detectface, previewdoc, tagimage)"),
+            ("imm/tagimage", ErrorCode::NotImplemented, None, "imm/tagimage: image labelling is not implemented (no image classifier is installed)"),
+            ("imm/previewdoc,copy_1", ErrorCode::NotImplemented, None, "imm/previewdoc: document preview is not implemented"),
+            ("imm/detectface,x_1", ErrorCode::InvalidArgument, None, "imm/detectface: takes no parameters, got 'x_1'"),
             ("image/codes,x_1", ErrorCode::InvalidArgument, Some(0), "codes: takes no parameters, got 'x_1'"),
             ("image/codes/resize,w_10", ErrorCode::InvalidArgument, None, "codes: describes the source and cannot be combined with other actions"),
             ("image/resize,w_10/codes", ErrorCode::InvalidArgument, None, "codes: describes the source and cannot be combined with other actions"),
