@@ -204,7 +204,7 @@ impl pipeline::ops::watermark::AssetLookup for LocalAssets {
 }
 
 fn parse_any(text: &str) -> Result<pipeline::Command, PipelineError> {
-    let oss_prefixes = ["image/", "style/", "video/", "@"];
+    let oss_prefixes = ["image/", "style/", "video/", "imm/", "@"];
     let dialect = if oss_prefixes.iter().any(|prefix| text.starts_with(prefix)) {
         jobs::model::Dialect::Oss
     } else {

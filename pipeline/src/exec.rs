@@ -133,6 +133,7 @@ pub fn plan(
         assets: &ops::watermark::NoAssets,
         fonts: &ops::text::NoFonts,
         deadline: Deadline::default(),
+        faces: &ops::faces::NO_FACES,
     };
     for (index, step) in pipeline.steps.iter().enumerate() {
         let planned = ops::plan_step(step, size, &context).map_err(|error| error.at_step(index))?;
@@ -480,6 +481,7 @@ fn step_context<'r>(resources: &Resources<'r>, orientation: u8) -> ops::StepCont
         assets: resources.assets,
         fonts: resources.fonts,
         deadline: Deadline(resources.deadline),
+        faces: resources.faces,
     }
 }
 

@@ -184,3 +184,16 @@ def test_imm_actions_without_an_engine_are_refused_by_name(server, imm):
         with pytest.raises(oss2.exceptions.OssError) as error:
             imm.get_object("cat.jpg", process=process)
         assert (error.value.status, error.value.code) == (status, code), process
+
+
+def test_face_gravity_crops_and_fills_around_the_face(server, imm):
+    imm.put_object("gravity.jpg", (FIXTURES / "face-astronaut-320x320.jpg").read_bytes())
+    # The face's box is (114, 40) 50x67: a 100x100 cut around it starts at (89, 24).
+    around = imm.get_object("gravity.jpg", process="image/crop,w_100,h_100,g_face").read()
+    placed = imm.get_object("gravity.jpg", process="image/crop,x_89,y_24,w_100,h_100").read()
+    assert around == placed
+    fill = imm.get_object("gravity.jpg", process="image/resize,m_fill,w_100,h_300,g_face").read()
+    assert Image.open(io.BytesIO(fill)).size == (100, 300)
+    with pytest.raises(oss2.exceptions.OssError) as error:
+        imm.get_object("gravity.jpg", process="image/resize,w_100,g_face")
+    assert (error.value.status, error.value.code) == (400, "InvalidArgument")

@@ -22,7 +22,12 @@
 //! * A start at or past the image's right or bottom edge is `BadRequest` with the vendor's
 //!   message "Advance cut's position is out of image.".
 //! * A size running past the edge is cut at the edge ("将会直接裁剪到原图结尾").
+//!
+//! `g_face` (Qiniu `gravity/Face`), Ferrotype's extension: the region is planned as `center`
+//! places it, then, on the pixels, moved so that the box around the faces (moved by the
+//! offsets) is at its centre, kept inside the picture; no faces, it stays centred.
 
+use super::faces::focus;
 use super::gravity::Gravity;
 use super::{Applied, Operation, Planned, Region, StepContext, StepPlan};
 use crate::codec::Raster;
@@ -89,11 +94,33 @@ pub fn apply(raster: &Raster, region: &Region) -> Result<Raster, PipelineError> 
     region.extract(raster)
 }
 
+/// The planned region moved so that the faces of `raster`, moved by `offset`, are at its
+/// centre, inside the picture; as planned (centred) when there are no faces.
+fn around_faces(
+    raster: &Raster,
+    plan: &StepPlan,
+    offset: (i64, i64),
+    context: &StepContext<'_>,
+) -> Applied {
+    let StepPlan::Crop(planned) = plan else {
+        return super::apply_region(ACTION, raster, plan);
+    };
+    let Some((x, y)) = focus::faces_centre(raster, context.faces, &context.deadline)? else {
+        return planned.extract(raster);
+    };
+    let region = Region {
+        x: focus::span_around(x + offset.0 as f64, planned.width, raster.width()),
+        y: focus::span_around(y + offset.1 as f64, planned.height, raster.height()),
+        ..*planned
+    };
+    region.extract(raster)
+}
+
 /// The canonical form's `g_` of either crop, north-west when absent.
 fn take_gravity(args: &mut Params<'_>) -> Result<Gravity, PipelineError> {
     match args.take("g") {
         None => Ok(Gravity::NorthWest),
-        Some(name) => Gravity::from_name(name).ok_or_else(|| {
+        Some(name) => Gravity::from_crop_name(name).ok_or_else(|| {
             PipelineError::invalid_argument(format!("crop: g_{name} is not a gravity"))
         }),
     }
@@ -124,8 +151,11 @@ impl Operation for Crop {
         plan(self, input).map(StepPlan::Crop)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        super::apply_region(ACTION, &raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        match self.gravity {
+            Gravity::Face => around_faces(&raster, plan, (self.dx, self.dy), context),
+            _ => super::apply_region(ACTION, &raster, plan),
+        }
     }
 }
 
@@ -214,12 +244,14 @@ fn oss_origin(gravity: Gravity, input: (u32, u32), size: (u32, u32)) -> (i64, i6
     let far = |outer: u32, inner: u32| i64::from(outer) - i64::from(inner);
     let x = match gravity {
         Gravity::NorthWest | Gravity::West | Gravity::SouthWest => 0,
-        Gravity::North | Gravity::Center | Gravity::South => middle(input.0, size.0),
+        Gravity::North | Gravity::Center | Gravity::South | Gravity::Face => {
+            middle(input.0, size.0)
+        }
         Gravity::NorthEast | Gravity::East | Gravity::SouthEast => far(input.0, size.0),
     };
     let y = match gravity {
         Gravity::NorthWest | Gravity::North | Gravity::NorthEast => 0,
-        Gravity::West | Gravity::Center | Gravity::East => middle(input.1, size.1),
+        Gravity::West | Gravity::Center | Gravity::East | Gravity::Face => middle(input.1, size.1),
         Gravity::SouthWest | Gravity::South | Gravity::SouthEast => far(input.1, size.1),
     };
     (x, y)
@@ -258,8 +290,14 @@ impl Operation for OssCrop {
         plan_oss(self, input).map(StepPlan::Crop)
     }
 
-    fn apply(&self, raster: Raster, plan: &StepPlan, _context: &StepContext<'_>) -> Applied {
-        super::apply_region(ACTION, &raster, plan)
+    fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
+        match self.gravity {
+            Gravity::Face => {
+                let offset = (i64::from(self.x), i64::from(self.y));
+                around_faces(&raster, plan, offset, context)
+            }
+            _ => super::apply_region(ACTION, &raster, plan),
+        }
     }
 }
 

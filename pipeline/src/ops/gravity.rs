@@ -7,11 +7,18 @@
 //!
 //! Rounding: a centred box starts at `(container - box) / 2` rounded down, so a 300 px box in a
 //! 427 px side starts at 63 (ImageMagick's rule, which Qiniu runs).
+//!
+//! [`Gravity::Face`] (`face`; Qiniu `Face`) is Ferrotype's extension, for crops only: the box
+//! is planned as centred, then placed around the faces when the pixels are there
+//! ([`crate::ops::faces::focus`]). Watermarks do not take it.
 
 use std::fmt;
 
 /// The canonical (and OSS) names, as error messages list them.
 pub(crate) const NAMES: &str = "nw, north, ne, west, center, east, sw, south, se";
+
+/// The names a crop takes: the grid's and `face`.
+pub(crate) const CROP_NAMES: &str = "nw, north, ne, west, center, east, sw, south, se, face";
 
 /// One of the nine anchors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -35,6 +42,8 @@ pub enum Gravity {
     South,
     /// Bottom right.
     SouthEast,
+    /// Around the faces (crops only; planned as the centre).
+    Face,
 }
 
 impl Gravity {
@@ -63,6 +72,7 @@ impl Gravity {
             Gravity::SouthWest => "sw",
             Gravity::South => "south",
             Gravity::SouthEast => "se",
+            Gravity::Face => "face",
         }
     }
 
@@ -73,11 +83,19 @@ impl Gravity {
             .find(|gravity| gravity.name() == name)
     }
 
+    /// Reads a name a crop takes: the grid's or `face`.
+    pub fn from_crop_name(name: &str) -> Option<Gravity> {
+        match name {
+            "face" => Some(Gravity::Face),
+            _ => Gravity::from_name(name),
+        }
+    }
+
     /// Column: 0 left, 1 centre, 2 right.
     fn column(self) -> u8 {
         match self {
             Gravity::NorthWest | Gravity::West | Gravity::SouthWest => 0,
-            Gravity::North | Gravity::Center | Gravity::South => 1,
+            Gravity::North | Gravity::Center | Gravity::South | Gravity::Face => 1,
             Gravity::NorthEast | Gravity::East | Gravity::SouthEast => 2,
         }
     }
@@ -86,7 +104,7 @@ impl Gravity {
     fn row(self) -> u8 {
         match self {
             Gravity::NorthWest | Gravity::North | Gravity::NorthEast => 0,
-            Gravity::West | Gravity::Center | Gravity::East => 1,
+            Gravity::West | Gravity::Center | Gravity::East | Gravity::Face => 1,
             Gravity::SouthWest | Gravity::South | Gravity::SouthEast => 2,
         }
     }

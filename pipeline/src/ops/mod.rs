@@ -107,6 +107,8 @@ pub struct StepContext<'a> {
     pub fonts: &'a dyn text::FontLookup,
     /// When the run must end; long steps look at it between bands of rows.
     pub deadline: Deadline,
+    /// What finds the faces face gravity keeps ([`faces::focus`]).
+    pub faces: &'a dyn faces::FaceDetection,
 }
 
 impl<'a> StepContext<'a> {
@@ -118,6 +120,7 @@ impl<'a> StepContext<'a> {
             assets: &watermark::NoAssets,
             fonts: &text::NoFonts,
             deadline: Deadline::default(),
+            faces: &faces::NO_FACES,
         }
     }
 }

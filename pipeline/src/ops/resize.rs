@@ -38,6 +38,7 @@
 //! documentation enlarges 640x427 to 700x467 with `700x`). For `<W>x<H>` Qiniu adds "若宽高超过
 //! 10000时只能缩不能放": when W or H is over 10000 the request may only shrink.
 
+use super::faces::focus;
 use super::{Applied, Operation, Planned, StepContext, StepPlan};
 use crate::codec::{PixelLayout, Raster, Rgb};
 use crate::error::PipelineError;
@@ -125,6 +126,9 @@ pub struct Resize {
     pub allow_enlarge: bool,
     /// Canvas colour for `pad`.
     pub color: Rgb,
+    /// `fill` crops around the faces instead of the centre (`g_face`, Ferrotype's extension:
+    /// [`crate::ops::faces::focus`]).
+    pub keep_faces: bool,
 }
 
 impl Default for Resize {
@@ -138,6 +142,7 @@ impl Default for Resize {
             percent: None,
             allow_enlarge: false,
             color: Rgb::WHITE,
+            keep_faces: false,
         }
     }
 }
@@ -164,6 +169,12 @@ impl Resize {
                 "resize: one of w, h, l, s or p is required",
             ));
         }
+        if self.keep_faces && self.mode != ResizeMode::Fill {
+            return Err(PipelineError::invalid_argument(format!(
+                "resize: g_face applies to m_fill only, not m_{}",
+                self.mode.name()
+            )));
+        }
         Ok(self.normalized())
     }
 
@@ -182,6 +193,9 @@ impl Resize {
         }
         if self.mode != ResizeMode::Pad {
             self.color = Rgb::WHITE;
+        }
+        if self.mode != ResizeMode::Fill {
+            self.keep_faces = false;
         }
         self
     }
@@ -204,6 +218,7 @@ impl Resize {
             percent: params.take_integer("p", PERCENT_RANGE)?,
             allow_enlarge: params.take_zero_or_one("limit")? == Some(false),
             color: params.take_colour("color")?.unwrap_or(Rgb::WHITE),
+            keep_faces: take_face_gravity(&mut params)?,
         };
         params.finish()?;
         resize.with_target()
@@ -220,7 +235,25 @@ impl Operation for Resize {
     }
 
     fn apply(&self, raster: Raster, plan: &StepPlan, context: &StepContext<'_>) -> Applied {
-        super::apply_resample(ACTION, raster, plan, context.deadline)
+        match plan {
+            StepPlan::Resize(ResizePlan::Fill { width, height }) if self.keep_faces => {
+                let faces = focus::faces_centre(&raster, context.faces, &context.deadline)?;
+                let framing = faces.map_or(Framing::Centre, |(x, y)| Framing::Around(x, y));
+                resample(&raster, (*width, *height), framing, context.deadline)
+            }
+            _ => super::apply_resample(ACTION, raster, plan, context.deadline),
+        }
+    }
+}
+
+/// `g_face` (the only gravity a resize takes, Ferrotype's extension) or nothing.
+pub(crate) fn take_face_gravity(params: &mut Params<'_>) -> Result<bool, PipelineError> {
+    match params.take("g") {
+        None => Ok(false),
+        Some("face") => Ok(true),
+        Some(other) => Err(PipelineError::invalid_argument(format!(
+            "resize: g_{other} is not read: a resize takes only g_face (m_fill around the faces)"
+        ))),
     }
 }
 
@@ -249,6 +282,9 @@ impl fmt::Display for Resize {
         }
         if self.mode == ResizeMode::Pad && self.color != Rgb::WHITE {
             write!(f, ",color_{}", self.color)?;
+        }
+        if self.keep_faces {
+            f.write_str(",g_face")?;
         }
         Ok(())
     }
@@ -515,8 +551,12 @@ pub fn apply(
 ) -> Result<Raster, PipelineError> {
     match *plan {
         ResizePlan::Keep => Ok(raster),
-        ResizePlan::Scale { width, height } => resample(&raster, (width, height), false, deadline),
-        ResizePlan::Fill { width, height } => resample(&raster, (width, height), true, deadline),
+        ResizePlan::Scale { width, height } => {
+            resample(&raster, (width, height), Framing::Whole, deadline)
+        }
+        ResizePlan::Fill { width, height } => {
+            resample(&raster, (width, height), Framing::Centre, deadline)
+        }
         ResizePlan::Pad {
             width,
             height,
@@ -524,7 +564,7 @@ pub fn apply(
             canvas_height,
             color,
         } => {
-            let content = resample(&raster, (width, height), false, deadline)?;
+            let content = resample(&raster, (width, height), Framing::Whole, deadline)?;
             let mut canvas = Raster::filled(canvas_width, canvas_height, raster.layout(), color);
             let left = canvas_width.saturating_sub(width) / 2;
             let top = canvas_height.saturating_sub(height) / 2;
@@ -544,8 +584,19 @@ const BAND_PIXELS: u64 = 4 << 20;
 /// each side), so bands this tall or taller keep that overlap under a tenth of the work.
 const MIN_BAND_ROWS: u32 = 64;
 
-/// Resamples `raster` to `size` with a convolution filter. With `crop_to_aspect`, only the
-/// centred region with the target's aspect ratio is used (fill). Alpha is premultiplied
+/// What part of the source a resample reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Framing {
+    /// All of it.
+    Whole,
+    /// The centred region with the target's aspect ratio (fill).
+    Centre,
+    /// The region with the target's aspect ratio centred as near this point as it can be
+    /// (fill around the faces).
+    Around(f64, f64),
+}
+
+/// Resamples `raster` to `size` with a convolution filter, from the part `framing` says. Alpha is premultiplied
 /// before and divided after filtering, so transparent pixels do not bleed their colour into
 /// the edges.
 ///
@@ -557,14 +608,14 @@ const MIN_BAND_ROWS: u32 = 64;
 fn resample(
     raster: &Raster,
     size: (u32, u32),
-    crop_to_aspect: bool,
+    framing: Framing,
     deadline: Deadline,
 ) -> Result<Raster, PipelineError> {
     let bands = Bands {
         pixels: BAND_PIXELS,
         deadline,
     };
-    resample_in_bands(raster, size, crop_to_aspect, bands)
+    resample_in_bands(raster, size, framing, bands)
 }
 
 /// How a resample is cut: the pixels a band may cost, and the deadline looked at before each.
@@ -577,7 +628,7 @@ struct Bands {
 fn resample_in_bands(
     raster: &Raster,
     size: (u32, u32),
-    crop_to_aspect: bool,
+    framing: Framing,
     bands: Bands,
 ) -> Result<Raster, PipelineError> {
     let pixel_type = match raster.layout() {
@@ -592,7 +643,7 @@ fn resample_in_bands(
     let data = premultiplied.as_deref().unwrap_or(raster.data());
     let source = fir::images::ImageRef::new(source_width, source_height, data, pixel_type)
         .map_err(resize_failed)?;
-    let region = source_region(raster.dimensions(), size, crop_to_aspect);
+    let region = source_region(raster.dimensions(), size, framing);
     let mut target = vec![0; size.0 as usize * size.1 as usize * raster.layout().bytes_per_pixel()];
     let band = Banding::new(&region, source_width, size, bands.pixels);
     let row_bytes = target.len() / size.1.max(1) as usize;
@@ -627,21 +678,29 @@ fn resample_in_bands(
 
 /// The region of a `source`-sized raster resampled to `size`: all of it, or with
 /// `crop_to_aspect` the centred part with the target's aspect ratio.
-fn source_region(source: (u32, u32), size: (u32, u32), crop_to_aspect: bool) -> fir::CropBox {
-    match crop_to_aspect {
-        true => fir::CropBox::fit_src_into_dst_size(
-            source.0,
-            source.1,
-            size.0,
-            size.1,
-            Some((0.5, 0.5)),
-        ),
-        false => fir::CropBox {
-            left: 0.0,
-            top: 0.0,
-            width: f64::from(source.0),
-            height: f64::from(source.1),
-        },
+fn source_region(source: (u32, u32), size: (u32, u32), framing: Framing) -> fir::CropBox {
+    let whole = fir::CropBox {
+        left: 0.0,
+        top: 0.0,
+        width: f64::from(source.0),
+        height: f64::from(source.1),
+    };
+    let centred = || {
+        fir::CropBox::fit_src_into_dst_size(source.0, source.1, size.0, size.1, Some((0.5, 0.5)))
+    };
+    match framing {
+        Framing::Whole => whole,
+        Framing::Centre => centred(),
+        Framing::Around(x, y) => {
+            let region = centred();
+            let free_x = (whole.width - region.width).max(0.0);
+            let free_y = (whole.height - region.height).max(0.0);
+            fir::CropBox {
+                left: (x - region.width / 2.0).clamp(0.0, free_x),
+                top: (y - region.height / 2.0).clamp(0.0, free_y),
+                ..region
+            }
+        }
     }
 }
 
@@ -1093,7 +1152,12 @@ mod tests {
                     pixels: 1,
                     deadline: Deadline::default(),
                 };
-                let banded = resample_in_bands(&raster, size, fill, bands).unwrap();
+                let framing = if fill {
+                    Framing::Centre
+                } else {
+                    Framing::Whole
+                };
+                let banded = resample_in_bands(&raster, size, framing, bands).unwrap();
                 assert_eq!(banded.dimensions(), size);
                 let whole = in_one_call(&raster, size, fill);
                 let worst = worst_difference(banded.data(), &whole, layout);

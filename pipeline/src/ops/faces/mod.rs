@@ -22,6 +22,7 @@
 //! worker hands in [`installed::InstalledFaces`], which loads [`mtcnn::Mtcnn`] from the
 //! installed models; without them the action is `NotImplemented` and says what to install.
 
+pub mod focus;
 pub mod installed;
 pub mod mtcnn;
 
@@ -277,5 +278,67 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.code, ErrorCode::NotImplemented);
         assert!(error.message.contains("ensure_face_models"), "{error}");
+    }
+
+    /// The pixels of `text` (OSS or Qiniu) run on `source` with the installed detector.
+    fn pixels_of(text: &str, source: &[u8]) -> Raster {
+        let pipeline = match text.starts_with("imageMogr2") {
+            true => crate::parse::qiniu::parse_fops(text).unwrap().remove(0),
+            false => crate::parse::oss::parse_process(text, &crate::parse::NoStyles).unwrap(),
+        }
+        .pipeline;
+        let limits = Limits::default();
+        let resources = Resources::new(&limits).with_faces(installed());
+        let rendered = crate::exec::run_one(&pipeline, source, &resources)
+            .unwrap_or_else(|error| panic!("{text}: {error}"));
+        crate::codec::decode::decode(&rendered.bytes, &limits)
+            .unwrap()
+            .raster
+    }
+
+    #[test]
+    fn a_face_crop_centres_on_the_faces_and_stays_inside_the_picture() {
+        let source = fixture("face-astronaut-320x320.jpg");
+        // The face's box is (114, 40) 50x67: its centre (139, 73.5) is the crop's centre.
+        let around = pixels_of("image/crop,w_100,h_100,g_face/format,png", &source);
+        let placed = pixels_of("image/crop,x_89,y_24,w_100,h_100/format,png", &source);
+        assert_eq!(around.dimensions(), (100, 100));
+        assert!(
+            around.data() == placed.data(),
+            "the crop is not at (89, 24)"
+        );
+        let qiniu = pixels_of("imageMogr2/gravity/Face/crop/100x100/format/png", &source);
+        assert!(qiniu.data() == placed.data());
+        // Offsets move the box from there.
+        let moved = pixels_of("image/crop,x_20,y_0,w_100,h_100,g_face/format,png", &source);
+        let there = pixels_of("image/crop,x_109,y_24,w_100,h_100/format,png", &source);
+        assert!(moved.data() == there.data(), "the crop is not at (109, 24)");
+    }
+
+    #[test]
+    fn without_faces_face_gravity_is_the_centre() {
+        let source = fixture("no-face-cat-300x225.jpg");
+        let face = pixels_of("image/crop,w_100,h_100,g_face/format,png", &source);
+        let centre = pixels_of("image/crop,w_100,h_100,g_center/format,png", &source);
+        assert!(face.data() == centre.data());
+        let fill = pixels_of("image/resize,m_fill,w_50,h_150,g_face/format,png", &source);
+        let plain = pixels_of("image/resize,m_fill,w_50,h_150/format,png", &source);
+        assert!(fill.data() == plain.data());
+    }
+
+    #[test]
+    fn a_face_fill_keeps_the_face_in_the_middle_of_a_narrow_result() {
+        let source = fixture("face-astronaut-320x320.jpg");
+        let middle_of_face = |raster: &Raster| {
+            let faces = installed().detect(raster, &Deadline::default()).unwrap();
+            assert_eq!(faces.len(), 1, "{faces:?}");
+            f64::from(faces[0].left) + f64::from(faces[0].width) / 2.0
+        };
+        let around = pixels_of("image/resize,m_fill,w_100,h_300,g_face/format,png", &source);
+        assert_eq!(around.dimensions(), (100, 300));
+        assert!((middle_of_face(&around) - 50.0).abs() < 8.0);
+        // The centred fill has the face well left of the middle.
+        let plain = pixels_of("image/resize,m_fill,w_100,h_300/format,png", &source);
+        assert!(middle_of_face(&plain) < 40.0);
     }
 }

@@ -26,7 +26,7 @@ pub(super) fn read_crop(arguments: &[&str], pipeline: &mut Pipeline) -> Result<(
         y: params.take_integer("y", any)?.unwrap_or(0),
         // The origin's names are the canonical ones.
         gravity: params
-            .take_named("g", Gravity::from_name, gravity::NAMES)?
+            .take_named("g", Gravity::from_crop_name, gravity::CROP_NAMES)?
             .unwrap_or(Gravity::NorthWest),
     };
     params.finish()?;

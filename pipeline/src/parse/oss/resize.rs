@@ -4,7 +4,9 @@
 use crate::ast::{Pipeline, Step};
 use crate::codec::Rgb;
 use crate::error::PipelineError;
-use crate::ops::resize::{Resize, ResizeMode, MODE_NAMES, OSS_SIDE_RANGE, PERCENT_RANGE};
+use crate::ops::resize::{
+    take_face_gravity, Resize, ResizeMode, MODE_NAMES, OSS_SIDE_RANGE, PERCENT_RANGE,
+};
 use crate::parse::lex::Params;
 
 /// Reads one `resize` action.
@@ -22,6 +24,7 @@ pub(super) fn read(arguments: &[&str], pipeline: &mut Pipeline) -> Result<(), Pi
         // "limit_1" (the default) never enlarges.
         allow_enlarge: params.take_zero_or_one("limit")? == Some(false),
         color: params.take_colour("color")?.unwrap_or(Rgb::WHITE),
+        keep_faces: take_face_gravity(&mut params)?,
     };
     params.finish()?;
     pipeline.steps.push(Step::Resize(resize.with_target()?));

@@ -3,7 +3,7 @@
 //! `sharpen`, `auto-orient`) or an output setting (`format`, `quality`, `interlace`,
 //! `size-limit`). See the [module documentation](super) for the rules.
 
-use super::values::{gravity, quality};
+use super::values::{crop_gravity, quality};
 use super::{crop, next_value, push_auto_orient, thumbnail};
 use crate::ast::{OutputSettings, Pipeline, Step};
 use crate::error::PipelineError;
@@ -34,7 +34,7 @@ pub(super) fn parse(parameters: &str, pipeline: &mut Pipeline) -> Result<(), Pip
             "thumbnail" => pipeline.steps.extend(thumbnail::parse(&value()?)?),
             "auto-orient" => push_auto_orient(pipeline),
             "strip" => pipeline.output.strip = true,
-            "gravity" => anchor = gravity(&action, &value()?)?,
+            "gravity" => anchor = crop_gravity(&action, &value()?)?,
             "crop" => pipeline
                 .steps
                 .extend(crop::parse(&value()?, anchor)?.map(Step::Crop)),

@@ -435,7 +435,7 @@ mod tests {
             ("imageMogr2/rotate/0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/rotate: 0 is out of range 1-360"),
             ("imageMogr2/blur/51x2", ErrorCode::InvalidArgument, Some(0), "imageMogr2/blur: 51x2 is out of range 1-50"),
             ("imageMogr2/blur/3x0", ErrorCode::InvalidArgument, Some(0), "imageMogr2/blur: sigma '0' must be a number greater than 0 (at most 3 decimals)"),
-            ("imageMogr2/gravity/Middle/crop/1x1", ErrorCode::InvalidArgument, Some(0), "imageMogr2/gravity: 'Middle' is not a gravity (NorthWest, North, NorthEast, West, Center, East, SouthWest, South, SouthEast)"),
+            ("imageMogr2/gravity/Middle/crop/1x1", ErrorCode::InvalidArgument, Some(0), "imageMogr2/gravity: 'Middle' is not a gravity (NorthWest, North, NorthEast, West, Center, East, SouthWest, South, SouthEast, Face)"),
             ("imageMogr2/size-limit/15g", ErrorCode::InvalidArgument, Some(0), "imageMogr2/size-limit: '15g' is not a size (<n>, <n>k, <n>m or $(fsize), optionally followed by !)"),
             ("imageMogr2/sharpen/2", ErrorCode::InvalidArgument, Some(0), "imageMogr2/sharpen: '2' must be 0 or 1"),
             ("imageMogr2/sharpen", ErrorCode::MissingArgument, Some(0), "imageMogr2/sharpen: a value is required"),

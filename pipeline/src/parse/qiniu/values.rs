@@ -32,6 +32,20 @@ pub(super) fn gravity(action: &str, name: &str) -> Result<Gravity, PipelineError
         })
 }
 
+/// imageMogr2's `gravity`, which only places crops: the grid's names and `Face`
+/// (Ferrotype's extension: the crop keeps the faces, [`crate::ops::faces::focus`]).
+pub(super) fn crop_gravity(action: &str, name: &str) -> Result<Gravity, PipelineError> {
+    if name == "Face" {
+        return Ok(Gravity::Face);
+    }
+    gravity(action, name).map_err(|_| {
+        PipelineError::invalid_argument(format!(
+            "{action}: '{name}' is not a gravity (NorthWest, North, NorthEast, West, Center, \
+             East, SouthWest, South, SouthEast, Face)"
+        ))
+    })
+}
+
 /// `80` is adaptive (capped by Qiniu's correction), `80!` forced.
 pub(super) fn quality(action: &str, value: &str) -> Result<Quality, PipelineError> {
     let (digits, forced) = match value.strip_suffix('!') {
