@@ -30,7 +30,7 @@ use crate::codec::Raster;
 use crate::error::{ErrorCode, PipelineError};
 use crate::ops::auto_orient::{transform, Transform};
 use crate::resources::{Deadline, Resources};
-use mtcnn::picture::Picture;
+use mtcnn::picture::Pixels;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -75,13 +75,13 @@ impl FaceDetection for NoFaces {
 
 impl FaceDetection for mtcnn::Mtcnn {
     fn detect(&self, raster: &Raster, deadline: &Deadline) -> Result<Vec<Face>, PipelineError> {
-        let picture = Picture::from_bytes(
-            raster.width() as usize,
-            raster.height() as usize,
-            raster.layout().bytes_per_pixel(),
-            raster.data(),
-        );
-        self.faces(&picture, deadline)
+        let pixels = Pixels {
+            width: raster.width() as usize,
+            height: raster.height() as usize,
+            channels: raster.layout().bytes_per_pixel(),
+            bytes: raster.data(),
+        };
+        self.faces(&pixels, deadline)
     }
 }
 

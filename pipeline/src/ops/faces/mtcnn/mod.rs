@@ -21,7 +21,7 @@ use super::Face;
 use crate::error::PipelineError;
 use crate::resources::Deadline;
 use networks::{Proposal, Refiner};
-use picture::Picture;
+use picture::{Picture, Pixels};
 use std::path::Path;
 
 /// The longer side of the picture the cascade works on.
@@ -63,22 +63,18 @@ impl Mtcnn {
         Mtcnn::load(&pnet?, &rnet?, &onet?)
     }
 
-    /// The faces in the `width` x `height` picture of `bytes` (`channels` per pixel), in its
-    /// own pixels, largest first.
+    /// The faces in `source`, in its own pixels, largest first.
     pub fn faces(
         &self,
-        picture: &Picture,
+        source: &Pixels<'_>,
         deadline: &Deadline,
     ) -> Result<Vec<Face>, PipelineError> {
-        let longer = picture.width.max(picture.height).max(1);
+        let longer = source.width.max(source.height).max(1);
         let shrink = (WORKING_SIDE as f32 / longer as f32).min(1.0);
-        let working = if shrink < 1.0 {
-            let width = ((picture.width as f32 * shrink).round() as usize).max(1);
-            let height = ((picture.height as f32 * shrink).round() as usize).max(1);
-            picture.resized(width, height)
-        } else {
-            picture.clone()
-        };
+        let width = ((source.width as f32 * shrink).round() as usize).max(1);
+        let height = ((source.height as f32 * shrink).round() as usize).max(1);
+        // Shrunk row by row from the bytes: a 12-megapixel photo never exists as floats.
+        let working = Picture::shrunk_from(source, (width, height));
         let candidates = stages::propose(&self.proposal, &working, deadline)?;
         let candidates = stages::refine(&self.refine, &working, candidates, deadline)?;
         let found = stages::finish(&self.output, &working, candidates, deadline)?;

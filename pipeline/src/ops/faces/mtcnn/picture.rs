@@ -12,6 +12,14 @@ pub struct Picture {
     pub data: Vec<f32>,
 }
 
+/// A picture as bytes: `channels` (3: RGB, 4: RGBA) per pixel, row after row.
+pub struct Pixels<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    pub bytes: &'a [u8],
+}
+
 /// The input pixels one output pixel averages along one axis: from `start`, one weight each.
 struct Taps {
     start: usize,
@@ -68,19 +76,38 @@ impl Picture {
         }
     }
 
+    /// The picture of `source` resampled to `size` by area averaging, one source row at a
+    /// time (only the narrowed rows are held as floats).
+    pub fn shrunk_from(source: &Pixels<'_>, size: (usize, usize)) -> Picture {
+        let across = area_taps(source.width, size.0);
+        let mut narrow = Picture::black(size.0, source.height);
+        let row_bytes = (source.width * source.channels).max(1);
+        for (bytes, out) in
+            (source.bytes.chunks_exact(row_bytes)).zip(narrow.data.chunks_exact_mut(size.0 * 3))
+        {
+            let row = Picture::from_bytes(source.width, 1, source.channels, bytes);
+            narrow_row(&row.data, &across, out);
+        }
+        narrow.heightened(size.1)
+    }
+
     /// The picture resampled to `width` x `height` by area averaging.
     pub fn resized(&self, width: usize, height: usize) -> Picture {
         let across = area_taps(self.width, width);
-        let mut wide = Picture::black(width, self.height);
+        let mut narrow = Picture::black(width, self.height);
         for (row, out) in self
             .data
             .chunks_exact(self.width * 3)
-            .zip(wide.data.chunks_exact_mut(width * 3))
+            .zip(narrow.data.chunks_exact_mut(width * 3))
         {
-            for (taps, pixel) in across.iter().zip(out.chunks_exact_mut(3)) {
-                accumulate(pixel, taps, |index| row.get(index * 3..index * 3 + 3));
-            }
+            narrow_row(row, &across, out);
         }
+        narrow.heightened(height)
+    }
+
+    /// The picture resampled to `height` rows, its width kept.
+    fn heightened(&self, height: usize) -> Picture {
+        let (width, wide) = (self.width, self);
         let down = area_taps(self.height, height);
         let mut result = Picture::black(width, height);
         for (taps, out) in down.iter().zip(result.data.chunks_exact_mut(width * 3)) {
@@ -140,6 +167,13 @@ impl Picture {
     }
 }
 
+/// One row resampled across: `out` gets one pixel per entry of `across`.
+fn narrow_row(row: &[f32], across: &[Taps], out: &mut [f32]) {
+    for (taps, pixel) in across.iter().zip(out.chunks_exact_mut(3)) {
+        accumulate(pixel, taps, |index| row.get(index * 3..index * 3 + 3));
+    }
+}
+
 /// Adds the weighted input pixels of `taps` into `pixel`.
 fn accumulate<'a>(pixel: &mut [f32], taps: &Taps, input: impl Fn(usize) -> Option<&'a [f32]>) {
     for (offset, weight) in taps.weights.iter().enumerate() {
@@ -184,6 +218,19 @@ mod tests {
             let resized = flat.resized(width, height);
             assert!(resized.data.iter().all(|v| (v - 100.0).abs() < 1e-3));
         }
+    }
+
+    #[test]
+    fn shrinking_from_bytes_is_resizing_the_floats() {
+        let bytes: Vec<u8> = (0..7 * 5 * 4).map(|v| (v * 7 % 256) as u8).collect();
+        let pixels = Pixels {
+            width: 7,
+            height: 5,
+            channels: 4,
+            bytes: &bytes,
+        };
+        let floats = Picture::from_bytes(7, 5, 4, &bytes).resized(3, 2);
+        assert_eq!(Picture::shrunk_from(&pixels, (3, 2)), floats);
     }
 
     #[test]
